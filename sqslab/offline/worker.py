@@ -1,0 +1,226 @@
+"""One Lambda execution environment: a Python process that imports a handler once
+and runs it for each invoke it is sent.
+
+Run as a script (``python -I worker.py``) by :mod:`sqslab.offline.runtime`, never
+imported by the package. It speaks JSON lines: requests on stdin, replies on
+the file descriptor that was stdout when it started. The handler's own stdout,
+stderr and ``logging`` output are streamed back as ``log`` messages, one per
+line, the way Lambda's Python runtime sends them to CloudWatch Logs.
+
+Messages in:  {"op": "init", "handler": "index.lambda_handler", "task_root": "..."}
+              {"op": "invoke", "request_id": ..., "event": "<json>", "deadline_ms": ...,
+               "invoked_function_arn": ..., "log_stream_name": ...}
+Messages out: {"op": "log", "text": ...}
+              {"op": "ready", "init_ms": ...} | {"op": "init_error", "error": {...}}
+              {"op": "result", "payload": "<json>", "max_rss_mb": ...}
+              {"op": "error", "error": {...}, "max_rss_mb": ...}
+"""
+
+import importlib
+import json
+import logging
+import os
+import sys
+import threading
+import time
+import traceback
+
+_PROTO = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+os.dup2(2, 1)  # anything written to fd 1 below Python goes to stderr, never the protocol
+_LOCK = threading.Lock()
+_REQUEST_ID = {"id": ""}
+
+
+def send(msg):
+    line = json.dumps(msg, ensure_ascii=False)
+    with _LOCK:
+        _PROTO.write(line + "\n")
+        _PROTO.flush()
+
+
+class _LogStream:
+    """A text stream that sends each complete line as one log event."""
+
+    encoding = "utf-8"
+    errors = "replace"
+
+    def __init__(self):
+        self._buf = ""
+
+    def write(self, text):
+        if not isinstance(text, str):
+            text = str(text)
+        self._buf += text
+        while "\n" in self._buf:
+            line, self._buf = self._buf.split("\n", 1)
+            send({"op": "log", "text": line})
+        return len(text)
+
+    def flush(self):
+        if self._buf:
+            send({"op": "log", "text": self._buf})
+            self._buf = ""
+
+    def isatty(self):
+        return False
+
+    def writable(self):
+        return True
+
+
+class _LambdaLogHandler(logging.Handler):
+    """Like Lambda's: one event per record, tab-separated level, time, request id."""
+
+    def emit(self, record):
+        try:
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            text = f"[{record.levelname}]\t{stamp}.{int(record.msecs):03d}Z\t{_REQUEST_ID['id']}\t{record.getMessage()}"
+            if record.exc_info:
+                text += "\n" + "".join(traceback.format_exception(*record.exc_info)).rstrip()
+            sys.stdout.flush()
+            send({"op": "log", "text": text})
+        except Exception:  # logging must never break the handler
+            pass
+
+
+class Context:
+    """The Lambda context object handed to the handler."""
+
+    def __init__(self, msg):
+        env = os.environ
+        self.function_name = env["AWS_LAMBDA_FUNCTION_NAME"]
+        self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        self.memory_limit_in_mb = env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]
+        self.log_group_name = env["AWS_LAMBDA_LOG_GROUP_NAME"]
+        self.log_stream_name = env["AWS_LAMBDA_LOG_STREAM_NAME"]
+        self.aws_request_id = msg["request_id"]
+        self.invoked_function_arn = msg["invoked_function_arn"]
+        self.identity = None
+        self.client_context = None
+        self._deadline_ms = msg["deadline_ms"]
+
+    def get_remaining_time_in_millis(self):
+        return max(0, int(self._deadline_ms - time.time() * 1000))
+
+
+def _max_rss_mb():
+    # VmHWM is this process image's peak; ru_maxrss on Linux also counts the
+    # parent's memory from before exec, which is the server's, not the function's.
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(int(line.split()[1]) / 1024)
+    except OSError:
+        pass
+    import resource
+
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux reports KiB, macOS bytes.
+    return int(rss / 1024 / 1024) if sys.platform == "darwin" else int(rss / 1024)
+
+
+def _error(exc, error_type=None, skip_frames=0):
+    tb = traceback.extract_tb(exc.__traceback__)[skip_frames:]
+    return {
+        "errorMessage": str(exc),
+        "errorType": error_type or type(exc).__name__,
+        "requestId": _REQUEST_ID["id"],
+        "stackTrace": traceback.format_list(tb),
+    }
+
+
+def _log_error(err):
+    text = f"[ERROR] {err['errorType']}: {err['errorMessage']}"
+    if err["stackTrace"]:
+        text += "\nTraceback (most recent call last):\n" + "".join(err["stackTrace"]).rstrip()
+    send({"op": "log", "text": text})
+
+
+def init(msg):
+    handler_string = msg["handler"]
+    module_name, _, func_name = handler_string.rpartition(".")
+    if not module_name or not func_name:
+        return None, {
+            "errorMessage": f"Bad handler '{handler_string}': not enough values to unpack (expected 2, got 1)",
+            "errorType": "Runtime.MalformedHandlerName",
+            "requestId": "",
+            "stackTrace": [],
+        }
+    sys.path.insert(0, msg["task_root"])
+    try:
+        module = importlib.import_module(module_name.replace("/", "."))
+    except ImportError as exc:
+        return None, {
+            "errorMessage": f"Unable to import module '{module_name}': {exc}",
+            "errorType": "Runtime.ImportModuleError",
+            "requestId": "",
+            "stackTrace": [],
+        }
+    except Exception as exc:
+        return None, _error(exc)
+    func = getattr(module, func_name, None)
+    if func is None:
+        return None, {
+            "errorMessage": f"Handler '{func_name}' missing on module '{module_name}'",
+            "errorType": "Runtime.HandlerNotFound",
+            "requestId": "",
+            "stackTrace": [],
+        }
+    return func, None
+
+
+def main():
+    sys.stdout = _LogStream()
+    sys.stderr = _LogStream()
+    root = logging.getLogger()
+    root.handlers[:] = [_LambdaLogHandler()]
+    stdin = sys.stdin
+    handler = None
+    for raw in stdin:
+        msg = json.loads(raw)
+        op = msg.get("op")
+        if op == "init":
+            t0 = time.perf_counter()
+            handler, err = init(msg)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            if err:
+                _log_error(err)
+                send({"op": "init_error", "error": err})
+            else:
+                send({"op": "ready", "init_ms": (time.perf_counter() - t0) * 1000})
+        elif op == "invoke":
+            _REQUEST_ID["id"] = msg["request_id"]
+            os.environ["_X_AMZN_TRACE_ID"] = msg.get("trace_id", "")
+            try:
+                event = json.loads(msg["event"]) if msg["event"] else {}
+                result = handler(event, Context(msg))
+                try:
+                    payload = json.dumps(result, ensure_ascii=False)
+                except (TypeError, ValueError) as exc:
+                    err = {
+                        "errorMessage": f"Unable to marshal response: {exc}",
+                        "errorType": "Runtime.MarshalError",
+                        "requestId": msg["request_id"],
+                        "stackTrace": [],
+                    }
+                    sys.stdout.flush()
+                    _log_error(err)
+                    send({"op": "error", "error": err, "max_rss_mb": _max_rss_mb()})
+                    continue
+                sys.stdout.flush()
+                sys.stderr.flush()
+                send({"op": "result", "payload": payload, "max_rss_mb": _max_rss_mb()})
+            except Exception as exc:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                err = _error(exc, skip_frames=1)
+                _log_error(err)
+                send({"op": "error", "error": err, "max_rss_mb": _max_rss_mb()})
+        elif op == "exit":
+            break
+
+
+if __name__ == "__main__":
+    main()
