@@ -314,9 +314,9 @@ def serve(port: int) -> int:
             threaded=True,
             request_handler=MotoRequestHandler,
         )
-    except OSError as exc:
+    except (OSError, SystemExit) as exc:  # werkzeug exits on a bind failure
         _say(
-            f"port {port} on {HOST} is taken by another program ({exc.strerror}): "
+            f"port {port} on {HOST} is taken by another program ({getattr(exc, 'strerror', None) or 'address in use'}): "
             "choose another with `sqslab offline start --port N`"
         )
         return 3

@@ -1,0 +1,42 @@
+# Two commands on a fresh clone: `make tutorial` and `make test`.
+# Each creates .venv with pip if it is missing.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.sqslab-installed
+
+.PHONY: tutorial test test-slow bench lab clean venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+## The main job: runs the series offline (no Docker, no AWS account, no network).
+tutorial: $(STAMP)
+	$(BIN)/sqslab smoke
+
+## The default test run (under 15 minutes on 2 cores).
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## The slow tests: the article's own 90 s visibility timeout and 20 s long polls.
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -m slow
+
+## Invoke latency (cold, warm) and long-poll timing, printed with medians.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_invoke.py
+
+## JupyterLab with the offline server running.
+lab: $(STAMP)
+	$(BIN)/sqslab offline start
+	$(BIN)/jupyter lab notebooks/
+
+clean:
+	-$(BIN)/sqslab offline stop
+	rm -rf build .pytest_cache

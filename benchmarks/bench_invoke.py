@@ -1,0 +1,114 @@
+"""Invoke latency of the offline Lambda runtime and the timing of an empty long poll.
+
+Measured client-side (boto3 -> offline server -> worker -> back), printed as
+median and p95. Not a test: figures depend on the machine.
+
+    python benchmarks/bench_invoke.py [--cold N] [--warm N] [--polls N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+import uuid
+
+from sqslab import target
+from sqslab.smoke import ensure_role, zip_source
+
+TRIVIAL = "def handler(event, context):\n    return {'ok': True}\n"
+SQS_ROUNDTRIP = """
+import os
+import boto3
+sqs = boto3.client("sqs")
+URL = sqs.get_queue_url(QueueName=os.environ["queue_name"])["QueueUrl"]
+
+def handler(event, context):
+    sqs.send_message(QueueUrl=URL, MessageBody="ping")
+    msgs = sqs.receive_message(QueueUrl=URL, MaxNumberOfMessages=1, WaitTimeSeconds=1).get("Messages", [])
+    for m in msgs:
+        sqs.delete_message(QueueUrl=URL, ReceiptHandle=m["ReceiptHandle"])
+    return len(msgs)
+"""
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    idx = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[idx]
+
+
+def line(label: str, values: list[float], unit: str = "ms", scale: float = 1000.0) -> None:
+    v = [x * scale for x in values]
+    print(
+        f"{label:<44} n={len(v):<4} median {statistics.median(v):8.2f} {unit}   p95 {pct(v, 0.95):8.2f} {unit}"
+        f"   min {min(v):8.2f} {unit}"
+    )
+
+
+def timed_invoke(lam, name: str) -> float:
+    t0 = time.perf_counter()
+    resp = lam.invoke(FunctionName=name, Payload=b"{}")
+    resp["Payload"].read()
+    elapsed = time.perf_counter() - t0
+    if resp.get("FunctionError"):
+        sys.exit(f"benchmark handler failed: {name}")
+    return elapsed
+
+
+def bench_handler(lam, role: str, label: str, source: str, cold: int, warm: int, env: dict | None = None) -> None:
+    colds, warms = [], []
+    names = []
+    for _ in range(cold):
+        name = f"bench-{uuid.uuid4().hex[:10]}"
+        lam.create_function(
+            FunctionName=name, Runtime="python3.12", Role=role, Handler="index.handler",
+            Code={"ZipFile": zip_source({"index.py": source})}, Timeout=30,
+            Environment={"Variables": env or {}},
+        )
+        names.append(name)
+        colds.append(timed_invoke(lam, name))
+    for _ in range(3):  # settle
+        timed_invoke(lam, names[0])
+    for _ in range(warm):
+        warms.append(timed_invoke(lam, names[0]))
+    line(f"{label}: cold invoke", colds)
+    line(f"{label}: warm invoke", warms)
+    for name in names:
+        lam.delete_function(FunctionName=name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cold", type=int, default=10, help="cold starts per handler")
+    parser.add_argument("--warm", type=int, default=100, help="warm invokes per handler")
+    parser.add_argument("--polls", type=int, default=2, help="empty 20 s long polls to time")
+    args = parser.parse_args(argv)
+
+    tgt = target.resolve("offline")
+    lam, sqs, iam = (target.client(s, tgt) for s in ("lambda", "sqs", "iam"))
+    role = ensure_role(iam, "sqslab-bench-role")
+    queue = f"bench-{uuid.uuid4().hex[:8]}"
+    url = sqs.create_queue(QueueName=queue)["QueueUrl"]
+    print(f"offline endpoint {tgt.endpoint_url}; client-side latency, boto3 -> server -> worker -> boto3")
+    bench_handler(lam, role, "trivial handler", TRIVIAL, args.cold, args.warm)
+    bench_handler(lam, role, "boto3 handler, SQS send+receive", SQS_ROUNDTRIP, args.cold, max(10, args.warm // 3),
+                  env={"queue_name": queue})
+    polls = []
+    for _ in range(args.polls):
+        t0 = time.perf_counter()
+        got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20).get("Messages", [])
+        polls.append(time.perf_counter() - t0)
+        assert not got
+    if polls:
+        line("empty long poll, WaitTimeSeconds=20", polls, unit="s", scale=1.0)
+        errors = [abs(p - 20.0) for p in polls]
+        print(f"{'long poll error against 20 s':<44} max {max(errors):.3f} s")
+    sqs.delete_queue(QueueUrl=url)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""A small end-to-end check of the offline AWS: a queue, a function that uses it,
+one invoke, and the REPORT line Lambda wrote for it."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+from sqslab import target
+
+SMOKE_HANDLER = '''
+import os
+import boto3
+
+def lambda_handler(event, context):
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=os.environ["queue_name"])["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody=event.get("text", "hello"))
+    got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", [])
+    for m in got:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    return {"statusCode": 200, "body": [m["Body"] for m in got]}
+'''
+
+NAME = "sqslab-smoke"
+
+
+def zip_source(files: dict[str, str]) -> bytes:
+    """A deployment package holding ``files`` (name -> source)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in files.items():
+            zf.writestr(name, text)
+    return buf.getvalue()
+
+
+def ensure_role(iam, name: str = f"{NAME}-role") -> str:
+    try:
+        return iam.get_role(RoleName=name)["Role"]["Arn"]
+    except iam.exceptions.NoSuchEntityException:
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+        }
+        return iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+
+
+def run(say=print) -> dict:
+    """Run the smoke flow offline; returns what it saw."""
+    from sqslab.loglines import parse_report
+
+    tgt = target.resolve("offline")
+    say(f"offline AWS at {tgt.endpoint_url}")
+    sqs, lam, iam = (target.client(s, tgt) for s in ("sqs", "lambda", "iam"))
+    url = sqs.create_queue(QueueName=f"{NAME}-queue")["QueueUrl"]
+    say(f"queue     {url}")
+    role = ensure_role(iam)
+    try:
+        lam.delete_function(FunctionName=NAME)
+    except lam.exceptions.ResourceNotFoundException:
+        pass
+    lam.create_function(
+        FunctionName=NAME,
+        Runtime="python3.12",
+        Role=role,
+        Handler="index.lambda_handler",
+        Code={"ZipFile": zip_source({"index.py": SMOKE_HANDLER})},
+        Environment={"Variables": {"queue_name": f"{NAME}-queue"}},
+        Timeout=10,
+    )
+    say(f"function  {NAME}")
+    resp = lam.invoke(FunctionName=NAME, Payload=json.dumps({"text": "hello from the smoke flow"}), LogType="Tail")
+    payload = json.loads(resp["Payload"].read())
+    import base64
+
+    tail = base64.b64decode(resp["LogResult"]).decode()
+    report = next(line for line in tail.splitlines() if line.startswith("REPORT "))
+    say(f"returned  {payload}")
+    say(f"log tail  {report}")
+    parsed = parse_report(report)
+    if resp.get("FunctionError") or payload.get("body") != ["hello from the smoke flow"] or parsed is None:
+        raise RuntimeError(f"smoke flow failed: {resp.get('FunctionError')} {payload}")
+    return {"payload": payload, "report": parsed}

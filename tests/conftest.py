@@ -1,0 +1,63 @@
+"""Every test runs against its own offline server on a free loopback port, with
+its state under a temporary directory: a user's running server, ~/.sqslab and
+real AWS credentials are never touched."""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+
+import pytest
+
+_HOME = tempfile.mkdtemp(prefix="sqslab-test-")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+os.environ["SQSLAB_HOME"] = _HOME
+os.environ["SQSLAB_OFFLINE_PORT"] = str(free_port())
+os.environ.pop("SQSLAB_TARGET", None)
+os.environ["MPLBACKEND"] = "Agg"
+
+
+@pytest.fixture(scope="session")
+def offline():
+    """The session's offline server: its Target (endpoint on loopback)."""
+    from sqslab import target
+    from sqslab.offline import server
+
+    tgt = target.resolve("offline")
+    yield tgt
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def clients(offline):
+    from sqslab import target
+
+    class Clients:
+        def __getattr__(self, service):
+            c = target.client(service, offline)
+            setattr(self, service, c)
+            return c
+
+    return Clients()
+
+
+@pytest.fixture(scope="session")
+def role_arn(clients):
+    from sqslab.smoke import ensure_role
+
+    return ensure_role(clients.iam, "sqslab-test-role")
+
+
+@pytest.fixture(scope="session")
+def lam(offline):
+    from sqslab import target
+
+    return target.client("lambda", offline)

@@ -1,0 +1,157 @@
+"""The named moto patches: nested stack outputs in both YAML forms, environment
+values as strings, and the guards that fail loudly on changed moto internals."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from sqslab.offline import patches
+
+CHILD = """
+AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  Prefix: {Type: String}
+Resources:
+  Queue:
+    Type: AWS::SQS::Queue
+    Properties:
+      QueueName: !Sub "${Prefix}-queue"
+      VisibilityTimeout: 90
+Outputs:
+  QueueArn: {Value: !GetAtt Queue.Arn}
+  QueueName: {Value: !GetAtt Queue.QueueName}
+"""
+
+ECHO = """
+AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  QueueName: {Type: String}
+  QueueArn: {Type: String}
+Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+    Properties:
+      TopicName: !Sub "${QueueName}-topic"
+Outputs:
+  Seen: {Value: !Sub "${QueueName}|${QueueArn}"}
+"""
+
+PARENT = """
+AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  Prefix: {Type: String}
+  Bucket: {Type: String}
+Resources:
+  QueueStack:
+    Type: AWS::CloudFormation::Stack
+    Properties:
+      TemplateURL: !Sub "https://${Bucket}.s3.amazonaws.com/child.yaml"
+      Parameters:
+        Prefix: !Ref Prefix
+  EchoStack:
+    Type: AWS::CloudFormation::Stack
+    Properties:
+      TemplateURL: !Sub "https://${Bucket}.s3.amazonaws.com/echo.yaml"
+      Parameters:
+        QueueName: !GetAtt QueueStack.Outputs.QueueName
+        QueueArn:
+          Fn::GetAtt: [QueueStack, Outputs.QueueArn]
+Outputs:
+  ShortForm: {Value: !GetAtt QueueStack.Outputs.QueueName}
+  LongForm:
+    Value:
+      Fn::GetAtt: [QueueStack, Outputs.QueueArn]
+  Passed: {Value: !GetAtt EchoStack.Outputs.Seen}
+"""
+
+
+def test_nested_stack_outputs_in_both_yaml_forms(clients):
+    bucket = f"nested-{uuid.uuid4().hex[:8]}"
+    clients.s3.create_bucket(Bucket=bucket)
+    clients.s3.put_object(Bucket=bucket, Key="child.yaml", Body=CHILD.encode())
+    clients.s3.put_object(Bucket=bucket, Key="echo.yaml", Body=ECHO.encode())
+    prefix = f"p{uuid.uuid4().hex[:6]}"
+    stack = f"parent-{prefix}"
+    clients.cloudformation.create_stack(
+        StackName=stack,
+        TemplateBody=PARENT,
+        Parameters=[{"ParameterKey": "Prefix", "ParameterValue": prefix},
+                    {"ParameterKey": "Bucket", "ParameterValue": bucket}],
+    )
+    desc = clients.cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
+    assert desc["StackStatus"] == "CREATE_COMPLETE"
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in desc["Outputs"]}
+    assert outputs["ShortForm"] == f"{prefix}-queue"
+    assert outputs["LongForm"] == f"arn:aws:sqs:us-east-1:123456789012:{prefix}-queue"
+    assert outputs["Passed"] == f"{prefix}-queue|arn:aws:sqs:us-east-1:123456789012:{prefix}-queue"
+    topics = [t["TopicArn"] for t in clients.sns.list_topics()["Topics"]]
+    assert any(t.endswith(f":{prefix}-queue-topic") for t in topics)
+
+
+ENV_TEMPLATE = """
+AWSTemplateFormatVersion: "2010-09-09"
+Parameters:
+  MaxNumberOfMessages: {Type: Number, Default: 10}
+  Role: {Type: String}
+Resources:
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties:
+      FunctionName: !Sub "${AWS::StackName}-fn"
+      Runtime: python3.12
+      Handler: index.lambda_handler
+      Role: !Ref Role
+      Environment:
+        Variables:
+          max_number_of_messages: !Ref MaxNumberOfMessages
+          enabled: true
+          ratio: 0.5
+      Code:
+        ZipFile: |
+          import os
+          def lambda_handler(event, context):
+              return {k: os.environ[k] for k in ("max_number_of_messages", "enabled", "ratio")}
+"""
+
+
+def test_cloudformation_numbers_and_booleans_reach_the_function_as_strings(clients, lam, role_arn):
+    stack = f"env-{uuid.uuid4().hex[:6]}"
+    clients.cloudformation.create_stack(
+        StackName=stack, TemplateBody=ENV_TEMPLATE,
+        Parameters=[{"ParameterKey": "Role", "ParameterValue": role_arn}],
+    )
+    name = f"{stack}-fn"
+    cfg = lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+    assert cfg == {"max_number_of_messages": "10", "enabled": "true", "ratio": "0.5"}
+    body = json.loads(lam.invoke(FunctionName=name)["Payload"].read())
+    assert body == {"max_number_of_messages": "10", "enabled": "true", "ratio": "0.5"}
+
+
+def test_env_string_conversion():
+    assert [patches._to_env_string(v) for v in (10, True, False, 0.5, "x", None)] == ["10", "true", "false", "0.5", "x", ""]
+
+
+def test_guard_fails_loudly_when_moto_internals_change(monkeypatch):
+    from moto.cloudformation import models
+
+    monkeypatch.delattr(models, "yaml_tag_constructor")
+    with pytest.raises(patches.PatchError, match=r"cfn_getatt_short_form: moto .* has no .*yaml_tag_constructor.*Install moto"):
+        patches._apply_getatt_short_form()
+
+
+def test_guard_checks_the_invoke_signature(monkeypatch):
+    from moto.awslambda.models import LambdaFunction
+
+    monkeypatch.setattr(LambdaFunction, "invoke", lambda self, payload: None)
+    with pytest.raises(patches.PatchError, match="lambda_local_runtime: moto .* changed"):
+        patches._apply_lambda_local_runtime()
+
+
+def test_every_patch_is_applied_in_the_server(offline):
+    from sqslab.offline import server
+
+    applied = server.status()["runtime"]["patches"]
+    assert set(applied) == {p.name for p in patches.PATCHES}

@@ -1,0 +1,125 @@
+"""Start, stop, status and env of the offline server, and its failure modes:
+a taken port, a stale state file, a server that died. Each is one clear line."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import free_port
+
+from sqslab.errors import SqslabError
+from sqslab.offline import server
+
+
+@pytest.fixture
+def own_home(tmp_path, monkeypatch):
+    """A separate state directory and port, so the session's server is untouched."""
+    monkeypatch.setenv("SQSLAB_HOME", str(tmp_path))
+    port = free_port()
+    monkeypatch.setenv("SQSLAB_OFFLINE_PORT", str(port))
+    yield port
+    try:
+        server.stop()
+    except SqslabError:
+        pass
+
+
+def sqslab(*args, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "sqslab.cli", *args], capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+def test_start_status_env_stop(own_home):
+    started = sqslab("offline", "start")
+    assert started.returncode == 0, started.stderr
+    assert f"127.0.0.1:{own_home}" in started.stdout
+    status = json.loads(sqslab("offline", "status", "--json").stdout)
+    assert status["running"] and status["port"] == own_home
+    assert status["moto_version"].startswith("5.")
+    assert status["uptime_s"] >= 0 and status["pid"] > 0
+    text = sqslab("offline", "status").stdout
+    for word in ("endpoint", "pid", "uptime", "moto"):
+        assert word in text
+    env_out = sqslab("offline", "env").stdout
+    assert f"export AWS_ENDPOINT_URL=http://127.0.0.1:{own_home}" in env_out
+    assert "export AWS_ACCESS_KEY_ID=testing" in env_out and "unset AWS_PROFILE" in env_out
+    # start again: the running server is kept
+    again = sqslab("offline", "start")
+    assert again.returncode == 0 and str(status["pid"]) in again.stdout
+    stopped = sqslab("offline", "stop")
+    assert stopped.returncode == 0 and "stopped" in stopped.stdout
+    assert not server.state_file().exists()
+    after = sqslab("offline", "status")
+    assert after.returncode == 1 and "no offline server is running" in after.stdout
+
+
+def test_port_taken_by_another_program(own_home):
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", own_home))
+        other.listen()
+        t0 = time.monotonic()
+        result = sqslab("offline", "start")
+        assert time.monotonic() - t0 < 20
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"port {own_home}" in lines[0] and "taken" in lines[0]
+
+
+def test_server_process_itself_reports_a_taken_port(own_home):
+    # The race the pre-check cannot close: the port is taken after the check.
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", own_home))
+        other.listen()
+        proc = subprocess.run(
+            [sys.executable, "-m", "sqslab.offline.server", "--serve", "--port", str(own_home)],
+            capture_output=True, text=True, timeout=120,
+        )
+    assert proc.returncode == 3
+    assert f"sqslab-offline: port {own_home} on 127.0.0.1 is taken" in proc.stdout
+
+
+def test_stale_state_file(own_home):
+    server.state_dir().mkdir(parents=True, exist_ok=True)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    server.state_file().write_text(json.dumps({
+        "pid": dead.pid, "host": "127.0.0.1", "port": own_home, "started": time.time(),
+        "moto_version": "5", "python": "3", "state_dir": str(server.state_dir()),
+    }))
+    status = sqslab("offline", "status")
+    assert status.returncode == 1 and "stale state file" in status.stdout
+    assert not server.state_file().exists()
+    server.state_file().write_text("{not json")
+    started = sqslab("offline", "start")
+    assert started.returncode == 0, started.stderr
+
+
+def test_server_that_died(own_home):
+    info = server.start()
+    os.kill(info.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.waitpid(info.pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        if not server._pid_alive(info.pid):
+            break
+        time.sleep(0.05)
+    status = sqslab("offline", "status")
+    assert status.returncode == 1 and f"(pid {info.pid}) is gone" in status.stdout
+    # Asking for an offline endpoint brings a new server up.
+    assert server.ensure_running().endswith(f":{own_home}")
+
+
+def test_bad_port_is_one_line(own_home):
+    result = sqslab("offline", "start", "--port", "80")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "out of range" in result.stderr

@@ -1,0 +1,102 @@
+"""sqslab.target: offline is the default, AWS only by opt-in, and offline never leaves loopback."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from sqslab import target
+from sqslab.errors import SqslabError
+
+
+def test_default_target_is_offline(monkeypatch):
+    monkeypatch.delenv("SQSLAB_TARGET", raising=False)
+    assert target.target_name() == "offline"
+    monkeypatch.setenv("SQSLAB_TARGET", "AWS")
+    assert target.target_name() == "aws"
+    assert target.target_name("offline") == "offline"
+
+
+def test_unknown_target_is_one_clear_line(monkeypatch):
+    monkeypatch.setenv("SQSLAB_TARGET", "prod")
+    with pytest.raises(SqslabError) as err:
+        target.target_name()
+    assert "unknown target 'prod'" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_aws_target_uses_normal_configuration_without_contacting_it(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAREALLOOKINGKEY01")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "real-looking-secret")
+    tgt = target.resolve("aws", region="eu-west-1")
+    assert tgt.name == "aws" and tgt.endpoint_url is None and tgt.region == "eu-west-1"
+    sess = target.session(tgt)
+    assert sess.get_credentials().access_key == "AKIAREALLOOKINGKEY01"
+
+
+def test_offline_client_sends_nothing_beyond_loopback(offline, monkeypatch, tmp_path):
+    """With real-looking credentials, a profile, a config file that names a remote
+    endpoint, and proxies in the environment, an offline client still talks only to
+    127.0.0.1 and signs with the fake key."""
+    cfg = tmp_path / "config"
+    cfg.write_text("[profile prod]\nregion = eu-west-2\nendpoint_url = http://10.20.30.40:9999\n")
+    creds = tmp_path / "credentials"
+    creds.write_text("[prod]\naws_access_key_id = AKIAPRODPROFILEKEY00\naws_secret_access_key = s\n")
+    for k, v in {
+        "AWS_ACCESS_KEY_ID": "AKIAREALLOOKINGKEY01",
+        "AWS_SECRET_ACCESS_KEY": "real-looking-secret",
+        "AWS_SESSION_TOKEN": "real-looking-token",
+        "AWS_PROFILE": "prod",
+        "AWS_CONFIG_FILE": str(cfg),
+        "AWS_SHARED_CREDENTIALS_FILE": str(creds),
+        "AWS_ENDPOINT_URL": "http://10.20.30.41:9999",
+        "AWS_REGION": "eu-west-2",
+        "HTTP_PROXY": "http://10.20.30.42:3128",
+        "HTTPS_PROXY": "http://10.20.30.42:3128",
+        "http_proxy": "http://10.20.30.42:3128",
+    }.items():
+        monkeypatch.setenv(k, v)
+
+    connected: list = []
+    real_connect = socket.socket.connect
+
+    def spy_connect(self, address):
+        connected.append(address)
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", spy_connect)
+    seen: list = []
+
+    sqs = target.client("sqs", "offline")
+    lam = target.client("lambda", "offline")
+    for c in (sqs, lam):
+        c.meta.events.register("before-send", lambda request, **kw: seen.append(request))
+    url = sqs.create_queue(QueueName="loopback-check")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="x")
+    lam.list_functions()
+
+    assert connected, "no connection was observed"
+    assert all(addr[0] == "127.0.0.1" for addr in connected), connected
+    assert seen and all(r.url.startswith(offline.endpoint_url) for r in seen)
+    auth = [r.headers["Authorization"].decode() if isinstance(r.headers["Authorization"], bytes) else r.headers["Authorization"] for r in seen]
+    assert all("Credential=testing/" in a for a in auth), auth
+    assert all(b"real-looking-token" not in (r.headers.get("X-Amz-Security-Token") or b"") for r in seen)
+    assert sqs.meta.region_name == target.OFFLINE_REGION
+
+
+def test_nothing_creates_a_client_at_import():
+    import subprocess
+    import sys
+
+    code = (
+        "import boto3, botocore.session, pkgutil, importlib, sqslab\n"
+        "calls = []\n"
+        "botocore.session.Session.create_client = lambda *a, **k: calls.append(a)\n"
+        "for m in pkgutil.walk_packages(sqslab.__path__, 'sqslab.'):\n"
+        "    if not m.name.endswith('.worker'):\n"
+        "        importlib.import_module(m.name)\n"
+        "print(len(calls))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "0"
