@@ -1,0 +1,538 @@
+"""Validate, package, deploy, read and tear down the article's stack, offline or on AWS.
+
+The same calls serve both targets; only :mod:`sqslab.target` differs.
+
+- *validate*: parameters checked against the template's own constraints, then
+  cfn-lint on the packaged template (and every nested one); problems are
+  reported before anything is created.
+- *package*: like ``aws cloudformation package``: a Lambda ``Code`` given as a
+  local path becomes a zip in the artifact bucket (``S3Bucket``/``S3Key``,
+  named by content hash, so unchanged code gives an unchanged template), and a
+  nested stack's local ``TemplateURL`` is packaged and uploaded the same way.
+- *deploy*: create, or update when the stack exists, or nothing when the
+  packaged template and parameters are unchanged. A failed deploy is summarised
+  from the stack events and leaves nothing half there: a failed create is
+  deleted with its artifacts, a failed update is rolled back by CloudFormation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from sqslab import target as targets
+from sqslab.errors import SqslabError
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TEMPLATE = ROOT / "infra" / "template.yaml"
+NESTED_TEMPLATE = ROOT / "infra" / "nested" / "template.yaml"
+DEFAULT_STACK = "sqslab"
+STACK_TAGS = [{"Key": "project", "Value": "sqslab"}]
+BUCKET_TAG = {"Key": "sqslab:artifact-bucket", "Value": "created-by-sqslab"}
+PLACEHOLDER_BUCKET = "sqslab-artifacts-placeholder"
+
+
+class DeployError(SqslabError):
+    """A deploy that failed; ``details`` holds every line, ``str()`` the first."""
+
+    def __init__(self, message: str, details: list[str] | None = None):
+        super().__init__(message)
+        self.details = details or [message]
+
+
+# ------------------------------------------------------------------ templates
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short forms turned into their long forms."""
+
+
+def _cfn_tag(loader: yaml.Loader, tag_suffix: str, node: yaml.Node):
+    key = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if tag_suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {key: value}
+
+
+_CfnLoader.add_multi_constructor("!", _cfn_tag)
+
+
+def load_template(path: str | Path) -> dict:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise SqslabError(f"template not found: {path}") from None
+    try:
+        doc = yaml.load(text, Loader=_CfnLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise SqslabError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(doc, dict) or "Resources" not in doc:
+        raise SqslabError(f"{path}: not a CloudFormation template (no Resources section)")
+    return doc
+
+
+# ------------------------------------------------------------------ parameters
+
+
+def check_parameters(doc: dict, given: dict[str, object] | None) -> tuple[dict[str, str], list[str]]:
+    """Resolve parameters against the template's declarations.
+
+    Returns (every parameter's value as a string, warnings). Raises SqslabError,
+    one line, for an unknown name or a value the template's constraints reject.
+    """
+    declared: dict = doc.get("Parameters") or {}
+    given = {k: v for k, v in (given or {}).items()}
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        raise SqslabError(
+            f"unknown parameter {unknown[0]!r}: the template takes {', '.join(declared)}"
+        )
+    values: dict[str, str] = {}
+    for name, spec in declared.items():
+        if name in given:
+            raw = given[name]
+        elif "Default" in spec:
+            raw = spec["Default"]
+        else:
+            raise SqslabError(f"parameter {name} has no default: give it with --param {name}=VALUE")
+        value = str(raw).strip()
+        kind = spec.get("Type", "String")
+        if kind == "Number":
+            try:
+                number = float(value)
+            except ValueError:
+                raise SqslabError(f"{name} must be a number, not {value!r}") from None
+            lo, hi = spec.get("MinValue"), spec.get("MaxValue")
+            if (lo is not None and number < float(lo)) or (hi is not None and number > float(hi)):
+                raise SqslabError(
+                    f"{name} {value} is out of range: AWS allows {lo} to {hi}"
+                    + (f" ({spec['Description'].rstrip('.')})" if spec.get("Description") else "")
+                )
+            value = str(int(number)) if number.is_integer() else value
+        allowed = spec.get("AllowedValues")
+        if allowed is not None and value not in [str(a) for a in allowed]:
+            raise SqslabError(f"{name} {value!r} is not allowed: choose one of {', '.join(map(str, allowed))}")
+        pattern = spec.get("AllowedPattern")
+        if pattern and not re.fullmatch(pattern, value):
+            hint = spec.get("ConstraintDescription") or f"it must match {pattern}"
+            raise SqslabError(f"{name} {value!r} is not allowed: {hint}")
+        values[name] = value
+    return values, _warnings(values)
+
+
+def _warnings(values: dict[str, str]) -> list[str]:
+    warnings = []
+    wait, timeout = values.get("ReceiveMessageWaitTimeSeconds"), values.get("Timeout")
+    if wait is not None and timeout is not None and float(timeout) <= float(wait):
+        warnings.append(
+            f"function Timeout {timeout} s is not longer than the {wait} s long-poll wait: "
+            "function2 and function3 would time out mid-poll on an empty queue"
+        )
+    return warnings
+
+
+def parse_param_args(items: list[str] | None) -> dict[str, str]:
+    """``["Key=Value", ...]`` from the command line."""
+    params = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SqslabError(f"--param {item!r} is not Key=Value (for example --param VisibilityTimeout=30)")
+        params[key.strip()] = value.strip()
+    return params
+
+
+# ------------------------------------------------------------------ packaging
+
+
+def zip_directory(path: Path) -> bytes:
+    """A deterministic zip of a directory (sorted names, fixed timestamps)."""
+    if not path.is_dir():
+        raise SqslabError(f"function code directory not found: {path}")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for file in sorted(p for p in path.rglob("*") if p.is_file()):
+            rel = file.relative_to(path).as_posix()
+            if "__pycache__" in rel or rel.endswith(".pyc"):
+                continue
+            info = zipfile.ZipInfo(rel, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, file.read_bytes())
+    return buf.getvalue()
+
+
+@dataclass
+class Artifacts:
+    """Where packaged artifacts go. ``put`` is None for a dry run (validation)."""
+
+    bucket: str
+    prefix: str
+    region: str
+    put: Callable[[str, bytes], None] | None = None
+    keys: list[str] = field(default_factory=list)
+
+    def store(self, data: bytes, suffix: str) -> str:
+        key = f"{self.prefix}/{hashlib.md5(data).hexdigest()}{suffix}"
+        if self.put is not None and key not in self.keys:
+            self.put(key, data)
+        if key not in self.keys:
+            self.keys.append(key)
+        return key
+
+    def url(self, key: str) -> str:
+        return f"https://s3.{self.region}.amazonaws.com/{self.bucket}/{key}"
+
+
+def package(path: str | Path, artifacts: Artifacts, seen: list | None = None) -> tuple[dict, list[tuple[Path, dict]]]:
+    """Package a template; returns it and every (path, packaged template) including nested ones."""
+    path = Path(path).resolve()
+    doc = load_template(path)
+    seen = [] if seen is None else seen
+    for logical_id, res in (doc.get("Resources") or {}).items():
+        props = res.get("Properties") or {}
+        rtype = res.get("Type")
+        if rtype == "AWS::Lambda::Function" and isinstance(props.get("Code"), str):
+            code_dir = (path.parent / props["Code"]).resolve()
+            key = artifacts.store(zip_directory(code_dir), ".zip")
+            props["Code"] = {"S3Bucket": artifacts.bucket, "S3Key": key}
+        elif rtype == "AWS::CloudFormation::Stack" and isinstance(props.get("TemplateURL"), str) and not re.match(
+            r"https?://", props["TemplateURL"]
+        ):
+            child, _ = package(path.parent / props["TemplateURL"], artifacts, seen)
+            key = artifacts.store(render(child).encode(), ".template")
+            props["TemplateURL"] = artifacts.url(key)
+    seen.append((path, doc))
+    return doc, seen
+
+
+def render(doc: dict) -> str:
+    return json.dumps(doc, indent=1, sort_keys=True)
+
+
+# ------------------------------------------------------------------ validation
+
+
+def lint(docs: list[tuple[Path, dict]], region: str) -> tuple[list[str], list[str]]:
+    """cfn-lint every packaged template: (errors, warnings) as readable lines."""
+    from cfnlint.api import ManualArgs, lint as cfn_lint
+
+    errors, warnings = [], []
+    for path, doc in docs:
+        shown = _short(path)
+        for match in cfn_lint(render(doc), config=ManualArgs(regions=[region])):
+            rule = match.rule.id
+            line = f"{shown}: {rule} {match.message}"
+            (errors if rule.startswith("E") else warnings).append(line)
+    return errors, warnings
+
+
+def _short(path: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+@dataclass
+class Validation:
+    template: Path
+    parameters: dict[str, str]
+    warnings: list[str]
+    lint_warnings: list[str]
+
+
+def validate(template: str | Path = DEFAULT_TEMPLATE, params: dict | None = None, region: str = "us-east-1") -> Validation:
+    """Check parameters and cfn-lint the packaged template(s); nothing is created."""
+    template = Path(template)
+    doc = load_template(template)
+    values, warnings = check_parameters(doc, params)
+    _, docs = package(template, Artifacts(PLACEHOLDER_BUCKET, "validate", region))
+    errors, lint_warnings = lint(docs, region)
+    if errors:
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise DeployError(f"the template fails cfn-lint: {errors[0]}{more}", errors)
+    return Validation(template, values, warnings, lint_warnings)
+
+
+# ------------------------------------------------------------------ deploy
+
+
+@dataclass
+class DeployResult:
+    stack_name: str
+    action: str  # created | updated | unchanged
+    status: str
+    outputs: dict[str, str]
+    seconds: float
+    warnings: list[str]
+    bucket: str
+
+
+def _account_id(tgt) -> str:
+    return targets.client("sts", tgt).get_caller_identity()["Account"]
+
+
+def artifact_bucket_name(tgt, given: str | None = None) -> str:
+    return given or f"sqslab-artifacts-{_account_id(tgt)}-{tgt.region}"
+
+
+def ensure_bucket(s3, bucket: str, region: str, create: bool) -> bool:
+    """Make sure the artifact bucket exists; True if this call created it."""
+    try:
+        s3.head_bucket(Bucket=bucket)
+        return False
+    except s3.exceptions.ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code")
+        if code not in ("404", "NoSuchBucket", "NotFound"):
+            raise SqslabError(f"artifact bucket {bucket} is not usable ({code}): give another with --bucket") from None
+    if not create:
+        raise SqslabError(f"artifact bucket {bucket} does not exist: create it or leave --bucket out")
+    kwargs = {"Bucket": bucket}
+    if region != "us-east-1":
+        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    s3.create_bucket(**kwargs)
+    s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [BUCKET_TAG, *STACK_TAGS]})
+    return True
+
+
+def describe(cfn, stack_name: str) -> dict | None:
+    try:
+        stacks = cfn.describe_stacks(StackName=stack_name)["Stacks"]
+    except cfn.exceptions.ClientError as exc:
+        if "does not exist" in str(exc):
+            return None
+        raise
+    live = [s for s in stacks if s["StackStatus"] != "DELETE_COMPLETE"]
+    return live[0] if live else None
+
+
+def _terminal(status: str) -> bool:
+    return not status.endswith("_IN_PROGRESS")
+
+
+def wait(cfn, stack_name: str, progress: bool = True, timeout: float = 1800.0) -> str:
+    """Wait for the stack to settle, showing its status; returns the final status."""
+    from tqdm import tqdm
+
+    t0 = time.monotonic()
+    bar = tqdm(total=None, desc=stack_name, bar_format="{desc}: {postfix} [{elapsed}]", disable=not progress)
+    try:
+        while True:
+            stack = describe(cfn, stack_name)
+            status = stack["StackStatus"] if stack else "DELETE_COMPLETE"
+            bar.set_postfix_str(status)
+            if _terminal(status):
+                return status
+            if time.monotonic() - t0 > timeout:
+                raise SqslabError(f"stack {stack_name} still {status} after {timeout:.0f} s: check the console")
+            time.sleep(0.5 if stack else 0.2)
+            bar.update(0)
+    finally:
+        bar.close()
+
+
+def failure_summary(cfn, stack_name: str, since: float | None = None) -> list[str]:
+    """Plain-words lines for each resource that failed, oldest first."""
+    try:
+        events = cfn.describe_stack_events(StackName=stack_name)["StackEvents"]
+    except cfn.exceptions.ClientError:
+        return []
+    lines = []
+    for ev in reversed(events):
+        if not ev.get("ResourceStatus", "").endswith("_FAILED"):
+            continue
+        if ev.get("LogicalResourceId") == stack_name:
+            continue
+        reason = ev.get("ResourceStatusReason") or "no reason given"
+        if "Resource creation cancelled" in reason:
+            continue
+        lines.append(f"{ev['LogicalResourceId']} ({ev.get('ResourceType')}) failed: {reason}")
+    return lines
+
+
+def deploy(
+    template: str | Path = DEFAULT_TEMPLATE,
+    stack_name: str = DEFAULT_STACK,
+    params: dict | None = None,
+    target=None,
+    bucket: str | None = None,
+    progress: bool = True,
+) -> DeployResult:
+    """Deploy the stack: create, update, or nothing when unchanged."""
+    t0 = time.monotonic()
+    tgt = targets.resolve(target)
+    checked = validate(template, params, tgt.region)
+    cfn, s3 = targets.client("cloudformation", tgt), targets.client("s3", tgt)
+
+    existing = describe(cfn, stack_name)
+    if existing and existing["StackStatus"] in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED", "DELETE_FAILED"):
+        cfn.delete_stack(StackName=stack_name)
+        wait(cfn, stack_name, progress)
+        existing = None
+    if existing and not _terminal(existing["StackStatus"]):
+        raise SqslabError(f"stack {stack_name} is {existing['StackStatus']}: wait for it to finish, then deploy again")
+
+    bucket_name = artifact_bucket_name(tgt, bucket)
+    created_bucket = ensure_bucket(s3, bucket_name, tgt.region, create=bucket is None)
+    artifacts = Artifacts(
+        bucket_name, stack_name, tgt.region, put=lambda key, data: s3.put_object(Bucket=bucket_name, Key=key, Body=data)
+    )
+    doc, _ = package(template, artifacts)
+    body = render(doc)
+    parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in checked.parameters.items()]
+    common = dict(StackName=stack_name, TemplateBody=body, Parameters=parameters,
+                  Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"], Tags=STACK_TAGS)
+
+    if existing:
+        current_params = {p["ParameterKey"]: p["ParameterValue"] for p in existing.get("Parameters", [])}
+        current_body = cfn.get_template(StackName=stack_name)["TemplateBody"]
+        if isinstance(current_body, dict):
+            current_body = render(current_body)
+        if current_params == checked.parameters and _same_template(current_body, body):
+            return DeployResult(stack_name, "unchanged", existing["StackStatus"], outputs_of(existing),
+                                time.monotonic() - t0, checked.warnings, bucket_name)
+        try:
+            cfn.update_stack(**common)
+        except cfn.exceptions.ClientError as exc:
+            if "No updates are to be performed" in str(exc):
+                return DeployResult(stack_name, "unchanged", existing["StackStatus"], outputs_of(existing),
+                                    time.monotonic() - t0, checked.warnings, bucket_name)
+            raise DeployError(f"update of {stack_name} was refused: {_client_message(exc)}") from None
+        action = "updated"
+    else:
+        try:
+            cfn.create_stack(**common)
+        except Exception as exc:  # moto raises some template errors inside the call
+            _undo_create(cfn, s3, stack_name, bucket_name, artifacts.keys, created_bucket, progress)
+            raise DeployError(
+                f"create of {stack_name} failed: {_client_message(exc)}; nothing was left deployed"
+            ) from None
+        action = "created"
+
+    status = wait(cfn, stack_name, progress)
+    if status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+        lines = failure_summary(cfn, stack_name) or [f"stack ended {status}"]
+        if action == "created":
+            _undo_create(cfn, s3, stack_name, bucket_name, artifacts.keys, created_bucket, progress)
+            tail = "the stack and its artifacts were deleted"
+        else:
+            tail = f"CloudFormation rolled the stack back to its previous state ({status})"
+        raise DeployError(f"deploy of {stack_name} failed: {lines[0]}; {tail}", lines + [tail])
+    final = describe(cfn, stack_name)
+    return DeployResult(stack_name, action, status, outputs_of(final), time.monotonic() - t0,
+                        checked.warnings, bucket_name)
+
+
+def _same_template(a: str, b: str) -> bool:
+    try:
+        return json.loads(a) == json.loads(b)
+    except ValueError:
+        return a == b
+
+
+def _client_message(exc: Exception) -> str:
+    resp = getattr(exc, "response", None)
+    if resp:
+        return resp.get("Error", {}).get("Message") or str(exc)
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _undo_create(cfn, s3, stack_name, bucket, keys, created_bucket, progress) -> None:
+    if describe(cfn, stack_name):
+        cfn.delete_stack(StackName=stack_name)
+        wait(cfn, stack_name, progress)
+    for key in keys:
+        s3.delete_object(Bucket=bucket, Key=key)
+    if created_bucket:
+        _delete_bucket_if_empty(s3, bucket)
+
+
+def _delete_bucket_if_empty(s3, bucket: str) -> bool:
+    if s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0:
+        s3.delete_bucket(Bucket=bucket)
+        return True
+    return False
+
+
+def outputs_of(stack: dict | None) -> dict[str, str]:
+    return {o["OutputKey"]: o["OutputValue"] for o in (stack or {}).get("Outputs", [])}
+
+
+def outputs(stack_name: str = DEFAULT_STACK, target=None) -> dict[str, str]:
+    """The stack's Outputs; a clear line when it is not deployed."""
+    tgt = targets.resolve(target)
+    stack = describe(targets.client("cloudformation", tgt), stack_name)
+    if stack is None:
+        where = "offline" if tgt.offline else f"in {tgt.region}"
+        raise SqslabError(f"stack {stack_name} is not deployed {where}: run `sqslab deploy` first")
+    return outputs_of(stack)
+
+
+def is_deployed(stack_name: str = DEFAULT_STACK, target=None) -> bool:
+    tgt = targets.resolve(target)
+    stack = describe(targets.client("cloudformation", tgt), stack_name)
+    return bool(stack) and stack["StackStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+
+
+def teardown(stack_name: str = DEFAULT_STACK, target=None, bucket: str | None = None, progress: bool = True) -> dict:
+    """Delete the stack, its artifacts, and the artifact bucket if sqslab created it."""
+    tgt = targets.resolve(target)
+    cfn, s3 = targets.client("cloudformation", tgt), targets.client("s3", tgt)
+    report = {"stack": stack_name, "stack_deleted": False, "artifacts_deleted": 0, "bucket_deleted": False}
+    if describe(cfn, stack_name):
+        cfn.delete_stack(StackName=stack_name)
+        status = wait(cfn, stack_name, progress)
+        if status != "DELETE_COMPLETE":
+            lines = failure_summary(cfn, stack_name)
+            raise DeployError(f"teardown of {stack_name} ended {status}: {lines[0] if lines else 'see the console'}", lines)
+        report["stack_deleted"] = True
+    bucket_name = artifact_bucket_name(tgt, bucket)
+    try:
+        s3.head_bucket(Bucket=bucket_name)
+    except s3.exceptions.ClientError:
+        return report
+    paginator = s3.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket_name, Prefix=f"{stack_name}/"):
+        for obj in page.get("Contents", []):
+            s3.delete_object(Bucket=bucket_name, Key=obj["Key"])
+            report["artifacts_deleted"] += 1
+    if bucket is None and _bucket_is_ours(s3, bucket_name):
+        report["bucket_deleted"] = _delete_bucket_if_empty(s3, bucket_name)
+    return report
+
+
+def _bucket_is_ours(s3, bucket: str) -> bool:
+    try:
+        tags = s3.get_bucket_tagging(Bucket=bucket)["TagSet"]
+    except s3.exceptions.ClientError:
+        return False
+    return BUCKET_TAG in tags
+
+
+def resolve_template(name: str | None) -> Path:
+    """``--template``: a path, or the words ``single`` / ``nested``."""
+    if name in (None, "", "single"):
+        return DEFAULT_TEMPLATE
+    if name == "nested":
+        return NESTED_TEMPLATE
+    return Path(os.path.expanduser(name))
