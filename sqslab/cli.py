@@ -46,6 +46,77 @@ def _offline(args) -> int:
     return 0
 
 
+def _deploy(args) -> int:
+    from sqslab import stack
+
+    params = stack.parse_param_args(args.param)
+    result = stack.deploy(
+        stack.resolve_template(args.template), args.stack_name, params, target=args.target, bucket=args.bucket
+    )
+    for w in result.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    print(f"{result.stack_name}: {result.action} ({result.status}) in {result.seconds:.1f} s")
+    for k, v in sorted(result.outputs.items()):
+        print(f"  {k:<14} {v}")
+    return 0
+
+
+def _invoke(args) -> int:
+    from sqslab import invoke
+
+    payload = None
+    if args.payload:
+        try:
+            payload = json.loads(args.payload)
+        except ValueError as exc:
+            raise SqslabError(f"--payload is not JSON ({exc.msg}): for example --payload '{{\"k\": 1}}'") from None
+    inv = invoke.invoke(args.name, payload, stack_name=args.stack_name, target=args.target, progress=sys.stderr.isatty())
+    body = inv.body
+    print(json.dumps(body, indent=2, ensure_ascii=False) if not isinstance(body, str) else body)
+    print(inv.summary())
+    return 1 if inv.function_error else 0
+
+
+def _logs(args) -> int:
+    from sqslab import invoke, logs
+
+    name = invoke.function_name(args.name, args.stack_name, args.target)
+    events = logs.fetch(name, args.target, logs.parse_since(args.since))
+    rows = [
+        {"time": logs.iso_ms(e["timestamp"]), "stream": e.get("logStreamName", ""), "message": e["message"]}
+        for e in events
+    ]
+    if args.format == "json":
+        print(json.dumps(rows, indent=1, ensure_ascii=False))
+    elif args.format == "csv":
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=["time", "stream", "message"])
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        for r in rows:
+            print(f"{r['time']}  {r['message']}")
+        if not rows:
+            print(f"no log events for {name}" + (f" since {args.since}" if args.since else ""))
+    return 0
+
+
+def _teardown(args) -> int:
+    from sqslab import stack
+
+    report = stack.teardown(args.stack_name, target=args.target, bucket=args.bucket)
+    if not report["stack_deleted"] and not report["artifacts_deleted"]:
+        print(f"{args.stack_name}: nothing to tear down")
+    else:
+        print(
+            f"{args.stack_name}: stack {'deleted' if report['stack_deleted'] else 'was not deployed'}, "
+            f"{report['artifacts_deleted']} artifacts deleted"
+            + (", artifact bucket deleted" if report["bucket_deleted"] else "")
+        )
+    return 0
+
+
 def _smoke(args) -> int:
     from sqslab import smoke
 
@@ -69,6 +140,36 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--json", action="store_true")
     off_sub.add_parser("env", help='print export lines: eval "$(sqslab offline env)"')
     off.set_defaults(func=_offline)
+
+    def stack_args(p, bucket=False):
+        p.add_argument("--target", choices=["offline", "aws"], default=None,
+                       help="offline (default) or aws (explicit opt-in; also SQSLAB_TARGET=aws)")
+        p.add_argument("--stack-name", default="sqslab")
+        if bucket:
+            p.add_argument("--bucket", default=None, help="artifact bucket (default: one sqslab creates and names)")
+
+    dep = sub.add_parser("deploy", help="validate, package and deploy the stack")
+    dep.add_argument("--template", default=None, help="a template path, or 'single' (default) or 'nested'")
+    dep.add_argument("--param", action="append", metavar="Key=Value", help="a template parameter (repeatable)")
+    stack_args(dep, bucket=True)
+    dep.set_defaults(func=_deploy)
+
+    inv = sub.add_parser("invoke", help="invoke function1, function2 or function3")
+    inv.add_argument("name")
+    inv.add_argument("--payload", default=None, help="the event, as JSON")
+    stack_args(inv)
+    inv.set_defaults(func=_invoke)
+
+    lg = sub.add_parser("logs", help="a function's CloudWatch Logs")
+    lg.add_argument("name")
+    lg.add_argument("--since", default=None, help="90s, 15m, 2h, 1d or an ISO time")
+    lg.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    stack_args(lg)
+    lg.set_defaults(func=_logs)
+
+    td = sub.add_parser("teardown", help="delete the stack, its artifacts and the bucket sqslab created")
+    stack_args(td, bucket=True)
+    td.set_defaults(func=_teardown)
 
     smoke = sub.add_parser("smoke", help="a small end-to-end check: queue, function, invoke, REPORT line")
     smoke.set_defaults(func=_smoke)

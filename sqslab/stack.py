@@ -335,12 +335,12 @@ def wait(cfn, stack_name: str, progress: bool = True, timeout: float = 1800.0) -
     from tqdm import tqdm
 
     t0 = time.monotonic()
-    bar = tqdm(total=None, desc=stack_name, bar_format="{desc}: {postfix} [{elapsed}]", disable=not progress)
+    bar = tqdm(total=None, desc=stack_name, bar_format="{desc} [{elapsed}]", disable=not progress)
     try:
         while True:
             stack = describe(cfn, stack_name)
             status = stack["StackStatus"] if stack else "DELETE_COMPLETE"
-            bar.set_postfix_str(status)
+            bar.set_description_str(f"{stack_name}: {status}")
             if _terminal(status):
                 return status
             if time.monotonic() - t0 > timeout:

@@ -10,6 +10,7 @@ release whose internals changed. The supported moto range is pinned in
 from __future__ import annotations
 
 import inspect
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -185,9 +186,144 @@ def _apply_lambda_local_runtime() -> str:
     return "LambdaFunction.invoke runs handlers in local worker processes"
 
 
+# ---------------------------------------------------------------------------
+# cfn_create_failure_rolls_back
+# Upstream gap: when a resource fails during CreateStack, moto lets the
+# exception escape the API call (a JSON error body in a query-protocol
+# response, which boto3 cannot parse), leaves the stack CREATE_IN_PROGRESS
+# and keeps the resources already created. CloudFormation records the
+# resource's CREATE_FAILED event with its reason, deletes what it created and
+# ends in ROLLBACK_COMPLETE. This records which resource failed and why, and
+# rolls the stack back the same way.
+class ResourceCreateFailed(Exception):
+    def __init__(self, logical_id: str, resource_type: str, reason: str):
+        super().__init__(reason)
+        self.logical_id, self.resource_type, self.reason = logical_id, resource_type, reason
+
+
+def _reason(exc: Exception) -> str:
+    message = getattr(exc, "message", None) or (exc.args[-1] if exc.args else "") or type(exc).__name__
+    return str(message)
+
+
+def _apply_create_failure_rollback() -> str:
+    from moto.cloudformation import models, parsing
+
+    original_parse = _require(parsing, "parse_and_create_resource", "cfn_create_failure_rolls_back")
+    if getattr(original_parse, "_sqslab_patched", False):
+        return "already applied"
+    _require_params(original_parse, ("logical_id", "resource_json", "resources_map"), "cfn_create_failure_rolls_back")
+    original_create = _require(models.Stack, "create_resources", "cfn_create_failure_rolls_back")
+    event_cls = _require(models, "Event", "cfn_create_failure_rolls_back")
+
+    def parse_and_create_resource(logical_id, resource_json, resources_map, *args, **kwargs):
+        try:
+            return original_parse(logical_id, resource_json, resources_map, *args, **kwargs)
+        except ResourceCreateFailed:
+            raise
+        except Exception as exc:
+            raise ResourceCreateFailed(logical_id, resource_json.get("Type", "?"), _reason(exc)) from exc
+
+    def create_resources(self):
+        try:
+            return original_create(self)
+        except ResourceCreateFailed as failed:
+            self.events.append(
+                event_cls(
+                    stack_id=self.stack_id,
+                    stack_name=self.name,
+                    logical_resource_id=failed.logical_id,
+                    physical_resource_id="",
+                    resource_type=failed.resource_type,
+                    resource_status="CREATE_FAILED",
+                    resource_status_reason=failed.reason,
+                    resource_properties=None,
+                )
+            )
+            self._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason="The following resource(s) failed "
+                                  f"to create: [{failed.logical_id}]. Rollback requested by user.")
+            try:
+                self.resource_map.delete()
+            finally:
+                self._add_stack_event("ROLLBACK_COMPLETE")
+                self.status = "ROLLBACK_COMPLETE"
+
+    parse_and_create_resource._sqslab_patched = True
+    parsing.parse_and_create_resource = parse_and_create_resource
+    models.Stack.create_resources = create_resources
+    return "a failed resource rolls the stack back (ROLLBACK_COMPLETE) with a CREATE_FAILED event"
+
+
+# ---------------------------------------------------------------------------
+# iam_role_policy_json
+# Upstream gap: a role created by CloudFormation with inline `Policies` keeps
+# each PolicyDocument as a Python dict (moto.iam.models.Role.put_policy stores
+# what it is given), so GetRolePolicy returns its repr, not JSON, and nothing
+# can read the policy back. IAM stores and returns policy documents as JSON.
+def _apply_role_policy_json() -> str:
+    from moto.iam.models import Role
+
+    original = _require(Role, "put_policy", "iam_role_policy_json")
+    if getattr(original, "_sqslab_patched", False):
+        return "already applied"
+    _require_params(original, ("self", "policy_name", "policy_json"), "iam_role_policy_json")
+
+    def put_policy(self, policy_name, policy_json):
+        if isinstance(policy_json, dict):
+            policy_json = json.dumps(policy_json)
+        return original(self, policy_name, policy_json)
+
+    put_policy._sqslab_patched = True
+    Role.put_policy = put_policy
+    return "Role.put_policy stores JSON"
+
+
+# ---------------------------------------------------------------------------
+# iam_role_managed_policies
+# Upstream gap: moto.iam.models.Role.create_from_cloudformation_json ignores
+# the role's ManagedPolicyArns, so a CloudFormation role shows no attached
+# policies (AWSLambdaBasicExecutionRole here). CloudFormation attaches them.
+def _apply_role_managed_policies() -> str:
+    from moto.iam.models import Role, iam_backends
+    from moto.utilities.utils import get_partition
+
+    original = _require(Role, "create_from_cloudformation_json", "iam_role_managed_policies")
+    if getattr(original, "_sqslab_patched", False):
+        return "already applied"
+    if "ManagedPolicyArns" in inspect.getsource(original):
+        return "not needed: this moto attaches ManagedPolicyArns itself"
+    func = original.__func__
+
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        role = func(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        backend = iam_backends[account_id][get_partition(region_name)]
+        for arn in (cloudformation_json.get("Properties") or {}).get("ManagedPolicyArns", []):
+            backend.attach_role_policy(arn, role.name)
+        return role
+
+    delete_func = _require(Role, "delete_from_cloudformation_json", "iam_role_managed_policies").__func__
+
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        # CloudFormation detaches what it attached before deleting the role.
+        backend = iam_backends[account_id][get_partition(region_name)]
+        for role in list(backend.roles.values()):
+            if role.name == resource_name:
+                for arn in list(role.managed_policies):
+                    backend.detach_role_policy(arn, role.name)
+        return delete_func(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+    create_from_cloudformation_json._sqslab_patched = True
+    Role.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+    Role.delete_from_cloudformation_json = classmethod(delete_from_cloudformation_json)
+    return "CloudFormation roles get their ManagedPolicyArns attached, and detached on delete"
+
+
 PATCHES: tuple[Patch, ...] = (
     Patch("cfn_getatt_short_form", "YAML !GetAtt split on every dot", _apply_getatt_short_form),
     Patch("cfn_nested_stack_outputs", "Stack has no get_cfn_attribute", _apply_nested_stack_outputs),
+    Patch("cfn_create_failure_rolls_back", "a failed resource escapes CreateStack", _apply_create_failure_rollback),
+    Patch("iam_role_policy_json", "CloudFormation role policies stored as dict repr", _apply_role_policy_json),
+    Patch("iam_role_managed_policies", "CloudFormation roles ignore ManagedPolicyArns", _apply_role_managed_policies),
     Patch("lambda_env_strings", "environment values kept as int/bool", _apply_lambda_env_strings),
     Patch("lambda_local_runtime", "Lambda code runs only in Docker", _apply_lambda_local_runtime),
 )

@@ -287,6 +287,8 @@ def serve(port: int) -> int:
     import threading
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    # AWS managed policies (AWSLambdaBasicExecutionRole) exist in every account.
+    os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     try:
         from sqslab.offline import patches
 
