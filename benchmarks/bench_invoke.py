@@ -9,7 +9,6 @@ median and p95. Not a test: figures depend on the machine.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time

@@ -15,7 +15,7 @@ def _offline(args) -> int:
     if args.action == "start":
         info = server.start(port=args.port)
         print(f"offline server running at {info.endpoint_url} (pid {info.pid}, moto {info.moto_version})")
-        print(f'point other shells at it with: eval "$(sqslab offline env)"')
+        print('point other shells at it with: eval "$(sqslab offline env)"')
     elif args.action == "stop":
         print(server.stop())
     elif args.action == "status":

@@ -208,7 +208,7 @@ def package(path: str | Path, artifacts: Artifacts, seen: list | None = None) ->
     path = Path(path).resolve()
     doc = load_template(path)
     seen = [] if seen is None else seen
-    for logical_id, res in (doc.get("Resources") or {}).items():
+    for res in (doc.get("Resources") or {}).values():
         props = res.get("Properties") or {}
         rtype = res.get("Type")
         if rtype == "AWS::Lambda::Function" and isinstance(props.get("Code"), str):
@@ -234,7 +234,8 @@ def render(doc: dict) -> str:
 
 def lint(docs: list[tuple[Path, dict]], region: str) -> tuple[list[str], list[str]]:
     """cfn-lint every packaged template: (errors, warnings) as readable lines."""
-    from cfnlint.api import ManualArgs, lint as cfn_lint
+    from cfnlint.api import ManualArgs
+    from cfnlint.api import lint as cfn_lint
 
     errors, warnings = [], []
     for path, doc in docs:

@@ -293,14 +293,13 @@ def serve(port: int) -> int:
         from sqslab.offline import patches
 
         patches.apply_all()
+        import moto
         from moto.moto_server.werkzeug_app import (
             DomainDispatcherApplication,
             MotoRequestHandler,
             create_backend_app,
         )
         from werkzeug.serving import make_server
-
-        import moto
     except patches.PatchError as exc:
         _say(str(exc))
         return 4
