@@ -104,6 +104,10 @@ def frames_from_events(events: list[dict]):
             messages.append({"logical": fn, "timestamp_ms": ev["timestamp"], **doc})
     inv = pd.DataFrame(invocations)
     msg = pd.DataFrame(messages)
+    if not inv.empty:
+        inv = inv.sort_values("timestamp_ms", kind="stable").reset_index(drop=True)
+    if not msg.empty:
+        msg = msg.sort_values("timestamp_ms", kind="stable").reset_index(drop=True)
     return inv, msg
 
 

@@ -1,0 +1,116 @@
+"""The article's sequence of invocations, step by step, and a recorder for whole runs.
+
+1. function1, twice: two messages, each body the time it was sent.
+2. function2: receives both; they stay in the queue, invisible for the visibility timeout.
+3. function3 at once: nothing (the messages are invisible); it waits out the long poll.
+4. after the visibility timeout: function3 receives both and deletes them.
+5. function2 again: nothing, after a full long poll (the queue is empty).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqslab import invoke as invoking
+from sqslab.stack import DEFAULT_STACK
+
+STEPS = (
+    ("function1", "sends the current time"),
+    ("function1", "sends the current time again"),
+    ("function2", "receives both bodies: they stay in the queue, invisible"),
+    ("function3", "right away: nothing, the visibility timeout hides them; waits out the long poll"),
+    ("wait", "until the visibility timeout has passed"),
+    ("function3", "receives both and deletes them"),
+    ("function2", "nothing: the queue is empty; the call lasts the long-poll wait"),
+)
+
+
+def countdown(seconds: float, label: str = "visibility timeout", progress: bool = True) -> None:
+    """Sleep ``seconds``, showing a countdown bar (text, so handouts keep it)."""
+    from tqdm import tqdm
+
+    if seconds <= 0:
+        return
+    steps = max(1, int(seconds * 2))
+    with tqdm(total=steps, desc=f"waiting for the {label}", bar_format="{desc}: {bar} {remaining} left",
+              disable=not progress) as bar:
+        end = time.monotonic() + seconds
+        for _ in range(steps):
+            time.sleep(max(0.0, min(0.5, end - time.monotonic())))
+            bar.update(1)
+
+
+@dataclass
+class Run:
+    """What a sequence run saw: one Invocation per function step."""
+
+    visibility_timeout: int
+    wait: int
+    invocations: list = field(default_factory=list)
+    started_ms: int = 0
+
+    def table(self):
+        import pandas as pd
+
+        rows = []
+        for (fn, what), inv in zip([s for s in STEPS if s[0] != "wait"], self.invocations):
+            rows.append({
+                "function": fn,
+                "expected": what,
+                "returned": inv.body if fn != "function1" else inv.body["Successful"][0]["Id"],
+                "duration_s": round((inv.duration_ms or 0) / 1000, 2),
+            })
+        return pd.DataFrame(rows)
+
+
+def run_sequence(visibility_timeout: int, wait: int, stack_name: str = DEFAULT_STACK, target=None,
+                 progress: bool = True) -> Run:
+    """Run the whole sequence against a deployed stack."""
+    run = Run(visibility_timeout, wait, started_ms=int(time.time() * 1000))
+    received = None
+    for fn, _ in STEPS:
+        if fn == "wait":
+            countdown(visibility_timeout - (time.monotonic() - received) + 0.5, progress=progress)
+            continue
+        inv = invoking.invoke(fn, stack_name=stack_name, target=target, progress=progress)
+        if fn == "function2" and received is None:
+            received = time.monotonic() - inv.elapsed_s + (inv.duration_ms or 0) / 1000
+        run.invocations.append(inv)
+    return run
+
+
+def record(path: Path, visibility_timeout: int = 90, wait: int = 20, stack_name: str = "sqslab-record") -> dict:
+    """Deploy, run the sequence, export the three functions' log events to ``path``, tear down."""
+    import moto
+
+    from sqslab import logs, stack, target
+
+    tgt = target.resolve("offline")
+    params = {"VisibilityTimeout": visibility_timeout, "ReceiveMessageWaitTimeSeconds": wait}
+    stack.deploy(stack_name=stack_name, params=params, target=tgt, progress=False)
+    try:
+        run = run_sequence(visibility_timeout, wait, stack_name, tgt, progress=False)
+        events = logs.fetch_stack(stack_name, tgt, since_ms=run.started_ms - 1000)
+    finally:
+        stack.teardown(stack_name, target=tgt, progress=False)
+    doc = {
+        "about": "A recorded log export of one full offline run of the article's sequence. "
+                 "Recorded with sqslab's embedded emulator, not on AWS.",
+        "emulator": f"moto {moto.__version__} with the sqslab local Lambda runtime",
+        "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "parameters": {"VisibilityTimeout": visibility_timeout, "ReceiveMessageWaitTimeSeconds": wait},
+        "events": [
+            {k: ev[k] for k in ("logical", "function", "timestamp", "logStreamName", "message") if k in ev}
+            for ev in events
+        ],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+    return doc
+
+
+def load_recording(path: Path) -> dict:
+    return json.loads(Path(path).read_text())
