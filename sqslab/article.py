@@ -114,3 +114,35 @@ def record(path: Path, visibility_timeout: int = 90, wait: int = 20, stack_name:
 
 def load_recording(path: Path) -> dict:
     return json.loads(Path(path).read_text())
+
+
+def latest_run(messages):
+    """The message events of the most recent sequence: from its first function1 send on.
+
+    A sequence starts with two sends by function1; the events from the earlier of
+    the last two sends onward are returned (an empty frame when there is none)."""
+    if messages is None or messages.empty or "event" not in messages:
+        return messages
+    sends = messages[(messages["event"] == "send") & (messages["logical"] == "function1")]
+    if len(sends) < 2:
+        return messages.iloc[0:0]
+    start = sends["timestamp_ms"].iloc[-2]
+    return messages[messages["timestamp_ms"] >= start].reset_index(drop=True)
+
+
+def early_return(delay_s: float, stack_name: str = DEFAULT_STACK, target=None) -> dict:
+    """Start function2's long poll on an empty queue, send a message ``delay_s`` later
+    with function1, and see the poll return as soon as the message arrives."""
+    import threading
+
+    result = {}
+
+    def poll():
+        result["poll"] = invoking.invoke("function2", stack_name=stack_name, target=target, progress=False)
+
+    t = threading.Thread(target=poll)
+    t.start()
+    time.sleep(delay_s)
+    result["send"] = invoking.invoke("function1", stack_name=stack_name, target=target, progress=False)
+    t.join()
+    return result

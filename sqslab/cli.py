@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from sqslab.errors import SqslabError
 
@@ -117,6 +118,16 @@ def _teardown(args) -> int:
     return 0
 
 
+def _tutorial(args) -> int:
+    from pathlib import Path
+
+    from sqslab import tutorial
+
+    tutorial.run(profile=args.profile, out_dir=Path(args.out), target=args.target or "offline",
+                 only=args.only or None)
+    return 0
+
+
 def _smoke(args) -> int:
     from sqslab import smoke
 
@@ -170,6 +181,14 @@ def build_parser() -> argparse.ArgumentParser:
     td = sub.add_parser("teardown", help="delete the stack, its artifacts and the bucket sqslab created")
     stack_args(td, bucket=True)
     td.set_defaults(func=_teardown)
+
+    tut = sub.add_parser("tutorial", help="execute the notebook series and write HTML handouts")
+    tut.add_argument("--profile", choices=["article", "quick"], default="article",
+                     help="article: 90 s / 20 s as in the article; quick: 6 s / 2 s")
+    tut.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "build" / "handouts"))
+    tut.add_argument("--target", choices=["offline", "aws"], default=None)
+    tut.add_argument("--only", action="append", help="run only this notebook (repeatable), e.g. 02_invoke")
+    tut.set_defaults(func=_tutorial)
 
     smoke = sub.add_parser("smoke", help="a small end-to-end check: queue, function, invoke, REPORT line")
     smoke.set_defaults(func=_smoke)

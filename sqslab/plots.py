@@ -11,11 +11,13 @@ import pandas as pd
 STYLE = {
     "function2": {"color": "#1f77b4", "hatch": "///", "label": "invisible after function2 received it"},
     "function3": {"color": "#ff7f0e", "hatch": "...", "label": "invisible after function3 received it"},
+    "consumer A": {"color": "#9467bd", "hatch": "\\\\", "label": "invisible after consumer A received it"},
+    "consumer B": {"color": "#2ca02c", "hatch": "oo", "label": "invisible after consumer B received it"},
 }
 
 
 def timeline_figure(windows: pd.DataFrame, sends: pd.DataFrame, polls: pd.DataFrame | None = None,
-                    title: str = "What happened to each message"):
+                    title: str = "What happened to each message", deletes: pd.DataFrame | None = None):
     """One row per message: sent (circle), each invisible window (bar, by receiver),
     its end (| when the timeout ran out, x when deleted). Poll calls below, one row per function."""
     import matplotlib.pyplot as plt
@@ -47,7 +49,17 @@ def timeline_figure(windows: pd.DataFrame, sends: pd.DataFrame, polls: pd.DataFr
                 labelled.add("visible")
                 ax.annotate(f"{w.visibility_timeout_s} s visibility timeout", xy=((start + end) / 2, y + 0.3),
                             ha="center", va="bottom", fontsize=8)
-            ax.annotate(f"receive #{w.receive_count}", xy=(start, y - 0.3), ha="left", va="top", fontsize=7)
+            ax.annotate(f"receive #{w.receive_count} by {w.receiver}", xy=(start, y - 0.3), ha="left", va="top",
+                        fontsize=7)
+        if deletes is not None and not deletes.empty:
+            ended = set(windows.loc[windows["ended_by"] == "delete", "message_id"])
+            late = deletes[deletes["message_id"] == s.message_id]
+            for d in late.iloc[1:].itertuples(index=False) if s.message_id in ended else late.itertuples(index=False):
+                x = (d.deleted_ms - t0) / 1000
+                ax.plot(x, y, "x", color="grey", ms=10, mew=2,
+                        label="late delete (old receipt handle)" if "late" not in labelled else None)
+                ax.annotate(f"{d.deleter} deletes, late", xy=(x, y + 0.3), ha="center", fontsize=7)
+                labelled.add("late")
     for j, fn in enumerate(poll_fns):
         y = len(poll_fns) - 1 - j
         for p in polls[polls["function"] == fn].itertuples(index=False):
@@ -88,5 +100,69 @@ def poll_duration_figure(invocations: pd.DataFrame, wait_s: float, title: str = 
     ax.set_xlabel("invocation, in order")
     ax.set_title(title)
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def architecture_figure():
+    """The stack: function1 sends to the queue; function2 receives; function3 receives and deletes."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch
+
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    ax.set_xlim(0, 10)
+    ax.set_ylim(0, 5)
+    ax.axis("off")
+
+    def box(x, y, w, h, text, hatch=""):
+        ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.08", fc="white", ec="black", lw=1.5,
+                                    hatch=hatch))
+        ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", fontsize=9,
+                bbox={"fc": "white", "ec": "none", "pad": 1})
+
+    box(0.3, 2.0, 2.2, 1.0, "function1\nsend current time")
+    box(3.9, 1.6, 2.4, 1.8, "SQS queue\nlong polling 20 s\nvisibility timeout 90 s", hatch="..")
+    box(7.5, 3.3, 2.2, 1.0, "function2\nreceive")
+    box(7.5, 0.7, 2.2, 1.0, "function3\nreceive + delete")
+    arrow = {"arrowstyle": "-|>", "lw": 1.5, "color": "black"}
+    ax.annotate("", xy=(3.85, 2.5), xytext=(2.6, 2.5), arrowprops=arrow)
+    ax.text(3.2, 2.65, "SendMessage", ha="center", fontsize=8)
+    ax.annotate("", xy=(6.35, 3.0), xytext=(7.45, 3.8), arrowprops=arrow)
+    ax.text(6.9, 3.75, "ReceiveMessage", ha="center", fontsize=8)
+    ax.annotate("", xy=(6.35, 2.0), xytext=(7.45, 1.2), arrowprops=arrow)
+    ax.text(6.9, 1.0, "ReceiveMessage\n+ DeleteMessage", ha="center", fontsize=8)
+    ax.text(5.1, 0.25, "each function logs to CloudWatch Logs: /aws/lambda/<name>", ha="center", fontsize=8,
+            style="italic")
+    ax.set_title("Three Lambda functions linked by one SQS queue")
+    fig.tight_layout()
+    return fig
+
+
+def polling_cost_figure(table: pd.DataFrame, title: str = "Short versus long polling on a sparse stream"):
+    """Requests (empty ones marked) and the monthly cost of one consumer, per polling mode."""
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    labels = [f"{m} polling\n(wait {w} s)" for m, w in zip(table["mode"], table["wait_s"])]
+    x = range(len(table))
+    left.bar(x, table["requests"], color="white", edgecolor="black", hatch="", label="all ReceiveMessage requests")
+    left.bar(x, table["empty_receives"], color="lightgrey", edgecolor="black", hatch="///", label="empty receives")
+    for i, r in table.iterrows():
+        left.annotate(f"{r['requests']} ({r['empty_receives']} empty)", xy=(i, r["requests"]), ha="center",
+                      va="bottom", fontsize=8)
+    left.set_xticks(list(x))
+    left.set_xticklabels(labels)
+    left.set_ylabel(f"requests in {table['duration_s'].iloc[0]:g} s")
+    left.set_title("requests counted")
+    left.legend(fontsize=8)
+    right.bar(x, table["cost_usd_per_month"], color="grey", edgecolor="black")
+    for i, r in table.iterrows():
+        right.annotate(f"${r['cost_usd_per_month']:.2f}", xy=(i, r["cost_usd_per_month"]), ha="center", va="bottom",
+                       fontsize=8)
+    right.set_xticks(list(x))
+    right.set_xticklabels(labels)
+    right.set_ylabel("USD per month, one consumer")
+    right.set_title("at the measured rate, all month")
+    fig.suptitle(title)
     fig.tight_layout()
     return fig

@@ -530,6 +530,18 @@ def _bucket_is_ours(s3, bucket: str) -> bool:
     return BUCKET_TAG in tags
 
 
+def excerpt(logical_id: str, template: str | Path = DEFAULT_TEMPLATE) -> str:
+    """The YAML text of one resource, as written in the template file."""
+    lines = Path(template).read_text().splitlines()
+    start = next((i for i, ln in enumerate(lines) if ln == f"  {logical_id}:"), None)
+    if start is None:
+        raise SqslabError(f"no resource {logical_id!r} in {template}")
+    end = start + 1
+    while end < len(lines) and (lines[end].startswith("    ") or not lines[end].strip()):
+        end += 1
+    return "\n".join(lines[start:end]).rstrip()
+
+
 def resolve_template(name: str | None) -> Path:
     """``--template``: a path, or the words ``single`` / ``nested``."""
     if name in (None, "", "single"):

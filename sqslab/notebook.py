@@ -1,0 +1,97 @@
+"""Small helpers the notebooks call, so their cells stay about the concept."""
+
+from __future__ import annotations
+
+import json
+import platform
+
+OBSERVATIONS_MIME = "application/vnd.sqslab.observations+json"
+
+PROFILES = {
+    # The article's own timings.
+    "article": {"VisibilityTimeout": 90, "ReceiveMessageWaitTimeSeconds": 20},
+    # A fast look at the same behaviour.
+    "quick": {"VisibilityTimeout": 6, "ReceiveMessageWaitTimeSeconds": 2},
+}
+
+
+def versions(target_name: str) -> str:
+    import boto3
+    import moto
+
+    import sqslab
+
+    return (f"sqslab {sqslab.__version__} · target **{target_name}** · Python {platform.python_version()} · "
+            f"boto3 {boto3.__version__} · moto {moto.__version__} (offline emulator)")
+
+
+def show_versions(target_name: str) -> None:
+    from IPython.display import Markdown, display
+
+    display(Markdown(versions(target_name)))
+
+
+def ensure_stack(target_name: str, stack_name: str, visibility_timeout: int, wait: int, progress: bool = True) -> dict:
+    """Deploy the stack with these timings unless it is already there as asked; returns its outputs."""
+    from sqslab import stack
+
+    params = {"VisibilityTimeout": visibility_timeout, "ReceiveMessageWaitTimeSeconds": wait}
+    result = stack.deploy(stack_name=stack_name, params=params, target=target_name, progress=progress)
+    print(f"stack {stack_name}: {result.action} ({result.status}), VisibilityTimeout {visibility_timeout} s, "
+          f"long-poll wait {wait} s")
+    for w in result.warnings:
+        print("warning:", w)
+    return result.outputs
+
+
+def observe(**values) -> None:
+    """Show what this notebook measured, as a table, and keep it machine-readable for the tests."""
+    from IPython.display import display
+
+    clean = json.loads(json.dumps(values, default=str))
+    rows = "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in clean.items())
+    display({OBSERVATIONS_MIME: clean, "text/html": f"<table><tr><th>observed</th><th>value</th></tr>{rows}</table>",
+             "text/plain": json.dumps(clean)}, raw=True)
+
+
+def observations(nb) -> dict:
+    """Every value a notebook passed to :func:`observe`, merged (for the tests)."""
+    found = {}
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if OBSERVATIONS_MIME in data:
+                found.update(data[OBSERVATIONS_MIME])
+    return found
+
+
+RECORDING = __import__("pathlib").Path(__file__).resolve().parent.parent / "data" / "recorded" / "article_run_offline.json"
+
+
+def _complete(messages, visibility_timeout: int) -> bool:
+    from sqslab import timeline
+
+    if messages is None or messages.empty:
+        return False
+    per = timeline.per_message(messages)
+    win = timeline.windows(messages)
+    return (len(per) >= 2 and bool((per["receives"] >= 2).all()) and bool(per["deleted"].all())
+            and set(win["visibility_timeout_s"]) == {int(visibility_timeout)})
+
+
+def live_run(target_name: str, stack_name: str, visibility_timeout: int, wait: int):
+    """(invocations, message events) of the latest complete run of the article's sequence
+    in this stack's logs, with these timings; runs the sequence first if there is none."""
+    from sqslab import article, logs, resources
+
+    ensure_stack(target_name, stack_name, visibility_timeout, wait)
+    invocations, messages = logs.frames_from_events(logs.fetch_stack(stack_name, target_name))
+    if _complete(article.latest_run(messages), visibility_timeout):
+        print("drawing the latest run of the sequence found in the logs")
+        return invocations, messages
+    print("no complete run with these timings in the logs yet: running the sequence now")
+    resources.purge(stack_name, target_name)
+    run = article.run_sequence(visibility_timeout, wait, stack_name, target_name)
+    events = logs.fetch_stack(stack_name, target_name, since_ms=run.started_ms - 1000,
+                              expect_reports={"function1": 2, "function2": 2, "function3": 2})
+    return logs.frames_from_events(events)

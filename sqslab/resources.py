@@ -1,0 +1,115 @@
+"""The deployed resources as tables, and what is left after a teardown."""
+
+from __future__ import annotations
+
+import json
+
+from sqslab import target as targets
+from sqslab.stack import DEFAULT_STACK, outputs
+
+
+def _frame(rows):
+    import pandas as pd
+
+    return pd.DataFrame(rows)
+
+
+def queue_table(stack_name: str = DEFAULT_STACK, target=None):
+    """The queue's polling and visibility settings, as SQS reports them."""
+    outs = outputs(stack_name, target)
+    sqs = targets.client("sqs", target)
+    url = sqs.get_queue_url(QueueName=outs["QueueName"])["QueueUrl"]
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    keep = ["ReceiveMessageWaitTimeSeconds", "VisibilityTimeout", "MessageRetentionPeriod", "MaximumMessageSize",
+            "DelaySeconds", "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    return _frame([{"attribute": k, "value": attrs.get(k)} for k in keep]).set_index("attribute")
+
+
+def functions_table(stack_name: str = DEFAULT_STACK, target=None):
+    outs = outputs(stack_name, target)
+    lam = targets.client("lambda", target)
+    rows = []
+    for i in (1, 2, 3):
+        cfg = lam.get_function_configuration(FunctionName=outs[f"Function{i}Name"])
+        rows.append({
+            "function": f"function{i}", "name": cfg["FunctionName"], "runtime": cfg["Runtime"],
+            "handler": cfg["Handler"], "memory_mb": cfg["MemorySize"], "timeout_s": cfg["Timeout"],
+            "environment": json.dumps(cfg.get("Environment", {}).get("Variables", {}), sort_keys=True),
+        })
+    return _frame(rows).set_index("function")
+
+
+def policies_table(stack_name: str = DEFAULT_STACK, target=None):
+    """What each function's role may do on the queue, read back from IAM."""
+    tgt = targets.resolve(target)
+    cfn, iam = targets.client("cloudformation", tgt), targets.client("iam", tgt)
+    resources = cfn.list_stack_resources(StackName=stack_name)["StackResourceSummaries"]
+    roles = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::IAM::Role"}
+    rows = []
+    for i in (1, 2, 3):
+        role = roles[f"Function{i}Role"].split("/")[-1]
+        actions, on = [], []
+        for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+            doc = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+            doc = json.loads(doc) if isinstance(doc, str) else doc
+            for st in doc["Statement"]:
+                actions += st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+                on += st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+        managed = [p["PolicyName"] for p in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]]
+        rows.append({"function": f"function{i}", "sqs actions": ", ".join(sorted(actions)),
+                     "on": ", ".join(sorted(set(on))), "managed policies": ", ".join(managed),
+                     "may delete": "sqs:DeleteMessage" in actions})
+    return _frame(rows).set_index("function")
+
+
+def purge(stack_name: str = DEFAULT_STACK, target=None) -> int:
+    """Empty the queue (messages in flight too) so a sequence starts clean; returns how many were there.
+
+    SQS allows one PurgeQueue per queue every 60 s, so an empty queue is left alone."""
+    import time
+
+    outs = outputs(stack_name, target)
+    sqs = targets.client("sqs", target)
+    url = sqs.get_queue_url(QueueName=outs["QueueName"])["QueueUrl"]
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"]
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+    count = sum(int(attrs.get(n, 0)) for n in names)
+    if count == 0:
+        return 0
+    for attempt in range(13):
+        try:
+            sqs.purge_queue(QueueUrl=url)
+            return count
+        except sqs.exceptions.PurgeQueueInProgress:
+            if attempt == 0:
+                print("waiting for SQS's one-purge-per-60-s limit before emptying the queue")
+            time.sleep(5)
+    raise RuntimeError("the queue could not be purged within 65 s")
+
+
+def leftovers(stack_name: str = DEFAULT_STACK, prefix: str = "fa-021", target=None) -> list[str]:
+    """Anything of the stack that still exists: stack, queue, functions, log groups, roles."""
+    from sqslab.stack import artifact_bucket_name, describe
+
+    tgt = targets.resolve(target)
+    found = []
+    if describe(targets.client("cloudformation", tgt), stack_name):
+        found.append(f"stack {stack_name}")
+    sqs = targets.client("sqs", tgt)
+    for url in sqs.list_queues(QueueNamePrefix=prefix).get("QueueUrls", []):
+        found.append(f"queue {url.rsplit('/', 1)[-1]}")
+    lam = targets.client("lambda", tgt)
+    for page in lam.get_paginator("list_functions").paginate():
+        found += [f"function {f['FunctionName']}" for f in page["Functions"] if f["FunctionName"].startswith(prefix)]
+    logs = targets.client("logs", tgt)
+    for page in logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=f"/aws/lambda/{prefix}"):
+        found += [f"log group {g['logGroupName']}" for g in page["logGroups"]]
+    s3 = targets.client("s3", tgt)
+    bucket = artifact_bucket_name(tgt)
+    try:
+        keys = s3.list_objects_v2(Bucket=bucket, Prefix=f"{stack_name}/").get("KeyCount", 0)
+        if keys:
+            found.append(f"{keys} artifacts in s3://{bucket}/{stack_name}/")
+    except s3.exceptions.ClientError:
+        pass
+    return found

@@ -1,0 +1,82 @@
+"""Execute the notebook series in order and write the workshop handouts.
+
+Each notebook is executed with papermill (parameters injected into its
+``parameters`` cell) into ``build/handouts/NN_name.ipynb``, then converted to a
+self-contained HTML file beside it, figures embedded. Offline, the server is
+started if it is not running, and stopped at the end if this run started it.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from sqslab.errors import SqslabError
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+HANDOUTS = ROOT / "build" / "handouts"
+
+
+def notebooks(folder: Path = NOTEBOOKS) -> list[Path]:
+    return sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+
+
+def to_html(executed: Path) -> Path:
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(executed, as_version=4)
+    body, _ = HTMLExporter(embed_images=True).from_notebook_node(nb)
+    out = executed.with_suffix(".html")
+    out.write_text(body, encoding="utf-8")
+    return out
+
+
+def run(profile: str = "article", out_dir: Path = HANDOUTS, target: str = "offline", stack_name: str = "sqslab",
+        only: list[str] | None = None, extra: dict | None = None, say=print) -> list[dict]:
+    """Execute the series; returns one record per notebook (paths, seconds, errors)."""
+    import papermill as pm
+
+    from sqslab.notebook import PROFILES
+    from sqslab.offline import server
+
+    if profile not in PROFILES:
+        raise SqslabError(f"unknown profile {profile!r}: use {' or '.join(PROFILES)}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started_here = False
+    if target == "offline" and not server.status()["running"]:
+        server.start()
+        started_here = True
+    records = []
+    try:
+        for nb_path in notebooks():
+            if only and nb_path.stem not in only and nb_path.name not in only:
+                continue
+            executed = out_dir / nb_path.name
+            params = {"target": target, "stack_name": stack_name, "profile": profile, **(extra or {})}
+            t0 = time.monotonic()
+            say(f"running {nb_path.name} ...")
+            error = None
+            try:
+                pm.execute_notebook(str(nb_path), str(executed), parameters=params, kernel_name="python3",
+                                    cwd=str(NOTEBOOKS), progress_bar=False, log_output=False)
+            except pm.PapermillExecutionError as exc:
+                error = f"{exc.ename}: {exc.evalue}"
+            seconds = time.monotonic() - t0
+            html = to_html(executed)
+            records.append({"notebook": nb_path.name, "seconds": seconds, "ipynb": executed, "html": html,
+                            "error": error})
+            say(f"  {'FAILED' if error else 'ok'} in {seconds:.1f} s -> {html}" + (f"  ({error})" if error else ""))
+            if error:
+                break
+    finally:
+        if started_here:
+            server.stop()
+    failed = [r for r in records if r["error"]]
+    total = sum(r["seconds"] for r in records)
+    say(f"handouts in {out_dir} ({len(records)} notebooks, {total:.0f} s)")
+    if failed:
+        raise SqslabError(f"{failed[0]['notebook']} failed: {failed[0]['error']} (see {failed[0]['html']})")
+    return records
