@@ -56,7 +56,7 @@ class Run:
         import pandas as pd
 
         rows = []
-        for (fn, what), inv in zip([s for s in STEPS if s[0] != "wait"], self.invocations):
+        for (fn, what), inv in zip([s for s in STEPS if s[0] != "wait"], self.invocations, strict=False):
             rows.append({
                 "function": fn,
                 "expected": what,

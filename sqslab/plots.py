@@ -143,7 +143,7 @@ def polling_cost_figure(table: pd.DataFrame, title: str = "Short versus long pol
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
-    labels = [f"{m} polling\n(wait {w} s)" for m, w in zip(table["mode"], table["wait_s"])]
+    labels = [f"{m} polling\n(wait {w} s)" for m, w in zip(table["mode"], table["wait_s"], strict=True)]
     x = range(len(table))
     left.bar(x, table["requests"], color="white", edgecolor="black", hatch="", label="all ReceiveMessage requests")
     left.bar(x, table["empty_receives"], color="lightgrey", edgecolor="black", hatch="///", label="empty receives")

@@ -1,0 +1,136 @@
+"""The notebook series: committed clean, navigation current, and, executed with the
+quick profile, showing what it should (the observations, figures, no errors)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from sqslab import nav, tutorial
+from sqslab.notebook import observations
+
+NOTEBOOKS = sorted(tutorial.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def load(p: Path):
+    return nbformat.read(p, as_version=4)
+
+
+def test_series_is_complete():
+    names = [p.name for p in NOTEBOOKS]
+    assert names[0] == "00_index.ipynb" and names[-1] == "99_cleanup.ipynb"
+    assert {"01_deploy.ipynb", "02_invoke.ipynb", "03_visibility_timeout.ipynb", "04_long_polling.ipynb"} <= set(names)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_without_outputs(path):
+    for cell in load(path).cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, f"{path.name} has outputs"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_opens_and_closes_the_same_way(path):
+    nb = load(path)
+    first = nb.cells[0].source
+    assert first.startswith("# ") and "**You will learn**" in first and "**Before this:**" in first
+    assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells)
+    assert any(c.cell_type == "code" and "show_versions" in c.source for c in nb.cells[:6])
+    closing = [c for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("## Summary and takeaways")]
+    assert len(closing) == 1 and re.search(r"\]\(\w+\.ipynb\)", closing[0].source)
+    assert nb.cells[1].source.startswith(nav.MARK) and nb.cells[-1].source.startswith(nav.MARK)
+
+
+def test_navigation_is_current():
+    assert nav.apply(tutorial.NOTEBOOKS, check=True) == []
+
+
+def test_navigation_check_catches_drift(tmp_path):
+    for p in NOTEBOOKS[:3]:
+        (tmp_path / p.name).write_text(p.read_text())
+    assert nav.apply(tmp_path, check=True) != []  # two of three links now point past the end
+    nav.apply(tmp_path)
+    assert nav.apply(tmp_path, check=True) == []
+
+
+@pytest.fixture(scope="module")
+def executed(offline, tmp_path_factory):
+    out = tmp_path_factory.mktemp("handouts")
+    records = tutorial.run(profile="quick", out_dir=out, stack_name="nbtest", say=lambda *_: None)
+    return {r["notebook"]: r for r in records}
+
+
+def obs(executed, name):
+    return observations(load(executed[name]["ipynb"]))
+
+
+def figures(executed, name) -> int:
+    """Figures in the executed notebook; each must be embedded in the HTML handout too."""
+    nb = load(executed[name]["ipynb"])
+    count = sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
+    assert executed[name]["html"].read_text().count("data:image/png;base64") >= count
+    return count
+
+
+def test_every_notebook_ran_without_error_and_has_a_handout(executed):
+    assert set(executed) == {p.name for p in NOTEBOOKS}
+    for name, rec in executed.items():
+        assert rec["error"] is None
+        nb = load(rec["ipynb"])
+        errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+        assert errors == [], name
+        assert rec["html"].stat().st_size > 10_000
+
+
+def test_index_and_deploy(executed):
+    assert figures(executed, "00_index.ipynb") >= 1
+    o = obs(executed, "01_deploy.ipynb")
+    assert o["queue_visibility_timeout_s"] == 6 and o["queue_wait_s"] == 2
+    assert o["function2_may_delete"] is False and o["function3_may_delete"] is True
+
+
+def test_invoke_shows_the_articles_observations(executed):
+    o = obs(executed, "02_invoke.ipynb")
+    assert o["sent"] == 2 and o["function2_first"] == 2 and o["function2_first_matches"]
+    assert o["function3_at_once"] == 0 and o["function3_at_once_s"] == pytest.approx(2, abs=0.5)
+    assert o["function3_after_timeout"] == 2 and o["function3_after_matches"]
+    assert o["function2_last"] == 0 and o["function2_last_s"] == pytest.approx(2, abs=0.5)
+
+
+def test_visibility_timeout_timeline(executed):
+    o = obs(executed, "03_visibility_timeout.ipynb")
+    assert o["messages"] == 2 and o["receives_per_message"] == [2, 2]
+    assert o["receivers"] == ["function2 -> function3"] * 2 and o["deleted"] == [True, True]
+    assert o["first_window_s"] == [pytest.approx(6, abs=0.05)] * 2 and o["max_receive_count"] == 2
+    assert o["slow_processed_by_a"] == o["slow_processed_by_b"] and len(o["slow_processed_by_a"]) == 1
+    assert o["slow_receive_counts"] == [1, 2]
+    assert figures(executed, "03_visibility_timeout.ipynb") == 2
+
+
+def test_long_polling(executed):
+    o = obs(executed, "04_long_polling.ipynb")
+    assert o["empty_poll_s"] and all(s == pytest.approx(2, abs=0.5) for s in o["empty_poll_s"])
+    assert all(s < 1 for s in o["nonempty_poll_s"])
+    assert o["early_got"] == 1 and o["early_return_s"] == pytest.approx(o["early_send_after_s"], abs=0.5)
+    assert o["short_requests"] > o["long_requests"] and o["short_empty"] > o["long_empty"]
+    month = 30 * 24 * 3600
+    for mode in ("short", "long"):
+        expected = o[f"{mode}_requests"] / o["compare_seconds"] * month / 1e6 * o["price_per_million"]
+        assert o[f"{mode}_cost"] == pytest.approx(expected)
+    assert figures(executed, "04_long_polling.ipynb") == 2
+
+
+def test_cleanup_leaves_nothing(executed):
+    o = obs(executed, "99_cleanup.ipynb")
+    assert o["stack_deleted"] is True and o["leftovers"] == 0
+
+
+def test_recorded_source_draws_the_articles_run(offline, tmp_path):
+    records = tutorial.run(profile="quick", out_dir=tmp_path, stack_name="nbrec", only=["03_visibility_timeout"],
+                           extra={"source": "recorded"}, say=lambda *_: None)
+    o = observations(load(records[0]["ipynb"]))
+    assert o["visibility_timeout_s"] == 90 and o["first_window_s"] == [pytest.approx(90, abs=0.05)] * 2
+    assert o["receives_per_message"] == [2, 2]
