@@ -146,26 +146,19 @@ def client_config(tgt: Target, **overrides):
     return Config(**base)
 
 
+def _make(kind: str, service: str, target, overrides: dict):
+    tgt = resolve(target)
+    return getattr(session(tgt), kind)(service, endpoint_url=tgt.endpoint_url, config=client_config(tgt, **overrides))
+
+
 def client(service: str, target: str | Target | None = None, **config_overrides):
     """A boto3 client for ``service`` on the target (offline unless opted in)."""
-    tgt = resolve(target)
-    sess = session(tgt)
-    return sess.client(
-        service,
-        endpoint_url=tgt.endpoint_url,
-        config=client_config(tgt, **config_overrides),
-    )
+    return _make("client", service, target, config_overrides)
 
 
 def resource(service: str, target: str | Target | None = None, **config_overrides):
     """A boto3 resource for ``service`` on the target."""
-    tgt = resolve(target)
-    sess = session(tgt)
-    return sess.resource(
-        service,
-        endpoint_url=tgt.endpoint_url,
-        config=client_config(tgt, **config_overrides),
-    )
+    return _make("resource", service, target, config_overrides)
 
 
 # Variables that would carry a real identity into offline tools: unset, not emptied.

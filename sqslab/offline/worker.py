@@ -137,36 +137,28 @@ def _log_error(err):
     send({"op": "log", "text": text})
 
 
+def _runtime_error(error_type, message):
+    return {"errorMessage": message, "errorType": error_type, "requestId": _REQUEST_ID["id"], "stackTrace": []}
+
+
 def init(msg):
     handler_string = msg["handler"]
     module_name, _, func_name = handler_string.rpartition(".")
     if not module_name or not func_name:
-        return None, {
-            "errorMessage": f"Bad handler '{handler_string}': not enough values to unpack (expected 2, got 1)",
-            "errorType": "Runtime.MalformedHandlerName",
-            "requestId": "",
-            "stackTrace": [],
-        }
+        return None, _runtime_error(
+            "Runtime.MalformedHandlerName",
+            f"Bad handler '{handler_string}': not enough values to unpack (expected 2, got 1)",
+        )
     sys.path.insert(0, msg["task_root"])
     try:
         module = importlib.import_module(module_name.replace("/", "."))
     except ImportError as exc:
-        return None, {
-            "errorMessage": f"Unable to import module '{module_name}': {exc}",
-            "errorType": "Runtime.ImportModuleError",
-            "requestId": "",
-            "stackTrace": [],
-        }
+        return None, _runtime_error("Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}")
     except Exception as exc:
         return None, _error(exc)
     func = getattr(module, func_name, None)
     if func is None:
-        return None, {
-            "errorMessage": f"Handler '{func_name}' missing on module '{module_name}'",
-            "errorType": "Runtime.HandlerNotFound",
-            "requestId": "",
-            "stackTrace": [],
-        }
+        return None, _runtime_error("Runtime.HandlerNotFound", f"Handler '{func_name}' missing on module '{module_name}'")
     return func, None
 
 
@@ -199,12 +191,7 @@ def main():
                 try:
                     payload = json.dumps(result, ensure_ascii=False)
                 except (TypeError, ValueError) as exc:
-                    err = {
-                        "errorMessage": f"Unable to marshal response: {exc}",
-                        "errorType": "Runtime.MarshalError",
-                        "requestId": msg["request_id"],
-                        "stackTrace": [],
-                    }
+                    err = _runtime_error("Runtime.MarshalError", f"Unable to marshal response: {exc}")
                     sys.stdout.flush()
                     _log_error(err)
                     send({"op": "error", "error": err, "max_rss_mb": _max_rss_mb()})
