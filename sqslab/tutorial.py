@@ -61,7 +61,9 @@ def run(profile: str = "article", out_dir: Path = HANDOUTS, target: str = "offli
             error = None
             try:
                 pm.execute_notebook(str(nb_path), str(executed), parameters=params, kernel_name="python3",
-                                    cwd=str(NOTEBOOKS), progress_bar=False, log_output=False)
+                                    cwd=str(NOTEBOOKS), progress_bar=False, log_output=False,
+                                    # the kernel talks to this process over loopback only; keep its log to errors
+                                    extra_arguments=["--IPKernelApp.log_level=ERROR"])
             except pm.PapermillExecutionError as exc:
                 error = f"{exc.ename}: {exc.evalue}"
             seconds = time.monotonic() - t0

@@ -114,7 +114,9 @@ def test_long_polling(executed):
     o = obs(executed, "04_long_polling.ipynb")
     assert o["empty_poll_s"] and all(s == pytest.approx(2, abs=0.5) for s in o["empty_poll_s"])
     assert all(s < 1 for s in o["nonempty_poll_s"])
-    assert o["early_got"] == 1 and o["early_return_s"] == pytest.approx(o["early_send_after_s"], abs=0.5)
+    # The poll returns when the message arrives, well before its wait runs out.
+    assert o["early_got"] == 1
+    assert o["early_send_after_s"] - 0.3 <= o["early_return_s"] < o["wait_s"] - 0.25
     assert o["short_requests"] > o["long_requests"] and o["short_empty"] > o["long_empty"]
     month = 30 * 24 * 3600
     for mode in ("short", "long"):

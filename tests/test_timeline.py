@@ -136,3 +136,12 @@ def test_parse_since():
     assert logs.parse_since("2026-01-31T09:00:00Z") == 1769850000000
     with pytest.raises(Exception, match="is not a time"):
         logs.parse_since("yesterday")
+
+
+def test_pure_modules_import_no_aws_sdk():
+    import subprocess
+    import sys
+
+    code = "import sys, sqslab.timeline, sqslab.loglines, sqslab.plots; print('boto3' in sys.modules or 'botocore' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "False", out.stderr
