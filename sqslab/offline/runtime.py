@@ -373,7 +373,8 @@ class Runtime:
             return b""
         if invocation_type == "Event":
             self.counts["events"] += 1
-            self._background.submit(self.run, fn, body)
+            future = self._background.submit(self.run, fn, body)
+            future.add_done_callback(_report_background_failure)
             return b""
         outcome = self.run(fn, body)
         if outcome.errored:
@@ -496,6 +497,12 @@ class Runtime:
             self._busy.clear()
         for env in envs:
             env.kill()
+
+
+def _report_background_failure(future) -> None:
+    exc = future.exception()
+    if exc is not None:
+        print(f"sqslab-offline: an Event invocation failed inside the runtime: {exc!r}", flush=True)
 
 
 def _header(headers, name: str) -> str | None:
