@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import platform
+from pathlib import Path
 
 OBSERVATIONS_MIME = "application/vnd.sqslab.observations+json"
 
@@ -65,7 +66,7 @@ def observations(nb) -> dict:
     return found
 
 
-RECORDING = __import__("pathlib").Path(__file__).resolve().parent.parent / "data" / "recorded" / "article_run_offline.json"
+RECORDING = Path(__file__).resolve().parent.parent / "data" / "recorded" / "article_run_offline.json"
 
 
 def _complete(messages, visibility_timeout: int) -> bool:

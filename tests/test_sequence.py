@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from sqslab import invoke, stack
+from sqslab import article, stack
 
 pytestmark = pytest.mark.usefixtures("offline")
 
@@ -23,20 +23,11 @@ def article_sequence(visibility_timeout: int, wait: int):
         progress=False,
     )
     try:
-        def call(fn):
-            return invoke.invoke(fn, stack_name=name, progress=False)
-
-        sent = [call("function1"), call("function1")]
-        first = call("function2")
-        received_at = time.monotonic()
-        hidden = call("function3")
-        remaining = visibility_timeout - (time.monotonic() - received_at)
-        time.sleep(max(0.0, remaining) + 0.5)
-        deleted = call("function3")
-        empty = call("function2")
-        return sent, first, hidden, deleted, empty
+        run = article.run_sequence(visibility_timeout, wait, stack_name=name, progress=False)
     finally:
         stack.teardown(name, progress=False)
+    sent1, sent2, first, hidden, deleted, empty = run.invocations
+    return [sent1, sent2], first, hidden, deleted, empty
 
 
 def check(result, wait: float):

@@ -399,14 +399,14 @@ class Runtime:
         init_ms = None
         keep = False
         try:
+            init_err = None
             if cold:
                 self.counts["cold_starts"] += 1
                 init_ms, init_err = env.init(lines)
-                if init_err:
-                    self.counts["errors"] += 1
-                    outcome = self._finish(env, request_id, lines, init_err, 0.0, init_ms, 0, "error")
-                    return outcome
             lines.append((_now_ms(), f"START RequestId: {request_id} Version: $LATEST"))
+            if init_err:  # the init error's lines come before START, as on Lambda
+                self.counts["errors"] += 1
+                return self._finish(env, request_id, lines, init_err, 0.0, init_ms, 0, "error")
             reply, duration_ms = env.invoke(request_id, event, lines)
             used = int((reply or {}).get("max_rss_mb", 0))
             if reply is None:
@@ -433,8 +433,6 @@ class Runtime:
             self._release(env, keep)
 
     def _finish(self, env, request_id, lines, error, duration_ms, init_ms, used_mb, status, payload=None) -> Outcome:
-        if error is not None and status == "error" and not any(f"START RequestId: {request_id}" in t for _, t in lines):
-            lines.append((_now_ms(), f"START RequestId: {request_id} Version: $LATEST"))
         lines.append((_now_ms(), f"END RequestId: {request_id}"))
         if status == "error" and error:
             status = f"error\tError Type: {error.get('errorType')}"
