@@ -23,10 +23,15 @@ def notebooks(folder: Path = NOTEBOOKS) -> list[Path]:
 
 
 def to_html(executed: Path) -> Path:
+    """Write the HTML handout beside the executed notebook. Progress lines redrawn with
+    carriage returns are reduced to their final state in both files."""
     import nbformat
     from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
     nb = nbformat.read(executed, as_version=4)
+    nb, _ = CoalesceStreamsPreprocessor().preprocess(nb, {})
+    nbformat.write(nb, executed)
     body, _ = HTMLExporter(embed_images=True).from_notebook_node(nb)
     out = executed.with_suffix(".html")
     out.write_text(body, encoding="utf-8")

@@ -136,3 +136,16 @@ def test_recorded_source_draws_the_articles_run(offline, tmp_path):
     o = observations(load(records[0]["ipynb"]))
     assert o["visibility_timeout_s"] == 90 and o["first_window_s"] == [pytest.approx(90, abs=0.05)] * 2
     assert o["receives_per_message"] == [2, 2]
+
+
+def test_tutorial_stops_only_the_server_it_started(tmp_path, monkeypatch):
+    from conftest import free_port
+
+    from sqslab.offline import server
+
+    monkeypatch.setenv("SQSLAB_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SQSLAB_OFFLINE_PORT", str(free_port()))
+    assert not server.status()["running"]
+    records = tutorial.run(profile="quick", out_dir=tmp_path / "out", only=["00_index"], say=lambda *_: None)
+    assert records[0]["error"] is None and records[0]["html"].exists()
+    assert not server.status()["running"], "the run started the server, so it must stop it"
