@@ -45,6 +45,8 @@ WORKER = Path(__file__).with_name("worker.py")
 INIT_TIMEOUT_S = 10.0
 TAIL_BYTES = 4096
 MAX_IDLE_PER_FUNCTION = 8
+MAX_IDLE_TOTAL = 32  # beyond this, the environments idle longest are stopped first
+IDLE_TTL_S = float(os.environ.get("SQSLAB_IDLE_TTL_S", "900"))  # Lambda reclaims idle environments too
 FAKE_KEY = "testing"
 
 
@@ -156,6 +158,7 @@ class Environment:
             close_fds=True,
         )
         self.task_root = task_root
+        self.idle_since = time.monotonic()
         threading.Thread(target=self._read_protocol, daemon=True).start()
         threading.Thread(target=self._read_stderr, daemon=True).start()
 
@@ -354,10 +357,26 @@ class Runtime:
         with self._lock:
             self._busy.discard(env)
             pool = self._idle.setdefault(env.spec.arn, [])
-            if keep and env.alive() and len(pool) < MAX_IDLE_PER_FUNCTION:
+            kept = keep and env.alive() and len(pool) < MAX_IDLE_PER_FUNCTION
+            if kept:
+                env.idle_since = time.monotonic()
                 pool.append(env)
-                return
-        env.kill()
+            evicted = self._evict_locked()
+        if not kept:
+            env.kill()
+        for old in evicted:
+            old.kill()
+
+    def _evict_locked(self) -> list[Environment]:
+        """Idle environments past their time, and the longest idle beyond the total cap."""
+        now = time.monotonic()
+        idle = sorted((e for pool in self._idle.values() for e in pool), key=lambda e: e.idle_since)
+        doomed = [e for e in idle if now - e.idle_since > IDLE_TTL_S]
+        survivors = [e for e in idle if e not in doomed]
+        doomed += survivors[: max(0, len(survivors) - MAX_IDLE_TOTAL)]
+        for e in doomed:
+            self._idle[e.spec.arn].remove(e)
+        return doomed
 
     # ------------------------------------------------------------ invoking
 
