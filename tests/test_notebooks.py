@@ -149,3 +149,16 @@ def test_tutorial_stops_only_the_server_it_started(tmp_path, monkeypatch):
     records = tutorial.run(profile="quick", out_dir=tmp_path / "out", only=["00_index"], say=lambda *_: None)
     assert records[0]["error"] is None and records[0]["html"].exists()
     assert not server.status()["running"], "the run started the server, so it must stop it"
+
+
+@pytest.mark.slow
+def test_invoke_notebook_with_the_articles_timings(offline, tmp_path):
+    """02 with 90 s / 20 s: the article's observations, and a wall time close to the waits it forces."""
+    records = tutorial.run(profile="article", out_dir=tmp_path, stack_name="nbslow", only=["02_invoke"],
+                           say=lambda *_: None)
+    o = observations(load(records[0]["ipynb"]))
+    assert o["function2_first"] == 2 and o["function3_at_once"] == 0 and o["function3_after_timeout"] == 2
+    assert o["function3_at_once_s"] == pytest.approx(20, abs=0.5) and o["function2_last_s"] == pytest.approx(20, abs=0.5)
+    forced = 20 + 90 + 20  # function3's poll sits inside the 90 s window, then function2's poll
+    print(f"\n02_invoke with the article's timings: {records[0]['seconds']:.1f} s (waits force about {forced - 20} s)")
+    assert records[0]["seconds"] < 1.25 * (forced - 20)
