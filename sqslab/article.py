@@ -52,19 +52,6 @@ class Run:
     invocations: list = field(default_factory=list)
     started_ms: int = 0
 
-    def table(self):
-        import pandas as pd
-
-        rows = []
-        for (fn, what), inv in zip([s for s in STEPS if s[0] != "wait"], self.invocations, strict=False):
-            rows.append({
-                "function": fn,
-                "expected": what,
-                "returned": inv.body if fn != "function1" else inv.body["Successful"][0]["Id"],
-                "duration_s": round((inv.duration_ms or 0) / 1000, 2),
-            })
-        return pd.DataFrame(rows)
-
 
 def run_sequence(visibility_timeout: int, wait: int, stack_name: str = DEFAULT_STACK, target=None,
                  progress: bool = True) -> Run:
@@ -98,7 +85,7 @@ def record(path: Path, visibility_timeout: int = 90, wait: int = 20, stack_name:
         stack.teardown(stack_name, target=tgt, progress=False)
     doc = {
         "about": "A recorded log export of one full offline run of the article's sequence. "
-                 "Recorded with sqslab's embedded emulator, not on AWS.",
+                 "Recorded with sqslab's embedded emulator, not on AWS. Regenerate with: sqslab record.",
         "emulator": f"moto {moto.__version__} with the sqslab local Lambda runtime",
         "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "parameters": {"VisibilityTimeout": visibility_timeout, "ReceiveMessageWaitTimeSeconds": wait},

@@ -128,6 +128,16 @@ def _tutorial(args) -> int:
     return 0
 
 
+def _record(args) -> int:
+    from pathlib import Path
+
+    from sqslab import article
+
+    doc = article.record(Path(args.out), visibility_timeout=args.visibility_timeout, wait=args.wait)
+    print(f"recorded {len(doc['events'])} log events ({doc['emulator']}) to {args.out}")
+    return 0
+
+
 def _smoke(args) -> int:
     from sqslab import smoke
 
@@ -189,6 +199,13 @@ def build_parser() -> argparse.ArgumentParser:
     tut.add_argument("--target", choices=["offline", "aws"], default=None)
     tut.add_argument("--only", action="append", help="run only this notebook (repeatable), e.g. 02_invoke")
     tut.set_defaults(func=_tutorial)
+
+    rec = sub.add_parser("record", help="run the article's sequence offline and export its logs (data/recorded/)")
+    rec.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "data" / "recorded"
+                                          / "article_run_offline.json"))
+    rec.add_argument("--visibility-timeout", type=int, default=90)
+    rec.add_argument("--wait", type=int, default=20)
+    rec.set_defaults(func=_record)
 
     smoke = sub.add_parser("smoke", help="a small end-to-end check: queue, function, invoke, REPORT line")
     smoke.set_defaults(func=_smoke)

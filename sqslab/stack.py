@@ -489,12 +489,6 @@ def outputs(stack_name: str = DEFAULT_STACK, target=None) -> dict[str, str]:
     return outputs_of(stack)
 
 
-def is_deployed(stack_name: str = DEFAULT_STACK, target=None) -> bool:
-    tgt = targets.resolve(target)
-    stack = describe(targets.client("cloudformation", tgt), stack_name)
-    return bool(stack) and stack["StackStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
-
-
 def teardown(stack_name: str = DEFAULT_STACK, target=None, bucket: str | None = None, progress: bool = True) -> dict:
     """Delete the stack, its artifacts, and the artifact bucket if sqslab created it."""
     tgt = targets.resolve(target)

@@ -145,3 +145,21 @@ def test_pure_modules_import_no_aws_sdk():
     code = "import sys, sqslab.timeline, sqslab.loglines, sqslab.plots; print('boto3' in sys.modules or 'botocore' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == "False", out.stderr
+
+
+def test_record_command_exports_a_labelled_run(offline, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "run.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "sqslab.cli", "record", "--out", str(out), "--visibility-timeout", "3", "--wait", "1"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(out.read_text())
+    assert doc["parameters"] == {"VisibilityTimeout": 3, "ReceiveMessageWaitTimeSeconds": 1}
+    inv, msg = logs.frames_from_events(doc["events"])
+    assert list(inv["function"]) == ["function1", "function1", "function2", "function3", "function3", "function2"]
+    assert list(timeline.per_message(msg)["receives"]) == [2, 2]
