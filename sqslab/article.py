@@ -76,7 +76,8 @@ def record(path: Path, visibility_timeout: int = 90, wait: int = 20, stack_name:
     from sqslab import logs, stack, target
 
     tgt = target.resolve("offline")
-    params = {"VisibilityTimeout": visibility_timeout, "ReceiveMessageWaitTimeSeconds": wait}
+    # Its own prefix, so a recording never collides with the tutorial's stack (fa-021).
+    params = {"Prefix": "fa-021-rec", "VisibilityTimeout": visibility_timeout, "ReceiveMessageWaitTimeSeconds": wait}
     stack.deploy(stack_name=stack_name, params=params, target=tgt, progress=False)
     try:
         run = run_sequence(visibility_timeout, wait, stack_name, tgt, progress=False)
@@ -88,7 +89,7 @@ def record(path: Path, visibility_timeout: int = 90, wait: int = 20, stack_name:
                  "Recorded with sqslab's embedded emulator, not on AWS. Regenerate with: sqslab record.",
         "emulator": f"moto {moto.__version__} with the sqslab local Lambda runtime",
         "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "parameters": {"VisibilityTimeout": visibility_timeout, "ReceiveMessageWaitTimeSeconds": wait},
+        "parameters": {k: v for k, v in params.items() if k != "Prefix"},
         "events": [
             {k: ev[k] for k in ("logical", "function", "timestamp", "logStreamName", "message") if k in ev}
             for ev in events

@@ -223,6 +223,28 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("sqslab: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        line = _aws_error_line(exc)
+        if line is None:
+            raise
+        print(f"sqslab: {line}", file=sys.stderr)
+        return 2
+
+
+def _aws_error_line(exc: Exception) -> str | None:
+    """One line for an error from AWS (or the emulator), or None for anything else."""
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+
+    if isinstance(exc, NoCredentialsError):
+        return "no AWS credentials found: configure them (aws configure, AWS_PROFILE) or use the offline target"
+    if isinstance(exc, NoRegionError):
+        return "no AWS region configured: set AWS_REGION or a region in your profile"
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        return f"{exc.operation_name} failed: {err.get('Code')}: {err.get('Message')}"
+    if isinstance(exc, BotoCoreError):
+        return str(exc).splitlines()[0]
+    return None
 
 
 if __name__ == "__main__":

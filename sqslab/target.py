@@ -85,7 +85,8 @@ def resolve(
 def _aws_default_region(profile: str | None) -> str:
     import boto3
 
-    region = boto3.Session(profile_name=profile).region_name
+    # botocore reads AWS_DEFAULT_REGION and the profile; AWS_REGION is what the other SDKs read.
+    region = boto3.Session(profile_name=profile).region_name or os.environ.get("AWS_REGION")
     if not region:
         raise SqslabError(
             "no AWS region configured: set AWS_REGION (or AWS_DEFAULT_REGION) "

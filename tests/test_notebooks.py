@@ -154,8 +154,13 @@ def test_tutorial_stops_only_the_server_it_started(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_invoke_notebook_with_the_articles_timings(offline, tmp_path):
     """02 with 90 s / 20 s: the article's observations, and a wall time close to the waits it forces."""
-    records = tutorial.run(profile="article", out_dir=tmp_path, stack_name="nbslow", only=["02_invoke"],
-                           say=lambda *_: None)
+    from sqslab import stack
+
+    try:
+        records = tutorial.run(profile="article", out_dir=tmp_path, stack_name="nbslow", only=["02_invoke"],
+                               say=lambda *_: None)
+    finally:
+        stack.teardown("nbslow", progress=False)
     o = observations(load(records[0]["ipynb"]))
     assert o["function2_first"] == 2 and o["function3_at_once"] == 0 and o["function3_after_timeout"] == 2
     assert o["function3_at_once_s"] == pytest.approx(20, abs=0.5) and o["function2_last_s"] == pytest.approx(20, abs=0.5)

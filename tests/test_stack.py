@@ -237,3 +237,18 @@ def test_cli_deploy_invoke_logs_teardown(clients):
     assert csv_out.splitlines()[0] == "time,stream,message"
     td = run_cli("teardown", "--stack-name", name)
     assert td.returncode == 0 and "stack deleted" in td.stdout
+
+
+def test_cli_aws_errors_are_one_line(tmp_path):
+    """The aws target without credentials: one line, no traceback (nothing is contacted: no credentials)."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update({"AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+                "AWS_REGION": "eu-west-1", "AWS_EC2_METADATA_DISABLED": "true"})
+    result = subprocess.run([sys.executable, "-m", "sqslab.cli", "teardown", "--target", "aws"],
+                            capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "sqslab: no AWS credentials found: configure them (aws configure, AWS_PROFILE) or use the offline target"
+    ]
