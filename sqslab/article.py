@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqslab import invoke as invoking
+from sqslab.progress import stream as progress_stream
 from sqslab.stack import DEFAULT_STACK
 
 STEPS = (
@@ -36,7 +37,7 @@ def countdown(seconds: float, label: str = "visibility timeout", progress: bool 
         return
     steps = max(1, int(seconds * 2))
     with tqdm(total=steps, desc=f"waiting for the {label}", bar_format="{desc}: {bar} {remaining} left",
-              disable=not progress) as bar:
+              disable=not progress, file=progress_stream()) as bar:
         end = time.monotonic() + seconds
         for _ in range(steps):
             time.sleep(max(0.0, min(0.5, end - time.monotonic())))

@@ -14,6 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from sqslab import progress
 from sqslab import target as targets
 from sqslab.errors import SqslabError
 from sqslab.loglines import parse_report
@@ -81,7 +82,8 @@ class _Elapsed:
         if self.enabled:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=None, desc=self.label, bar_format="{desc}: waiting {elapsed}", mininterval=0.5)
+            self._bar = tqdm(total=None, desc=self.label, bar_format="{desc}: waiting {elapsed}", mininterval=0.5,
+                             file=progress.stream())
             self._thread = threading.Thread(target=self._tick, daemon=True)
             self._thread.start()
         return self

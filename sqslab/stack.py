@@ -32,6 +32,7 @@ import yaml
 
 from sqslab import target as targets
 from sqslab.errors import SqslabError
+from sqslab.progress import stream as progress_stream
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_TEMPLATE = ROOT / "infra" / "template.yaml"
@@ -336,7 +337,8 @@ def wait(cfn, stack_name: str, progress: bool = True, timeout: float = 1800.0) -
     from tqdm import tqdm
 
     t0 = time.monotonic()
-    bar = tqdm(total=None, desc=stack_name, bar_format="{desc} [{elapsed}]", disable=not progress)
+    bar = tqdm(total=None, desc=stack_name, bar_format="{desc} [{elapsed}]", disable=not progress,
+               file=progress_stream())
     try:
         while True:
             stack = describe(cfn, stack_name)
