@@ -122,8 +122,9 @@ def _tutorial(args) -> int:
     from pathlib import Path
 
     from sqslab import tutorial
+    from sqslab.target import target_name
 
-    tutorial.run(profile=args.profile, out_dir=Path(args.out), target=args.target or "offline",
+    tutorial.run(profile=args.profile, out_dir=Path(args.out), target=target_name(args.target),
                  only=args.only or None)
     return 0
 
