@@ -86,6 +86,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--polls", type=int, default=2, help="empty 20 s long polls to time")
     args = parser.parse_args(argv)
 
+    from sqslab.offline import server
+
+    started_here = not server.status()["running"]
+    try:
+        return _run(args)
+    finally:
+        if started_here:
+            server.stop()
+
+
+def _run(args) -> int:
     tgt = target.resolve("offline")
     lam, sqs, iam = (target.client(s, tgt) for s in ("lambda", "sqs", "iam"))
     role = ensure_role(iam, "sqslab-bench-role")
