@@ -385,6 +385,7 @@ def deploy(
     t0 = time.monotonic()
     tgt = targets.resolve(target)
     checked = validate(template, params, tgt.region)
+    warnings = checked.warnings + [f"cfn-lint: {w}" for w in checked.lint_warnings]
     cfn, s3 = targets.client("cloudformation", tgt), targets.client("s3", tgt)
 
     existing = describe(cfn, stack_name)
@@ -413,13 +414,13 @@ def deploy(
             current_body = render(current_body)
         if current_params == checked.parameters and _same_template(current_body, body):
             return DeployResult(stack_name, "unchanged", existing["StackStatus"], outputs_of(existing),
-                                time.monotonic() - t0, checked.warnings, bucket_name)
+                                time.monotonic() - t0, warnings, bucket_name)
         try:
             cfn.update_stack(**common)
         except cfn.exceptions.ClientError as exc:
             if "No updates are to be performed" in str(exc):
                 return DeployResult(stack_name, "unchanged", existing["StackStatus"], outputs_of(existing),
-                                    time.monotonic() - t0, checked.warnings, bucket_name)
+                                    time.monotonic() - t0, warnings, bucket_name)
             raise DeployError(f"update of {stack_name} was refused: {_client_message(exc)}") from None
         action = "updated"
     else:
@@ -443,7 +444,7 @@ def deploy(
         raise DeployError(f"deploy of {stack_name} failed: {lines[0]}; {tail}", lines + [tail])
     final = describe(cfn, stack_name)
     return DeployResult(stack_name, action, status, outputs_of(final), time.monotonic() - t0,
-                        checked.warnings, bucket_name)
+                        warnings, bucket_name)
 
 
 def _same_template(a: str, b: str) -> bool:

@@ -252,3 +252,13 @@ def test_cli_aws_errors_are_one_line(tmp_path):
     assert result.stderr.strip().splitlines() == [
         "sqslab: no AWS credentials found: configure them (aws configure, AWS_PROFILE) or use the offline target"
     ]
+
+
+def test_cfn_lint_warnings_are_reported_but_do_not_block(clients, tmp_path):
+    tpl = tmp_path / "warn.yaml"
+    tpl.write_text("Parameters:\n  Unused: {Type: String, Default: x}\nResources:\n  Queue:\n    Type: AWS::SQS::Queue\n")
+    name = unique("warn-")
+    result = stack.deploy(tpl, stack_name=name, progress=False)
+    assert result.action == "created"
+    assert any(w.startswith("cfn-lint: ") and "W2001" in w and "Unused" in w for w in result.warnings)
+    stack.teardown(name, progress=False)
