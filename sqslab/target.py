@@ -63,7 +63,6 @@ def resolve(
     *,
     region: str | None = None,
     profile: str | None = None,
-    start: bool = True,
 ) -> Target:
     """Decide the target. Offline, this starts the emulator if it is not running."""
     if isinstance(target, Target):
@@ -72,8 +71,7 @@ def resolve(
     if name == "offline":
         from sqslab.offline import server
 
-        endpoint = server.ensure_running() if start else server.endpoint_url()
-        return Target("offline", OFFLINE_REGION, endpoint_url=endpoint)
+        return Target("offline", OFFLINE_REGION, endpoint_url=server.ensure_running())
     return Target(
         "aws",
         region or _aws_default_region(profile),

@@ -31,27 +31,34 @@ class Patch:
 _applied: dict[str, str] = {}
 
 
+def _mismatch(patch: str, what: str) -> PatchError:
+    import moto
+
+    return PatchError(f"patch {patch}: moto {moto.__version__} {what}; its internals changed. "
+                      f"Install {SUPPORTED} (pip install '{SUPPORTED}')")
+
+
 def _require(obj, attr: str, patch: str):
     try:
         return getattr(obj, attr)
     except AttributeError:
-        import moto
-
-        raise PatchError(
-            f"patch {patch}: moto {moto.__version__} has no {getattr(obj, '__name__', obj)}.{attr}; "
-            f"its internals changed. Install {SUPPORTED} (pip install '{SUPPORTED}')"
-        ) from None
+        raise _mismatch(patch, f"has no {getattr(obj, '__name__', obj)}.{attr}") from None
 
 
 def _require_params(func, expected: tuple[str, ...], patch: str) -> None:
     params = tuple(inspect.signature(func).parameters)
     if params[: len(expected)] != expected:
-        import moto
+        raise _mismatch(patch, f"changed {func.__qualname__}{params}, expected {expected}")
 
-        raise PatchError(
-            f"patch {patch}: moto {moto.__version__} changed {func.__qualname__}{params}, "
-            f"expected {expected}. Install {SUPPORTED}"
-        )
+
+def _original(obj, attr: str, patch: str, params: tuple[str, ...] | None = None):
+    """The checked original ``obj.attr``, or None when this patch is already in place."""
+    original = _require(obj, attr, patch)
+    if getattr(original, "_sqslab_patched", False):
+        return None
+    if params:
+        _require_params(original, params, patch)
+    return original
 
 
 # ---------------------------------------------------------------------------
@@ -64,10 +71,9 @@ def _require_params(func, expected: tuple[str, ...], patch: str) -> None:
 def _apply_getatt_short_form() -> str:
     from moto.cloudformation import models, responses
 
-    original = _require(models, "yaml_tag_constructor", "cfn_getatt_short_form")
-    if getattr(original, "_sqslab_patched", False):
+    original = _original(models, "yaml_tag_constructor", "cfn_getatt_short_form", ("loader", "tag", "node"))
+    if original is None:
         return "already applied"
-    _require_params(original, ("loader", "tag", "node"), "cfn_getatt_short_form")
 
     def yaml_tag_constructor(loader, tag, node):
         if tag == "!GetAtt" and isinstance(getattr(node, "value", None), str):
@@ -95,11 +101,7 @@ def _apply_nested_stack_outputs() -> str:
     ):
         return "not needed: this moto resolves nested stack outputs itself"
     if "self.output_map" not in inspect.getsource(Stack.__init__):
-        import moto
-
-        raise PatchError(
-            f"patch cfn_nested_stack_outputs: moto {moto.__version__} Stack has no output_map. Install {SUPPORTED}"
-        )
+        raise _mismatch("cfn_nested_stack_outputs", "Stack has no output_map")
     from moto.cloudformation.parsing import OutputMap
 
     _require(OutputMap, "outputs", "cfn_nested_stack_outputs")
@@ -140,12 +142,7 @@ def _apply_lambda_env_strings() -> str:
     _require(LambdaFunction, "__init__", "lambda_env_strings")
     source = inspect.getsource(LambdaFunction.__init__)
     if "self.environment_vars" not in source:
-        import moto
-
-        raise PatchError(
-            f"patch lambda_env_strings: moto {moto.__version__} no longer sets "
-            f"LambdaFunction.environment_vars. Install {SUPPORTED}"
-        )
+        raise _mismatch("lambda_env_strings", "no longer sets LambdaFunction.environment_vars")
 
     def _get(self):
         return self.__dict__.get("_sqslab_environment_vars", {})
@@ -168,13 +165,12 @@ def _apply_lambda_env_strings() -> str:
 def _apply_lambda_local_runtime() -> str:
     from moto.awslambda.models import LambdaFunction
 
-    current = _require(LambdaFunction, "invoke", "lambda_local_runtime")
-    if getattr(current, "_sqslab_patched", False):
+    params = ("self", "body", "request_headers", "response_headers")
+    if _original(LambdaFunction, "invoke", "lambda_local_runtime", params) is None:
         return "already applied"
-    _require_params(current, ("self", "body", "request_headers", "response_headers"), "lambda_local_runtime")
     for attr in ("code_bytes", "handler", "run_time", "timeout", "memory_size", "logs_backend"):
         if attr not in inspect.getsource(LambdaFunction):
-            raise PatchError(f"patch lambda_local_runtime: LambdaFunction no longer has {attr}. Install {SUPPORTED}")
+            raise _mismatch("lambda_local_runtime", f"LambdaFunction no longer has {attr}")
 
     def invoke(self, body, request_headers, response_headers):
         from sqslab.offline import runtime
@@ -209,10 +205,10 @@ def _reason(exc: Exception) -> str:
 def _apply_create_failure_rollback() -> str:
     from moto.cloudformation import models, parsing
 
-    original_parse = _require(parsing, "parse_and_create_resource", "cfn_create_failure_rolls_back")
-    if getattr(original_parse, "_sqslab_patched", False):
+    original_parse = _original(parsing, "parse_and_create_resource", "cfn_create_failure_rolls_back",
+                               ("logical_id", "resource_json", "resources_map"))
+    if original_parse is None:
         return "already applied"
-    _require_params(original_parse, ("logical_id", "resource_json", "resources_map"), "cfn_create_failure_rolls_back")
     original_create = _require(models.Stack, "create_resources", "cfn_create_failure_rolls_back")
     event_cls = _require(models, "Event", "cfn_create_failure_rolls_back")
 
@@ -263,10 +259,9 @@ def _apply_create_failure_rollback() -> str:
 def _apply_role_policy_json() -> str:
     from moto.iam.models import Role
 
-    original = _require(Role, "put_policy", "iam_role_policy_json")
-    if getattr(original, "_sqslab_patched", False):
+    original = _original(Role, "put_policy", "iam_role_policy_json", ("self", "policy_name", "policy_json"))
+    if original is None:
         return "already applied"
-    _require_params(original, ("self", "policy_name", "policy_json"), "iam_role_policy_json")
 
     def put_policy(self, policy_name, policy_json):
         if isinstance(policy_json, dict):
@@ -287,8 +282,8 @@ def _apply_role_managed_policies() -> str:
     from moto.iam.models import Role, iam_backends
     from moto.utilities.utils import get_partition
 
-    original = _require(Role, "create_from_cloudformation_json", "iam_role_managed_policies")
-    if getattr(original, "_sqslab_patched", False):
+    original = _original(Role, "create_from_cloudformation_json", "iam_role_managed_policies")
+    if original is None:
         return "already applied"
     if "ManagedPolicyArns" in inspect.getsource(original):
         return "not needed: this moto attaches ManagedPolicyArns itself"

@@ -149,13 +149,6 @@ def status() -> dict:
     return report
 
 
-def endpoint_url() -> str:
-    info = _read_state()
-    if info is None or not _pid_alive(info.pid):
-        raise SqslabError("the offline server is not running: start it with `sqslab offline start`")
-    return info.endpoint_url
-
-
 def ensure_running(port: int | None = None) -> str:
     """The endpoint of a healthy server, starting one if none is running."""
     info = _read_state()
