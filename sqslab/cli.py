@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -63,19 +64,29 @@ def _deploy(args) -> int:
 
 
 def _invoke(args) -> int:
-    from sqslab import invoke
+    from sqslab import checks, invoke
 
-    payload = None
-    if args.payload:
-        try:
-            payload = json.loads(args.payload)
-        except ValueError as exc:
-            raise SqslabError(f"--payload is not JSON ({exc.msg}): for example --payload '{{\"k\": 1}}'") from None
+    payload = checks.payload_text(args.payload) if args.payload is not None else None
     inv = invoke.invoke(args.name, payload, stack_name=args.stack_name, target=args.target, progress=sys.stderr.isatty())
+    if inv.function_error:
+        print(f"sqslab: {function_error_line(inv, args)}", file=sys.stderr)
+        return 1
     body = inv.body
     print(json.dumps(body, indent=2, ensure_ascii=False) if not isinstance(body, str) else body)
     print(inv.summary())
-    return 1 if inv.function_error else 0
+    return 0
+
+
+def function_error_line(inv, args) -> str:
+    """One line for a function that failed: Lambda's errorType and errorMessage, and where the traceback is."""
+    payload = inv.payload if isinstance(inv.payload, dict) else {}
+    kind = payload.get("errorType") or inv.function_error
+    message = " ".join(str(payload.get("errorMessage") or "").split())
+    if len(message) > 200:
+        message = message[:197] + "..."
+    where = f" --stack-name {args.stack_name}" if args.stack_name != "sqslab" else ""
+    return (f"{args.name} failed: {kind}: {message or 'no message'}; its traceback: "
+            f"sqslab logs {args.name}{where} --since 5m")
 
 
 def _logs(args) -> int:
@@ -124,6 +135,10 @@ def _tutorial(args) -> int:
     from sqslab import tutorial
     from sqslab.target import target_name
 
+    names = [p.stem for p in tutorial.notebooks()]
+    for wanted in args.only or []:
+        if wanted not in names and wanted.removesuffix(".ipynb") not in names:
+            raise SqslabError(f"--only {wanted!r} is not a notebook of the series: choose from {', '.join(names)}")
     tutorial.run(profile=args.profile, out_dir=Path(args.out), target=target_name(args.target),
                  only=args.only or None)
     return 0
@@ -146,15 +161,22 @@ def _smoke(args) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, exit code 2, like every other error here."""
+
+    def error(self, message):
+        self.exit(2, f"sqslab: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sqslab",
         description="SQS data linkage between three Lambda functions, offline (default) or on AWS.",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     off = sub.add_parser("offline", help="the embedded offline AWS (moto plus a local Lambda runtime)")
-    off_sub = off.add_subparsers(dest="action", required=True)
+    off_sub = off.add_subparsers(dest="action", required=True, parser_class=_Parser)
     start = off_sub.add_parser("start", help="start the server in the background")
     start.add_argument("--port", type=int, default=None, help="loopback port (default 5151 or SQSLAB_OFFLINE_PORT)")
     off_sub.add_parser("stop", help="stop the server")
@@ -226,10 +248,15 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:
         line = _aws_error_line(exc)
-        if line is None:
+        if line is not None:
+            print(f"sqslab: {line}", file=sys.stderr)
+            return 2
+        if os.environ.get("SQSLAB_DEBUG"):
             raise
-        print(f"sqslab: {line}", file=sys.stderr)
-        return 2
+        detail = " ".join(str(exc).split())[:200]
+        print(f"sqslab: unexpected {type(exc).__name__}{': ' + detail if detail else ''} "
+              "(run again with SQSLAB_DEBUG=1 for the traceback, and report it)", file=sys.stderr)
+        return 1
 
 
 def _aws_error_line(exc: Exception) -> str | None:
@@ -244,7 +271,7 @@ def _aws_error_line(exc: Exception) -> str | None:
         err = exc.response.get("Error", {})
         return f"{exc.operation_name} failed: {err.get('Code')}: {err.get('Message')}"
     if isinstance(exc, BotoCoreError):
-        return str(exc).splitlines()[0]
+        return " ".join(str(exc).split())
     return None
 
 

@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from sqslab import progress
+from sqslab import checks, progress
 from sqslab import target as targets
 from sqslab.errors import SqslabError
 from sqslab.loglines import parse_report
@@ -56,6 +56,7 @@ class Invocation:
 
 def function_name(name: str, stack_name: str = DEFAULT_STACK, target=None) -> str:
     """``function1`` -> the stack's Function1Name; a full name is checked to exist."""
+    name, stack_name = checks.function_name(name), checks.stack_name(stack_name)
     m = LOGICAL.match(name)
     if m:
         outs = outputs(stack_name, target)
@@ -101,14 +102,14 @@ class _Elapsed:
 
 def invoke(name: str, payload=None, stack_name: str = DEFAULT_STACK, target=None, progress: bool = True) -> Invocation:
     """Invoke a function and wait for it; returns payload, Duration and log tail."""
+    data = checks.payload(payload)
     tgt = targets.resolve(target)
     full = function_name(name, stack_name, tgt)
     lam = targets.client("lambda", tgt)
-    data = json.dumps(payload if payload is not None else {})
     started = time.time()
     t0 = time.perf_counter()
     with _Elapsed(f"{name} in flight", progress):
-        resp = lam.invoke(FunctionName=full, Payload=data.encode(), LogType="Tail")
+        resp = lam.invoke(FunctionName=full, Payload=data, LogType="Tail")
         raw = resp["Payload"].read()
     elapsed = time.perf_counter() - t0
     tail = base64.b64decode(resp.get("LogResult", "")).decode("utf-8", "replace")

@@ -20,20 +20,27 @@ FUNCTIONS = ("function1", "function2", "function3")
 
 def parse_since(text: str | None, now: float | None = None) -> int | None:
     """``--since``: ``90s``, ``15m``, ``2h``, ``1d`` ago, or an ISO 8601 time; epoch ms."""
-    if not text:
+    if text is None or text == "":
         return None
+    if not isinstance(text, str):
+        raise SqslabError(f"--since must be text like 90s, 15m or an ISO time, not {type(text).__name__}")
     now = time.time() if now is None else now
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", text)
     if m:
         seconds = float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)]
+        if seconds > now:
+            raise SqslabError(f"--since {text} reaches back before 1970: give a shorter span, like 1d")
         return int((now - seconds) * 1000)
     try:
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=timezone.utc)
+        ms = int(dt.timestamp() * 1000)
+    except (ValueError, OverflowError, OSError):
         raise SqslabError(f"--since {text!r} is not a time: use 90s, 15m, 2h, 1d or an ISO time like 2026-01-31T09:00") from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return int(dt.timestamp() * 1000)
+    if ms < 0:
+        raise SqslabError(f"--since {text} is before 1970: give a later time")
+    return ms
 
 
 def fetch(function_name: str, target=None, since_ms: int | None = None) -> list[dict]:

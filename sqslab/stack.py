@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import re
 import time
 import zipfile
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import yaml
 
+from sqslab import checks
 from sqslab import target as targets
 from sqslab.errors import SqslabError
 from sqslab.progress import stream as progress_stream
@@ -75,11 +75,11 @@ _CfnLoader.add_multi_constructor("!", _cfn_tag)
 
 
 def load_template(path: str | Path) -> dict:
-    path = Path(path)
+    path = checks.template_path(path)
     try:
         text = path.read_text()
-    except FileNotFoundError:
-        raise SqslabError(f"template not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SqslabError(f"template {path} cannot be read: {getattr(exc, 'strerror', None) or exc}") from None
     try:
         doc = yaml.load(text, Loader=_CfnLoader)
     except yaml.YAMLError as exc:
@@ -101,7 +101,7 @@ def check_parameters(doc: dict, given: dict[str, object] | None) -> tuple[dict[s
     one line, for an unknown name or a value the template's constraints reject.
     """
     declared: dict = doc.get("Parameters") or {}
-    given = {k: v for k, v in (given or {}).items()}
+    given = checks.parameters(given)
     unknown = sorted(set(given) - set(declared))
     if unknown:
         raise SqslabError(
@@ -118,17 +118,18 @@ def check_parameters(doc: dict, given: dict[str, object] | None) -> tuple[dict[s
         value = str(raw).strip()
         kind = spec.get("Type", "String")
         if kind == "Number":
-            try:
-                number = float(value)
-            except ValueError:
-                raise SqslabError(f"{name} must be a number, not {value!r}") from None
+            # Every Number parameter here counts seconds, megabytes or messages, and each AWS
+            # property it feeds takes whole numbers: a whole-number Default marks that.
+            default = spec.get("Default")
+            whole = isinstance(default, int) or (isinstance(default, str) and default.strip().isdigit())
+            value = checks.number_text(name, raw, whole)
+            number = float(value)
             lo, hi = spec.get("MinValue"), spec.get("MaxValue")
             if (lo is not None and number < float(lo)) or (hi is not None and number > float(hi)):
                 raise SqslabError(
                     f"{name} {value} is out of range: AWS allows {lo} to {hi}"
                     + (f" ({spec['Description'].rstrip('.')})" if spec.get("Description") else "")
                 )
-            value = str(int(number)) if number.is_integer() else value
         allowed = spec.get("AllowedValues")
         if allowed is not None and value not in [str(a) for a in allowed]:
             raise SqslabError(f"{name} {value!r} is not allowed: choose one of {', '.join(map(str, allowed))}")
@@ -265,7 +266,7 @@ class Validation:
 
 def validate(template: str | Path = DEFAULT_TEMPLATE, params: dict | None = None, region: str = "us-east-1") -> Validation:
     """Check parameters and cfn-lint the packaged template(s); nothing is created."""
-    template = Path(template)
+    template = checks.template_path(template)
     doc = load_template(template)
     values, warnings = check_parameters(doc, params)
     _, docs = package(template, Artifacts(PLACEHOLDER_BUCKET, "validate", region))
@@ -274,6 +275,179 @@ def validate(template: str | Path = DEFAULT_TEMPLATE, params: dict | None = None
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise DeployError(f"the template fails cfn-lint: {errors[0]}{more}", errors)
     return Validation(template, values, warnings, lint_warnings)
+
+
+# ------------------------------------------------------------------ names
+
+
+@dataclass(frozen=True)
+class PlannedName:
+    """A physical name the template gives a resource, and the parameters it is made from."""
+
+    resource_type: str
+    logical_id: str
+    name: str
+    parameters: tuple[str, ...]
+
+
+_SUB_VAR = re.compile(r"\$\{([^}!][^}]*)\}")
+
+
+def _resolve(value, context: dict[str, str], used: set[str], declared: set[str]) -> str | None:
+    """A template value as a string where it depends only on parameters and pseudo
+    parameters (Ref, Fn::Sub, Fn::Join); None where it needs anything else."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    if not (isinstance(value, dict) and len(value) == 1):
+        return None
+    (fn, arg), = value.items()
+    if fn == "Ref" and isinstance(arg, str):
+        if arg in declared:
+            used.add(arg)
+        return context.get(arg)
+    if fn == "Fn::Sub":
+        text, extra = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1] if len(arg) > 1 else {})
+        local = {k: _resolve(v, context, used, declared) for k, v in (extra or {}).items()}
+        missing = False
+
+        def var(match):
+            nonlocal missing
+            key = match.group(1)
+            if key in local:
+                found = local[key]
+            else:
+                if key in declared:
+                    used.add(key)
+                found = context.get(key)
+            if found is None:
+                missing = True
+                return ""
+            return found
+
+        out = _SUB_VAR.sub(var, text).replace("${!", "${")
+        return None if missing else out
+    if fn == "Fn::Join" and isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], list):
+        parts = [_resolve(p, context, used, declared) for p in arg[1]]
+        return None if any(p is None for p in parts) else str(arg[0]).join(parts)
+    return None
+
+
+def planned_names(template: str | Path, parameters: dict[str, str], stack_name: str,
+                  region: str, account: str) -> list[PlannedName]:
+    """Every physical name the template (and its nested templates) gives a resource.
+
+    A resource is named when it sets ``<Kind>Name`` for its type ``AWS::Service::Kind``
+    (QueueName, FunctionName, LogGroupName, RoleName, BucketName, ...); names that
+    need anything but parameters and pseudo parameters to resolve are left out.
+    """
+    path = Path(template).resolve()
+    doc = load_template(path)
+    declared = set(doc.get("Parameters") or {})
+    context = {**parameters, "AWS::StackName": stack_name, "AWS::Region": region, "AWS::AccountId": account,
+               "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+    found: list[PlannedName] = []
+    for logical_id, res in (doc.get("Resources") or {}).items():
+        rtype = str(res.get("Type", ""))
+        props = res.get("Properties") or {}
+        key = rtype.rsplit("::", 1)[-1] + "Name"
+        if key in props:
+            used: set[str] = set()
+            name = _resolve(props[key], context, used, declared)
+            if name:
+                found.append(PlannedName(rtype, logical_id, name, tuple(sorted(used))))
+        url = props.get("TemplateURL")
+        if rtype == "AWS::CloudFormation::Stack" and isinstance(url, str) and not re.match(r"https?://", url):
+            child_params: dict[str, str] = {}
+            child_used: dict[str, set[str]] = {}
+            for pname, pvalue in (props.get("Parameters") or {}).items():
+                used = set()
+                resolved = _resolve(pvalue, context, used, declared)
+                if resolved is not None:
+                    child_params[pname], child_used[pname] = resolved, used
+            # A nested stack's own name is generated, so AWS::StackName stays unknown there.
+            for child in planned_names(path.parent / url, child_params, "", region, account):
+                if "${AWS::StackName}" in str(child.name) or not child.name:
+                    continue
+                outer = set().union(*(child_used.get(p, set()) for p in child.parameters)) if child.parameters else set()
+                found.append(PlannedName(child.resource_type, f"{logical_id}/{child.logical_id}", child.name,
+                                         tuple(sorted(outer))))
+    return found
+
+
+def _names_match(physical_id: str, name: str) -> bool:
+    physical_id = str(physical_id or "")
+    return physical_id == name or physical_id.endswith(("/" + name, ":" + name))
+
+
+def _tagged(stack: dict) -> bool:
+    return any(t in stack.get("Tags", []) for t in STACK_TAGS)
+
+
+def name_owners(cfn, names: list[PlannedName], stack_name: str) -> list[tuple[PlannedName, str]]:
+    """(name, owning stack) for each planned name that another sqslab stack already holds.
+
+    The stacks looked at are those sqslab deploys (tagged ``project=sqslab``) and the
+    stacks nested in them; the owner named is the top-level stack. Any other owner is
+    refused by CloudFormation itself when the resource is created (AlreadyExists).
+    """
+    live = []
+    for page in cfn.get_paginator("describe_stacks").paginate():
+        live += [s for s in page["Stacks"] if s["StackStatus"] != "DELETE_COMPLETE"]
+    by_ref = {s["StackId"]: s for s in live} | {s["StackName"]: s for s in live}
+    parent: dict[str, str] = {}
+    held: list[tuple[str, dict]] = []  # (stack id, resource summary)
+    todo = [s["StackId"] for s in live if _tagged(s) and not s.get("ParentId")]
+    seen: set[str] = set()
+    while todo:
+        sid = todo.pop()
+        if sid in seen:
+            continue
+        seen.add(sid)
+        for page in cfn.get_paginator("list_stack_resources").paginate(StackName=sid):
+            for res in page["StackResourceSummaries"]:
+                if res.get("ResourceStatus", "").startswith("DELETE"):
+                    continue
+                child = by_ref.get(res.get("PhysicalResourceId", ""))
+                if res["ResourceType"] == "AWS::CloudFormation::Stack" and child is not None:
+                    parent[child["StackId"]] = sid
+                    todo.append(child["StackId"])
+                else:
+                    held.append((sid, res))
+
+    def root(sid: str) -> str:
+        while sid in parent:
+            sid = parent[sid]
+        return by_ref[sid]["StackName"] if sid in by_ref else sid
+
+    clashes = []
+    for planned in names:
+        for sid, res in held:
+            if res["ResourceType"] == planned.resource_type and _names_match(res.get("PhysicalResourceId"), planned.name):
+                owner = root(sid)
+                if owner != stack_name:
+                    clashes.append((planned, owner))
+                break
+    return clashes
+
+
+def refuse_taken_names(cfn, template: Path, parameters: dict[str, str], stack_name: str,
+                       region: str, account: str) -> None:
+    """One line, before anything is created, when another stack owns a name this deploy needs."""
+    names = planned_names(template, parameters, stack_name, region, account)
+    clashes = name_owners(cfn, names, stack_name)
+    if not clashes:
+        return
+    planned, owner = clashes[0]
+    more = f" (and {len(clashes) - 1} more of this template's names)" if len(clashes) > 1 else ""
+    fix = f"tear it down first (sqslab teardown --stack-name {owner})"
+    if planned.parameters:
+        shown = " and ".join(f"{p} {parameters.get(p)!r}" for p in planned.parameters)
+        choose = " or ".join(f"--param {p}=..." for p in planned.parameters)
+        raise SqslabError(f"{shown} is taken: stack {owner} already owns {planned.name}{more}; "
+                          f"deploy {stack_name} with another {choose}, or {fix}")
+    raise SqslabError(f"stack {owner} already owns {planned.name}{more}, a name fixed in the template: {fix}")
 
 
 # ------------------------------------------------------------------ deploy
@@ -383,6 +557,8 @@ def deploy(
 ) -> DeployResult:
     """Deploy the stack: create, update, or nothing when unchanged."""
     t0 = time.monotonic()
+    stack_name, bucket = checks.stack_name(stack_name), checks.bucket_name(bucket)
+    template = checks.template_path(template)
     tgt = targets.resolve(target)
     checked = validate(template, params, tgt.region)
     warnings = checked.warnings + [f"cfn-lint: {w}" for w in checked.lint_warnings]
@@ -395,8 +571,10 @@ def deploy(
         existing = None
     if existing and not _terminal(existing["StackStatus"]):
         raise SqslabError(f"stack {stack_name} is {existing['StackStatus']}: wait for it to finish, then deploy again")
+    account = _account_id(tgt)
+    refuse_taken_names(cfn, Path(template), checked.parameters, stack_name, tgt.region, account)
 
-    bucket_name = artifact_bucket_name(tgt, bucket)
+    bucket_name = bucket or f"sqslab-artifacts-{account}-{tgt.region}"
     created_bucket = ensure_bucket(s3, bucket_name, tgt.region, create=bucket is None)
     artifacts = Artifacts(
         bucket_name, stack_name, tgt.region, put=lambda key, data: s3.put_object(Bucket=bucket_name, Key=key, Body=data)
@@ -484,6 +662,7 @@ def outputs_of(stack: dict | None) -> dict[str, str]:
 
 def outputs(stack_name: str = DEFAULT_STACK, target=None) -> dict[str, str]:
     """The stack's Outputs; a clear line when it is not deployed."""
+    stack_name = checks.stack_name(stack_name)
     tgt = targets.resolve(target)
     stack = describe(targets.client("cloudformation", tgt), stack_name)
     if stack is None:
@@ -494,6 +673,7 @@ def outputs(stack_name: str = DEFAULT_STACK, target=None) -> dict[str, str]:
 
 def teardown(stack_name: str = DEFAULT_STACK, target=None, bucket: str | None = None, progress: bool = True) -> dict:
     """Delete the stack, its artifacts, and the artifact bucket if sqslab created it."""
+    stack_name, bucket = checks.stack_name(stack_name), checks.bucket_name(bucket)
     tgt = targets.resolve(target)
     cfn, s3 = targets.client("cloudformation", tgt), targets.client("s3", tgt)
     report = {"stack": stack_name, "stack_deleted": False, "artifacts_deleted": 0, "bucket_deleted": False}
@@ -541,8 +721,8 @@ def excerpt(logical_id: str, template: str | Path = DEFAULT_TEMPLATE) -> str:
 
 def resolve_template(name: str | None) -> Path:
     """``--template``: a path, or the words ``single`` / ``nested``."""
-    if name in (None, "", "single"):
+    if name in (None, "single"):
         return DEFAULT_TEMPLATE
     if name == "nested":
         return NESTED_TEMPLATE
-    return Path(os.path.expanduser(name))
+    return checks.template_path(name)

@@ -54,11 +54,17 @@ def _require_params(func, expected: tuple[str, ...], patch: str) -> None:
 def _original(obj, attr: str, patch: str, params: tuple[str, ...] | None = None):
     """The checked original ``obj.attr``, or None when this patch is already in place."""
     original = _require(obj, attr, patch)
-    if getattr(original, "_sqslab_patched", False):
+    if patch in getattr(original, "_sqslab_patches", ()):
         return None
     if params:
         _require_params(original, params, patch)
     return original
+
+
+def _mark(wrapper, patch: str, original=None):
+    """Record on ``wrapper`` that ``patch`` (and whatever ``original`` carried) is in place."""
+    wrapper._sqslab_patches = frozenset(getattr(original, "_sqslab_patches", ())) | {patch}
+    return wrapper
 
 
 # ---------------------------------------------------------------------------
@@ -80,7 +86,7 @@ def _apply_getatt_short_form() -> str:
             return {"Fn::GetAtt": node.value.split(".", 1)}
         return original(loader, tag, node)
 
-    yaml_tag_constructor._sqslab_patched = True
+    _mark(yaml_tag_constructor, "cfn_getatt_short_form", original)
     models.yaml_tag_constructor = yaml_tag_constructor
     responses.yaml_tag_constructor = yaml_tag_constructor
     return "wrapped yaml_tag_constructor in cloudformation.models and .responses"
@@ -97,7 +103,7 @@ def _apply_nested_stack_outputs() -> str:
     from moto.cloudformation.models import Stack
 
     if "get_cfn_attribute" in Stack.__dict__ and not getattr(
-        Stack.__dict__["get_cfn_attribute"], "_sqslab_patched", False
+        Stack.__dict__["get_cfn_attribute"], "_sqslab_patches", False
     ):
         return "not needed: this moto resolves nested stack outputs itself"
     if "self.output_map" not in inspect.getsource(Stack.__init__):
@@ -116,7 +122,7 @@ def _apply_nested_stack_outputs() -> str:
             raise UnformattedGetAttTemplateException()
         return output.value
 
-    get_cfn_attribute._sqslab_patched = True
+    _mark(get_cfn_attribute, "cfn_nested_stack_outputs")
     Stack.get_cfn_attribute = get_cfn_attribute
     return "added Stack.get_cfn_attribute for Outputs.<Name>"
 
@@ -177,7 +183,7 @@ def _apply_lambda_local_runtime() -> str:
 
         return runtime.get().invoke(self, body, request_headers, response_headers)
 
-    invoke._sqslab_patched = True
+    _mark(invoke, "lambda_local_runtime")
     LambdaFunction.invoke = invoke
     return "LambdaFunction.invoke runs handlers in local worker processes"
 
@@ -211,19 +217,33 @@ def _apply_create_failure_rollback() -> str:
         return "already applied"
     original_create = _require(models.Stack, "create_resources", "cfn_create_failure_rolls_back")
     event_cls = _require(models, "Event", "cfn_create_failure_rolls_back")
+    output_map_cls = _require(parsing, "OutputMap", "cfn_create_failure_rolls_back")
+    if "self._resource_json_map" not in inspect.getsource(parsing.ResourceMap):
+        raise _mismatch("cfn_create_failure_rolls_back", "ResourceMap has no _resource_json_map")
 
     def parse_and_create_resource(logical_id, resource_json, resources_map, *args, **kwargs):
         try:
-            return original_parse(logical_id, resource_json, resources_map, *args, **kwargs)
+            resource = original_parse(logical_id, resource_json, resources_map, *args, **kwargs)
         except ResourceCreateFailed:
             raise
         except Exception as exc:
             raise ResourceCreateFailed(logical_id, resource_json.get("Type", "?"), _reason(exc)) from exc
+        failed = getattr(resource, "_sqslab_failed", None)
+        if isinstance(resource, models.Stack) and failed is not None:
+            # A nested stack that rolled back fails its parent's resource, and goes with it.
+            models.cloudformation_backends[resource.account_id][resource.region_name].delete_stack(resource.stack_id)
+            raise ResourceCreateFailed(
+                logical_id, "AWS::CloudFormation::Stack",
+                f"Embedded stack {resource.stack_id} was not successfully created: "
+                f"The following resource(s) failed to create: [{failed}].",
+            )
+        return resource
 
     def create_resources(self):
         try:
             return original_create(self)
         except ResourceCreateFailed as failed:
+            self._sqslab_failed = failed.logical_id
             self.events.append(
                 event_cls(
                     stack_id=self.stack_id,
@@ -241,13 +261,103 @@ def _apply_create_failure_rollback() -> str:
             try:
                 self.resource_map.delete()
             finally:
+                # moto's maps create a resource the first time it is looked up: a rolled-back
+                # stack keeps nothing to look up, or DescribeStacks (its Outputs) and
+                # ListStackResources would create its resources again.
+                self.resource_map._resource_json_map = {}
+                self.output_map = output_map_cls(self.resource_map, {}, self.stack_id)
                 self._add_stack_event("ROLLBACK_COMPLETE")
                 self.status = "ROLLBACK_COMPLETE"
 
-    parse_and_create_resource._sqslab_patched = True
+    _mark(parse_and_create_resource, "cfn_create_failure_rolls_back", original_parse)
     parsing.parse_and_create_resource = parse_and_create_resource
     models.Stack.create_resources = create_resources
     return "a failed resource rolls the stack back (ROLLBACK_COMPLETE) with a CREATE_FAILED event"
+
+
+# ---------------------------------------------------------------------------
+# cfn_create_refuses_existing_names
+# Upstream gap: moto's CloudFormation takes over a named resource that already
+# exists: CreateQueue is idempotent, so a stack "creates" a queue another stack
+# (or a user) made, and LambdaBackend.put_function silently replaces an existing
+# function. A failed create then rolls back by deleting resources it never made,
+# another stack's among them. CloudFormation's create handlers fail with
+# AlreadyExists when "the specified resource already existed before the
+# execution of this handler" (Extension development guide, "Resource type
+# handler error codes"; contract test contract_create_create), so a rollback
+# only ever deletes what that create made. This refuses a named resource whose
+# name another stack owns (any type), or that exists outside any stack (the
+# types moto would otherwise take over: SQS queues and Lambda functions).
+def _names_match(physical_id: str, name: str) -> bool:
+    physical_id = str(physical_id)
+    return physical_id == name or physical_id.endswith(("/" + name, ":" + name))
+
+
+def _owner_of(backend, stack_id: str, resource_type: str, name: str):
+    """The other live stack that holds a ``resource_type`` named ``name``, if any."""
+    for stack in list(backend.stacks.values()):
+        if stack.stack_id == stack_id or stack.status.startswith("DELETE"):
+            continue
+        parsed = getattr(getattr(stack, "resource_map", None), "_parsed_resources", {}) or {}
+        for resource in list(parsed.values()):
+            if isinstance(resource, str) or resource is None:
+                continue
+            if getattr(resource, "cf_resource_type", None) != resource_type:
+                continue
+            if _names_match(getattr(resource, "physical_resource_id", ""), name):
+                return stack
+    return None
+
+
+def _exists_outside_stacks(resource_type: str, name: str, account_id: str, region_name: str) -> bool:
+    if resource_type == "AWS::SQS::Queue":
+        from moto.sqs.models import sqs_backends
+
+        return name in sqs_backends[account_id][region_name].queues
+    if resource_type == "AWS::Lambda::Function":
+        from moto.awslambda.models import lambda_backends
+
+        return name in lambda_backends[account_id][region_name]._lambdas._functions
+    return False  # moto's other create paths raise their own "already exists"
+
+
+def _apply_create_refuses_existing_names() -> str:
+    from moto.awslambda.models import LambdaStorage
+    from moto.cloudformation import parsing
+    from moto.cloudformation.models import cloudformation_backends
+    from moto.sqs.models import SQSBackend
+
+    patch = "cfn_create_refuses_existing_names"
+    original = _original(parsing, "parse_and_create_resource", patch, ("logical_id", "resource_json", "resources_map"))
+    if original is None:
+        return "already applied"
+    for func in ("resource_name_property_from_type", "parse_resource_and_generate_name"):
+        _require(parsing, func, patch)
+    for cls, attr in ((parsing.ResourceMap, "self._parsed_resources"), (SQSBackend, "self.queues"),
+                      (LambdaStorage, "self._functions")):
+        if attr not in inspect.getsource(cls):
+            raise _mismatch(patch, f"{cls.__name__} has no {attr.split('.')[1]}")
+
+    def parse_and_create_resource(logical_id, resource_json, resources_map, account_id, region_name, *args, **kwargs):
+        rtype = resource_json.get("Type", "")
+        name_property = parsing.resource_name_property_from_type(rtype)
+        condition = resource_json.get("Condition")
+        named = name_property and name_property in (resource_json.get("Properties") or {})
+        if named and not (condition and not resources_map.lazy_condition_map[condition]):
+            _, _, name = parsing.parse_resource_and_generate_name(logical_id, resource_json, resources_map)
+            backend = cloudformation_backends[account_id][region_name]
+            owner = _owner_of(backend, resources_map.stack_id, rtype, str(name))
+            if owner is not None:
+                raise ResourceCreateFailed(logical_id, rtype, f"{name} already exists in stack {owner.stack_id}")
+            if _exists_outside_stacks(rtype, str(name), account_id, region_name):
+                raise ResourceCreateFailed(
+                    logical_id, rtype, f"Resource of type '{rtype}' with identifier '{name}' already exists."
+                )
+        return original(logical_id, resource_json, resources_map, account_id, region_name, *args, **kwargs)
+
+    _mark(parse_and_create_resource, patch, original)
+    parsing.parse_and_create_resource = parse_and_create_resource
+    return "a named resource that already exists fails its create (AlreadyExists) instead of being taken over"
 
 
 # ---------------------------------------------------------------------------
@@ -268,7 +378,7 @@ def _apply_role_policy_json() -> str:
             policy_json = json.dumps(policy_json)
         return original(self, policy_name, policy_json)
 
-    put_policy._sqslab_patched = True
+    _mark(put_policy, "iam_role_policy_json", original)
     Role.put_policy = put_policy
     return "Role.put_policy stores JSON"
 
@@ -307,7 +417,7 @@ def _apply_role_managed_policies() -> str:
                     backend.detach_role_policy(arn, role.name)
         return delete_func(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
 
-    create_from_cloudformation_json._sqslab_patched = True
+    _mark(create_from_cloudformation_json, "iam_role_managed_policies", original)
     Role.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
     Role.delete_from_cloudformation_json = classmethod(delete_from_cloudformation_json)
     return "CloudFormation roles get their ManagedPolicyArns attached, and detached on delete"
@@ -317,6 +427,8 @@ PATCHES: tuple[Patch, ...] = (
     Patch("cfn_getatt_short_form", "YAML !GetAtt split on every dot", _apply_getatt_short_form),
     Patch("cfn_nested_stack_outputs", "Stack has no get_cfn_attribute", _apply_nested_stack_outputs),
     Patch("cfn_create_failure_rolls_back", "a failed resource escapes CreateStack", _apply_create_failure_rollback),
+    Patch("cfn_create_refuses_existing_names", "a create takes over a named resource that exists",
+          _apply_create_refuses_existing_names),
     Patch("iam_role_policy_json", "CloudFormation role policies stored as dict repr", _apply_role_policy_json),
     Patch("iam_role_managed_policies", "CloudFormation roles ignore ManagedPolicyArns", _apply_role_managed_policies),
     Patch("lambda_env_strings", "environment values kept as int/bool", _apply_lambda_env_strings),
