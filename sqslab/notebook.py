@@ -16,6 +16,49 @@ PROFILES = {
 }
 
 
+def check_parameters(target: str, stack_name: str, profile: str, visibility_timeout=None, wait=None,
+                     **extra) -> tuple[int, int]:
+    """Check a notebook's parameters (as papermill or a reader set them) before anything runs;
+    returns (visibility timeout, long-poll wait) in seconds, the profile's where not given.
+
+    Each problem stops the notebook with one line: from here on, an error sqslab raises
+    shows as ``sqslab: ...`` without a traceback.
+    """
+    from sqslab import checks
+    from sqslab.target import target_name
+
+    _one_line_errors()
+    target_name(target)
+    checks.stack_name(stack_name)
+    checks.choice("profile", profile, PROFILES)
+    chosen = PROFILES[profile]
+    # SQS Developer Guide: visibility timeout 0 s to 12 hours; long-poll wait 0 to 20 s.
+    vt = checks.seconds("visibility_timeout", chosen["VisibilityTimeout"] if visibility_timeout is None
+                        else visibility_timeout, 0, 43200, "SQS")
+    wt = checks.seconds("wait", chosen["ReceiveMessageWaitTimeSeconds"] if wait is None else wait, 0, 20, "SQS")
+    for name, value in extra.items():
+        if name == "source":
+            checks.choice("source", value, ("live", "recorded"))
+        elif value is not None:
+            checks.seconds(name, value, 1, 3600, "this notebook")
+    return vt, wt
+
+
+def _one_line_errors() -> None:
+    from IPython import get_ipython
+
+    from sqslab.errors import SqslabError
+
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def show(shell, etype, value, tb, tb_offset=None):
+        shell._showtraceback(etype, value, [f"sqslab: {value}"])
+
+    shell.set_custom_exc((SqslabError,), show)
+
+
 def versions(target_name: str) -> str:
     import boto3
     import moto

@@ -559,6 +559,7 @@ def deploy(
     t0 = time.monotonic()
     stack_name, bucket = checks.stack_name(stack_name), checks.bucket_name(bucket)
     template = checks.template_path(template)
+    check_parameters(load_template(template), params)  # before the target: bad input never reaches it
     tgt = targets.resolve(target)
     checked = validate(template, params, tgt.region)
     warnings = checked.warnings + [f"cfn-lint: {w}" for w in checked.lint_warnings]

@@ -1,0 +1,270 @@
+"""Bad input, table-driven: the command line, the Python API and the notebooks'
+parameters. Each case must answer in one line (no traceback) with its exit code,
+and leave everything as it was: the stacks, the queues with their message
+counts, the functions and the artifacts are read before and after."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from sqslab import checks, cli, invoke, logs, notebook, stack, target, tutorial
+from sqslab.errors import SqslabError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def world(offline, clients):
+    """A deployed stack holding two messages: what every case must leave alone."""
+    name, prefix = f"bi-{uuid.uuid4().hex[:6]}", f"bi{uuid.uuid4().hex[:6]}"
+    stack.deploy(stack_name=name, params={"Prefix": prefix, "ReceiveMessageWaitTimeSeconds": 1}, progress=False)
+    for _ in range(2):
+        invoke.invoke("function1", stack_name=name, progress=False)
+    queue_url = clients.sqs.get_queue_url(QueueName=f"{prefix}-queue")["QueueUrl"]
+    everything = snapshot(clients)
+    yield {"stack": name, "prefix": prefix, "queue_url": queue_url}
+    # Message counts of every queue, over the whole table (each case checks its own queue's).
+    assert snapshot(clients) == everything
+    stack.teardown(name, progress=False)
+
+
+def snapshot(clients, counted: list[str] | None = None) -> dict:
+    """Stacks, queues, functions and artifacts; message counts of the ``counted`` queues (all if None)."""
+    sqs, lam, s3 = clients.sqs, getattr(clients, "lambda"), clients.s3
+    stacks = sorted((s["StackName"], s["StackStatus"]) for s in clients.cloudformation.describe_stacks()["Stacks"])
+    queues = {}
+    urls = sqs.list_queues().get("QueueUrls", [])
+    for url in urls if counted is None else counted:
+        attrs = sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        )["Attributes"]
+        queues[url] = (attrs["ApproximateNumberOfMessages"], attrs["ApproximateNumberOfMessagesNotVisible"])
+    functions = sorted(f["FunctionName"] for f in lam.list_functions()["Functions"])
+    objects = sorted(
+        (b["Name"], o["Key"])
+        for b in s3.list_buckets()["Buckets"]
+        for o in s3.list_objects_v2(Bucket=b["Name"]).get("Contents", [])
+    )
+    return {"stacks": stacks, "urls": sorted(urls), "queues": queues, "functions": functions, "objects": objects}
+
+
+def one_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    assert len(lines) == 1, f"expected one line, got {len(lines)}:\n{text}"
+    assert "Traceback" not in text
+    return lines[0]
+
+
+def deep_json(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+# (argv, exit code, words the line must hold); {stack}/{prefix}/{dir}/{file:...} are filled in.
+CLI_CASES = [
+    (["deploy", "--param", "VisibilityTimeout=nan"], 2, "VisibilityTimeout must be a number"),
+    (["deploy", "--param", "VisibilityTimeout=1.5"], 2, "must be a whole number"),
+    (["deploy", "--param", "VisibilityTimeout=inf"], 2, "must be a number"),
+    (["deploy", "--param", "VisibilityTimeout=-1"], 2, "out of range"),
+    (["deploy", "--param", "VisibilityTimeout=43201"], 2, "out of range"),
+    (["deploy", "--param", "ReceiveMessageWaitTimeSeconds=21"], 2, "out of range"),
+    (["deploy", "--param", "MemorySize=1e3"], 2, "must be a number"),
+    (["deploy", "--param", "Colour=blue"], 2, "unknown parameter 'Colour'"),
+    (["deploy", "--param", "nonsense"], 2, "is not Key=Value"),
+    (["deploy", "--param", "=5"], 2, "is not Key=Value"),
+    (["deploy", "--param", "Prefix=UPPER"], 2, "Prefix 'UPPER' is not allowed"),
+    (["deploy", "--param", "Runtime=python2.7"], 2, "Runtime 'python2.7' is not allowed"),
+    (["deploy", "--stack-name", "bad name!"], 2, "stack name 'bad name!' is not allowed"),
+    (["deploy", "--stack-name", ""], 2, "stack name empty is not allowed"),
+    (["deploy", "--stack-name", "1abc"], 2, "is not allowed"),
+    (["deploy", "--stack-name", "x" * 129], 2, "at most 128"),
+    (["teardown", "--stack-name", ""], 2, "stack name empty is not allowed"),
+    (["teardown", "--stack-name", "bad name!"], 2, "is not allowed"),
+    (["deploy", "--bucket", "Bad_Bucket!"], 2, "bucket name 'Bad_Bucket!' is not allowed"),
+    (["deploy", "--bucket", "ab"], 2, "is not allowed"),
+    (["deploy", "--bucket", "192.168.1.1"], 2, "is not allowed"),
+    (["teardown", "--stack-name", "{stack}", "--bucket", "Bad_Bucket!"], 2, "is not allowed"),
+    (["deploy", "--template", "/no/such/template.yaml"], 2, "template not found"),
+    (["deploy", "--template", "{dir}"], 2, "is a directory"),
+    (["deploy", "--template", "{file:binary}"], 2, "cannot be read"),
+    (["deploy", "--template", "{file:noresources}"], 2, "no Resources section"),
+    (["deploy", "--template", "{file:badyaml}"], 2, "not valid YAML"),
+    (["deploy", "--template", "{file:lintfails}", "--stack-name", "bi-lint"], 2, "fails cfn-lint"),
+    (["deploy", "--stack-name", "bi-other", "--param", "Prefix={prefix}"], 2, "is taken: stack {stack} already owns"),
+    (["deploy", "--stack-name", "bi-nested", "--template", "nested", "--param", "Prefix={prefix}"], 2, "is taken"),
+    (["deploy", "--target", "aws", "--stack-name", "x", "--param", "Colour=1"], 2, "unknown parameter"),
+    (["invoke", "function1", "--stack-name", "{stack}", "--payload", "{deep}"], 2, "nested too deeply"),
+    (["invoke", "function1", "--stack-name", "{stack}", "--payload", "not json"], 2, "--payload is not JSON"),
+    (["invoke", "function1", "--stack-name", "{stack}", "--payload", "{huge}"], 2, "at most 6 MB"),
+    (["invoke", ""], 2, "an empty name is not a function name"),
+    (["invoke", "no such/function"], 2, "is not a function name"),
+    (["invoke", "function9"], 2, "no function named 'function9'"),
+    (["invoke", "function1", "--stack-name", "never-deployed"], 2, "stack never-deployed is not deployed"),
+    (["logs", "function1", "--stack-name", "{stack}", "--since", "99999999d"], 2, "before 1970"),
+    (["logs", "function1", "--stack-name", "{stack}", "--since", "yesterday"], 2, "is not a time"),
+    (["logs", "function1", "--stack-name", "{stack}", "--since", "2026-13-45"], 2, "is not a time"),
+    (["logs", "function1", "--format", "xml"], 2, "invalid choice: 'xml'"),
+    (["tutorial", "--only", "07_nope"], 2, "--only '07_nope' is not a notebook of the series"),
+    (["tutorial", "--profile", "bogus"], 2, "invalid choice: 'bogus'"),
+    (["offline", "start", "--port", "80"], 2, "out of range"),
+    (["offline", "start", "--port", "abc"], 2, "invalid int value"),
+    (["offline"], 2, "required"),
+    (["bogus"], 2, "invalid choice: 'bogus'"),
+    (["deploy", "--target", "mars"], 2, "invalid choice: 'mars'"),
+]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("inputs")
+    (d / "binary.yaml").write_bytes(bytes(range(256)) * 4)
+    (d / "noresources.yaml").write_text("Parameters: {}\n")
+    (d / "badyaml.yaml").write_text("Resources:\n  Queue: [unclosed\n")
+    (d / "lintfails.yaml").write_text("Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n    Properties: {Colour: red}\n")
+    return d
+
+
+def fill(arg: str, world, files) -> str:
+    if arg == "{deep}":
+        return deep_json(60_000)
+    if arg == "{huge}":
+        return json.dumps({"data": "x" * (6 * 1024 * 1024 + 1)})
+    if arg == "{dir}":
+        return str(files)
+    if arg.startswith("{file:"):
+        return str(files / f"{arg[6:-1]}.yaml")
+    return arg.format(stack=world["stack"], prefix=world["prefix"])
+
+
+@pytest.mark.parametrize(("argv", "code", "words"), CLI_CASES, ids=[" ".join(c[0])[:50] for c in CLI_CASES])
+def test_cli(argv, code, words, world, files, clients, capsys):
+    argv = [fill(a, world, files) for a in argv]
+    before = snapshot(clients, [world["queue_url"]])
+    capsys.readouterr()
+    try:
+        got = cli.main(argv)
+    except SystemExit as exc:  # argparse's usage errors
+        got = exc.code
+    out, err = capsys.readouterr()
+    after = snapshot(clients, [world["queue_url"]])
+    line = one_line(err)
+    assert got == code, line
+    assert out == "", out
+    assert line.startswith("sqslab: ")
+    assert words.format(stack=world["stack"], prefix=world["prefix"]) in line, line
+    assert after == before
+
+
+def _api_cases(world, files):
+    s, p = world["stack"], world["prefix"]
+    return [
+        ("validate(params=str)", lambda: stack.validate(params="VisibilityTimeout=5"), "must be a mapping"),
+        ("validate(template=123)", lambda: stack.validate(template=123), "must be a path, not int"),
+        ("validate(template=dir)", lambda: stack.validate(template=files), "is a directory"),
+        ("validate(template='')", lambda: stack.validate(template=""), "template"),
+        ("validate(params list value)", lambda: stack.validate(params={"VisibilityTimeout": [1]}), "text or a number"),
+        ("validate(params int key)", lambda: stack.validate(params={1: 2}), "is not a name"),
+        ("validate(params bool)", lambda: stack.validate(params={"VisibilityTimeout": True}), "text or a number"),
+        ("deploy(stack_name='')", lambda: stack.deploy(stack_name="", progress=False), "stack name empty"),
+        ("deploy(stack_name=None)", lambda: stack.deploy(stack_name=None, progress=False), "must be text"),
+        ("deploy(bucket='UPPER')", lambda: stack.deploy(bucket="UPPER", progress=False), "bucket name"),
+        ("deploy(same Prefix)", lambda: stack.deploy(stack_name="bi-api", params={"Prefix": p}, progress=False),
+         f"stack {s} already owns {p}-queue"),
+        ("deploy(target='mars')", lambda: stack.deploy(target="mars", progress=False), "unknown target 'mars'"),
+        ("teardown(stack_name=5)", lambda: stack.teardown(stack_name=5, progress=False), "must be text"),
+        ("outputs('bad name!')", lambda: stack.outputs("bad name!"), "is not allowed"),
+        ("invoke(None)", lambda: invoke.invoke(None, stack_name=s, progress=False), "must be text"),
+        ("invoke(payload=object())", lambda: invoke.invoke("function1", object(), stack_name=s, progress=False),
+         "not JSON-serialisable"),
+        ("invoke(payload=nan)", lambda: invoke.invoke("function1", float("nan"), stack_name=s, progress=False),
+         "not JSON-serialisable"),
+        ("invoke(stack_name='')", lambda: invoke.invoke("function1", stack_name="", progress=False), "stack name"),
+        ("parse_since(5)", lambda: logs.parse_since(5), "must be text"),
+        ("tutorial.run(profile)", lambda: tutorial.run(profile="bogus", say=lambda *_: None), "unknown profile"),
+        ("target.resolve('mars')", lambda: target.resolve("mars"), "unknown target"),
+    ]
+
+
+API_IDS = [c[0] for c in _api_cases({"stack": "s", "prefix": "p"}, Path("."))]
+
+
+@pytest.mark.parametrize("index", range(len(API_IDS)), ids=API_IDS)
+def test_python_api(index, world, files, clients):
+    _, call, words = _api_cases(world, files)[index]
+    before = snapshot(clients, [world["queue_url"]])
+    with pytest.raises(SqslabError) as err:
+        call()
+    line = one_line(str(err.value))
+    assert words in line, line
+    assert snapshot(clients, [world["queue_url"]]) == before
+
+
+NOTEBOOK_CASES = [
+    ({"profile": "bogus"}, "profile 'bogus' is not one of 'article', 'quick'"),
+    ({"visibility_timeout": "abc"}, "visibility_timeout must be a whole number of seconds, not 'abc'"),
+    ({"visibility_timeout": 1.5}, "visibility_timeout must be a whole number"),
+    ({"visibility_timeout": 50000}, "out of range: SQS allows 0 to 43200"),
+    ({"visibility_timeout": True}, "must be a whole number of seconds, not bool"),
+    ({"wait": 25}, "wait 25 is out of range: SQS allows 0 to 20"),
+    ({"target": "bogus"}, "unknown target 'bogus'"),
+    ({"stack_name": "bad!"}, "stack name 'bad!' is not allowed"),
+    ({"source": "nowhere"}, "source 'nowhere' is not one of 'live', 'recorded'"),
+    ({"compare_seconds": -5}, "compare_seconds -5 is out of range"),
+]
+
+
+@pytest.mark.parametrize(("given", "words"), NOTEBOOK_CASES, ids=[next(iter(c[0])) + "=" + repr(next(iter(c[0].values()))) for c in NOTEBOOK_CASES])
+def test_notebook_parameters(given, words):
+    params = {"target": "offline", "stack_name": "sqslab", "profile": "quick", "visibility_timeout": None,
+              "wait": None, **given}
+    extra = {k: params.pop(k) for k in ("source", "compare_seconds") if k in params}
+    with pytest.raises(SqslabError) as err:
+        notebook.check_parameters(**params, **extra)
+    assert words in one_line(str(err.value))
+
+
+def test_notebook_stops_with_one_line(tmp_path, clients, world):
+    """papermill with a bad parameter: the notebook's error output is the one line, and nothing ran."""
+    import papermill as pm
+
+    before = snapshot(clients, [world["queue_url"]])
+    out = tmp_path / "out.ipynb"
+    with pytest.raises(pm.PapermillExecutionError):
+        pm.execute_notebook(str(ROOT / "notebooks" / "01_deploy.ipynb"), str(out), kernel_name="python3",
+                            parameters={"profile": "bogus", "stack_name": "bi-nb"}, progress_bar=False,
+                            cwd=str(ROOT / "notebooks"))
+    nb = json.loads(out.read_text())
+    errors = [o for c in nb["cells"] for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert len(errors) == 1
+    assert errors[0]["traceback"] == ["sqslab: profile 'bogus' is not one of 'article', 'quick'"]
+    assert snapshot(clients, [world["queue_url"]]) == before
+
+
+def test_subprocess_answers_are_one_line(world):
+    """The same rule through the installed entry point, as a user meets it."""
+    env = {**os.environ, "COLUMNS": "80"}
+    for argv, words in [
+        (["deploy", "--stack-name", "bad name!"], "is not allowed"),
+        (["deploy", "--stack-name", "bi-sub", "--param", f"Prefix={world['prefix']}"], "is taken"),
+        (["invoke", "function1", "--stack-name", world["stack"], "--payload", deep_json(60_000)], "nested too deeply"),
+    ]:
+        result = subprocess.run([sys.executable, "-m", "sqslab.cli", *argv], capture_output=True, text=True,
+                                timeout=120, env=env)
+        assert result.returncode == 2, result.stderr
+        assert words in one_line(result.stderr) and result.stdout == ""
+
+
+def test_checks_accept_what_aws_accepts():
+    """The boundary must not refuse good input either."""
+    assert checks.stack_name("A-b1" + "x" * 124) == "A-b1" + "x" * 124
+    assert checks.bucket_name("sqslab-artifacts-123456789012-eu-west-1") is not None
+    assert checks.function_name("arn:aws:lambda:us-east-1:123456789012:function:fa-021-function1:$LATEST")
+    assert checks.number_text("X", " 30 ", whole=True) == "30" and checks.number_text("X", "30.0", whole=True) == "30"
+    assert checks.payload({"k": [1, "two", None]}) == b'{"k": [1, "two", null]}'
+    assert checks.seconds("wait", "20", 0, 20, "SQS") == 20
