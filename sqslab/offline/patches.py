@@ -361,6 +361,40 @@ def _apply_create_refuses_existing_names() -> str:
 
 
 # ---------------------------------------------------------------------------
+# cfn_nested_stack_updates_in_place
+# Upstream gap: moto's Stack.update_from_cloudformation_json (the
+# AWS::CloudFormation::Stack resource) deletes the nested stack and creates a new
+# one whenever its Parameters or TemplateURL change, so an update of the parent
+# deletes the child's queue with its messages and makes a new, empty one.
+# CloudFormation updates a nested stack in place ("Nested stacks", AWS
+# CloudFormation User Guide: "When you update the parent stack, CloudFormation
+# updates the nested stacks"), and each of its resources is updated, not replaced,
+# where its own update rules allow (a queue's VisibilityTimeout: no interruption).
+def _apply_nested_stack_updates_in_place() -> str:
+    from moto.cloudformation import models
+
+    patch = "cfn_nested_stack_updates_in_place"
+    original = _original(models.Stack, "update_from_cloudformation_json", patch)
+    if original is None:
+        return "already applied"
+    fetch = _require(models, "get_stack_from_s3_url", patch)
+    _require_params(models.Stack.update, ("self", "template", "role_arn", "parameters"), patch)
+    _require(models, "get_partition", patch)
+
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json,
+                                        account_id, region_name, **kwargs):
+        properties = cloudformation_json["Properties"]
+        template = fetch(properties["TemplateURL"], account_id=account_id,
+                         partition=models.get_partition(region_name))
+        original_resource.update(template, parameters=properties.get("Parameters", {}))
+        return original_resource
+
+    _mark(update_from_cloudformation_json, patch, original)
+    models.Stack.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)
+    return "a nested stack is updated in place, its resources kept"
+
+
+# ---------------------------------------------------------------------------
 # iam_role_policy_json
 # Upstream gap: a role created by CloudFormation with inline `Policies` keeps
 # each PolicyDocument as a Python dict (moto.iam.models.Role.put_policy stores
@@ -429,6 +463,8 @@ PATCHES: tuple[Patch, ...] = (
     Patch("cfn_create_failure_rolls_back", "a failed resource escapes CreateStack", _apply_create_failure_rollback),
     Patch("cfn_create_refuses_existing_names", "a create takes over a named resource that exists",
           _apply_create_refuses_existing_names),
+    Patch("cfn_nested_stack_updates_in_place", "a nested stack is replaced on every update",
+          _apply_nested_stack_updates_in_place),
     Patch("iam_role_policy_json", "CloudFormation role policies stored as dict repr", _apply_role_policy_json),
     Patch("iam_role_managed_policies", "CloudFormation roles ignore ManagedPolicyArns", _apply_role_managed_policies),
     Patch("lambda_env_strings", "environment values kept as int/bool", _apply_lambda_env_strings),
