@@ -268,3 +268,24 @@ def test_checks_accept_what_aws_accepts():
     assert checks.number_text("X", " 30 ", whole=True) == "30" and checks.number_text("X", "30.0", whole=True) == "30"
     assert checks.payload({"k": [1, "two", None]}) == b'{"k": [1, "two", null]}'
     assert checks.seconds("wait", "20", 0, 20, "SQS") == 20
+
+
+@pytest.mark.parametrize(("source", "error_type"), [
+    ("def handler(event, context)\n    return 1\n", "SyntaxError"),
+    ("import no_such_module_here\n\ndef handler(event, context):\n    return 1\n", "Runtime.ImportModuleError"),
+    ("def handler(event, context):\n    raise ValueError('bad\\nthing ' * 100)\n", "ValueError"),
+], ids=["syntax error", "import error", "long multi-line error"])
+def test_failing_handler_is_one_line(source, error_type, lam, role_arn, capsys):
+    """A handler that fails at import, or with a long multi-line message: the errorType,
+    the message on one line, and where to read the traceback."""
+    from helpers import make_function
+
+    name = make_function(lam, role_arn, source)
+    capsys.readouterr()
+    code = cli.main(["invoke", name])
+    out, err = capsys.readouterr()
+    line = one_line(err)
+    assert code == 1 and out == ""
+    assert line.startswith(f"sqslab: {name} failed: ") and error_type in line, line
+    assert line.endswith(f"its traceback: sqslab logs {name} --since 5m") and len(line) < 400
+    lam.delete_function(FunctionName=name)
