@@ -17,6 +17,7 @@ The same calls serve both targets; only :mod:`sqslab.target` differs.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -236,17 +237,21 @@ def render(doc: dict) -> str:
 
 def lint(docs: list[tuple[Path, dict]], region: str) -> tuple[list[str], list[str]]:
     """cfn-lint every packaged template: (errors, warnings) as readable lines."""
-    from cfnlint.api import ManualArgs
-    from cfnlint.api import lint as cfn_lint
-
     errors, warnings = [], []
     for path, doc in docs:
         shown = _short(path)
-        for match in cfn_lint(render(doc), config=ManualArgs(regions=[region])):
-            rule = match.rule.id
-            line = f"{shown}: {rule} {match.message}"
-            (errors if rule.startswith("E") else warnings).append(line)
+        for rule, message in _lint_text(render(doc), region):
+            (errors if rule.startswith("E") else warnings).append(f"{shown}: {rule} {message}")
     return errors, warnings
+
+
+@functools.lru_cache(maxsize=64)
+def _lint_text(text: str, region: str) -> tuple[tuple[str, str], ...]:
+    """cfn-lint's findings for one template text (the same text is linted once per process)."""
+    from cfnlint.api import ManualArgs
+    from cfnlint.api import lint as cfn_lint
+
+    return tuple((m.rule.id, m.message) for m in cfn_lint(text, config=ManualArgs(regions=[region])))
 
 
 def _short(path: Path) -> str:
