@@ -113,7 +113,7 @@ def number_text(name: str, raw: object, whole: bool) -> str:
     """A CloudFormation Number parameter's value as text: a finite decimal number
     (and a whole one where ``whole``)."""
     value = str(raw).strip()
-    if not re.fullmatch(r"[-+]?(\d+(\.\d*)?|\.\d+)", value):
+    if not re.fullmatch(r"[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)", value):
         raise SqslabError(f"{name} must be a number, not {value!r}")
     number = float(value)
     if whole:
