@@ -12,7 +12,13 @@ for one function configuration. Like Lambda:
 - every environment writes its own log stream in ``/aws/lambda/NAME``, with
   START / END / REPORT lines around the handler's output;
 - ``Event`` invokes return 202 at once and run in the background; ``DryRun``
-  returns 204 and runs nothing.
+  returns 204 and runs nothing;
+- what a handler starts ends with its environment: each worker leads a process
+  group of its own, and stopping the environment (timeout, crash, eviction,
+  server shutdown) kills the whole group. If the server itself is killed, each
+  worker sees its request pipe close and kills its own group
+  (see :mod:`sqslab.offline.worker`). A child that leaves the group on purpose
+  (``setsid``) is beyond reach, though it never holds up the runtime.
 
 What it does not emulate: memory limits (Max Memory Used is measured, not
 capped), the Lambda OS image, and runtimes other than Python (the host's
@@ -30,6 +36,7 @@ import math
 import os
 import queue
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -156,24 +163,30 @@ class Environment:
             cwd=str(task_root),
             env=rt.worker_environment(spec, task_root, self.log_stream),
             close_fds=True,
+            start_new_session=True,  # its own process group: what the handler starts ends with it
         )
+        self._group_killed = False
         self.task_root = task_root
         self.idle_since = time.monotonic()
         threading.Thread(target=self._read_protocol, daemon=True).start()
         threading.Thread(target=self._read_stderr, daemon=True).start()
 
-    # Two reader threads feed one queue, so a wait on the queue has a deadline.
+    # Two reader threads feed one queue, so a wait on the queue has a deadline. Each
+    # closes its own pipe at end of input: closing it from another thread would wait
+    # for the read in progress, which a process that escaped the group can hold open.
     def _read_protocol(self) -> None:
-        for raw in self.proc.stdout:
-            try:
-                self.messages.put(json.loads(raw.decode("utf-8")))
-            except ValueError:
-                self.messages.put({"op": "log", "text": raw.decode("utf-8", "replace").rstrip("\n")})
+        with self.proc.stdout:
+            for raw in self.proc.stdout:
+                try:
+                    self.messages.put(json.loads(raw.decode("utf-8")))
+                except ValueError:
+                    self.messages.put({"op": "log", "text": raw.decode("utf-8", "replace").rstrip("\n")})
         self.messages.put({"op": "exit"})
 
     def _read_stderr(self) -> None:
-        for raw in self.proc.stderr:
-            self.messages.put({"op": "log", "text": raw.decode("utf-8", "replace").rstrip("\n")})
+        with self.proc.stderr:
+            for raw in self.proc.stderr:
+                self.messages.put({"op": "log", "text": raw.decode("utf-8", "replace").rstrip("\n")})
 
     def _send(self, msg: dict) -> bool:
         try:
@@ -203,7 +216,9 @@ class Environment:
                     extra = self.messages.get_nowait()
                     if extra.get("op") == "log":
                         lines.append((_now_ms(), extra.get("text", "")))
-                return {"op": "exit", "code": self.proc.wait(timeout=5)}
+                code = self.proc.wait(timeout=5)
+                self._kill_group()  # what the handler started goes with the worker
+                return {"op": "exit", "code": code}
             return msg
 
     def init(self, lines: list[tuple[int, str]]) -> tuple[float, dict | None]:
@@ -243,20 +258,34 @@ class Environment:
         return reply, (time.perf_counter() - t0) * 1000
 
     def alive(self) -> bool:
-        return self.proc.poll() is None
+        if self.proc.poll() is None:
+            return True
+        self._kill_group()
+        return False
+
+    def _kill_group(self) -> None:
+        """SIGKILL the worker's process group: the worker and every process it started.
+
+        Done once, right when the worker is found dead or is to be stopped: the group id
+        is the worker's pid, which cannot be reused while any member of the group lives."""
+        if self._group_killed:
+            return
+        self._group_killed = True
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
+        self._kill_group()
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
-        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            try:
-                stream.close()
-            except OSError:
-                pass
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
 
 
 class Runtime:

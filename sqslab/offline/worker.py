@@ -2,10 +2,17 @@
 and runs it for each invoke it is sent.
 
 Run as a script (``python -I worker.py``) by :mod:`sqslab.offline.runtime`, never
-imported by the package. It speaks JSON lines: requests on stdin, replies on
-the file descriptor that was stdout when it started. The handler's own stdout,
-stderr and ``logging`` output are streamed back as ``log`` messages, one per
-line, the way Lambda's Python runtime sends them to CloudWatch Logs.
+imported by the package. It speaks JSON lines: requests on the file descriptor
+that was stdin when it started, replies on the one that was stdout. Processes
+the handler starts inherit neither of the two (their stdin is the null device). The
+handler's own stdout, stderr and ``logging`` output are streamed back as ``log``
+messages, one per line, the way Lambda's Python runtime sends them to CloudWatch
+Logs.
+
+The runtime starts each worker as the leader of its own process group and kills
+that group when it stops the environment. When the server goes away without
+doing so (killed), the request pipe closes: the worker then kills its own group,
+so nothing a handler started outlives the server.
 
 Messages in:  {"op": "init", "handler": "index.lambda_handler", "task_root": "..."}
               {"op": "invoke", "request_id": ..., "event": "<json>", "deadline_ms": ...,
@@ -20,13 +27,20 @@ import importlib
 import json
 import logging
 import os
+import queue
+import signal
 import sys
 import threading
 import time
 import traceback
 
+# os.dup gives descriptors that child processes do not inherit.
 _PROTO = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
 os.dup2(2, 1)  # anything written to fd 1 below Python goes to stderr, never the protocol
+_REQUESTS = os.fdopen(os.dup(0), "rb")
+_NULL = os.open(os.devnull, os.O_RDONLY)
+os.dup2(_NULL, 0)  # a child that reads stdin must not take the runtime's requests
+os.close(_NULL)
 _LOCK = threading.Lock()
 _REQUEST_ID = {"id": ""}
 
@@ -162,15 +176,33 @@ def init(msg):
     return func, None
 
 
+def _end_group():
+    """Kill this worker and everything it started, when it leads its own process group
+    (as the runtime starts it); otherwise just exit."""
+    if os.getpgrp() == os.getpid():
+        os.killpg(0, signal.SIGKILL)
+    os._exit(1)
+
+
+def _read_requests(inbox):
+    """Feed requests to the main thread; at end of input (the server is gone), end the group.
+
+    A thread of its own, so the end is noticed while a handler is still running."""
+    for raw in _REQUESTS:
+        inbox.put(raw)
+    _end_group()
+
+
 def main():
     sys.stdout = _LogStream()
     sys.stderr = _LogStream()
     root = logging.getLogger()
     root.handlers[:] = [_LambdaLogHandler()]
-    stdin = sys.stdin
+    inbox = queue.Queue()
+    threading.Thread(target=_read_requests, args=(inbox,), daemon=True).start()
     handler = None
-    for raw in stdin:
-        msg = json.loads(raw)
+    while True:
+        msg = json.loads(inbox.get())
         op = msg.get("op")
         if op == "init":
             t0 = time.perf_counter()
