@@ -1,5 +1,6 @@
 """Start, stop, status and env of the offline server, and its failure modes:
-a taken port, a stale state file, a server that died. Each is one clear line."""
+a taken port, a stale state file, a server that died. Each is one clear line.
+(A stop, crash or hang followed by a start, and what handlers leave behind: test_faults.py.)"""
 
 from __future__ import annotations
 
@@ -51,9 +52,9 @@ def test_start_status_env_stop(own_home):
     env_out = sqslab("offline", "env").stdout
     assert f"export AWS_ENDPOINT_URL=http://127.0.0.1:{own_home}" in env_out
     assert "export AWS_ACCESS_KEY_ID=testing" in env_out and "unset AWS_PROFILE" in env_out
-    # start again: the running server is kept
+    # start again: the running server is kept, and nothing is said about it
     again = sqslab("offline", "start")
-    assert again.returncode == 0 and str(status["pid"]) in again.stdout
+    assert again.returncode == 0 and str(status["pid"]) in again.stdout and again.stderr == ""
     stopped = sqslab("offline", "stop")
     assert stopped.returncode == 0 and "stopped" in stopped.stdout
     assert not server.state_file().exists()
@@ -86,38 +87,73 @@ def test_server_process_itself_reports_a_taken_port(own_home):
     assert f"sqslab-offline: port {own_home} on 127.0.0.1 is taken" in proc.stdout
 
 
-def test_stale_state_file(own_home):
+def _write_state(pid: int, port: int, **extra) -> None:
     server.state_dir().mkdir(parents=True, exist_ok=True)
+    server.state_file().write_text(json.dumps({
+        "pid": pid, "host": "127.0.0.1", "port": port, "started": time.time(),
+        "moto_version": "5", "python": "3", "state_dir": str(server.state_dir()), **extra,
+    }))
+
+
+def test_stale_state_file(own_home):
+    server.state_dir().mkdir(parents=True)
+    server.state_file().write_text("{not json")
+    status = sqslab("offline", "status")
+    assert status.returncode == 1 and "no offline server is running" in status.stdout
+    assert not server.state_file().exists()
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    server.state_file().write_text(json.dumps({
-        "pid": dead.pid, "host": "127.0.0.1", "port": own_home, "started": time.time(),
-        "moto_version": "5", "python": "3", "state_dir": str(server.state_dir()),
-    }))
+    _write_state(dead.pid, own_home)
     status = sqslab("offline", "status")
-    assert status.returncode == 1 and "stale state file" in status.stdout
-    assert not server.state_file().exists()
-    server.state_file().write_text("{not json")
+    assert status.returncode == 1 and f"(pid {dead.pid}) had stopped unexpectedly" in status.stdout
+    assert server.state_file().exists(), "status keeps the evidence for the next start"
     started = sqslab("offline", "start")
     assert started.returncode == 0, started.stderr
+    assert started.stderr.splitlines() == [
+        f"sqslab: the offline server (pid {dead.pid}) had stopped unexpectedly; "
+        "its stacks, queues and messages are gone: run `sqslab deploy` again"
+    ]
 
 
-def test_server_that_died(own_home):
+def test_a_live_process_that_is_not_ours_is_never_signalled(own_home):
+    """A state file naming a live process that is not this server (a reused pid, a
+    hand-edited file): stop and start leave the process alone."""
+    other = subprocess.Popen(["sleep", "60"])
+    try:
+        _write_state(other.pid, own_home, token="0" * 32)
+        stopped = sqslab("offline", "stop")
+        assert stopped.returncode == 0 and "had already stopped unexpectedly" in stopped.stdout
+        assert other.poll() is None, "a process that is not ours was signalled"
+        assert not server.state_file().exists()
+        _write_state(other.pid, own_home, token="0" * 32)
+        assert server.status()["state"] == "dead"
+        assert other.poll() is None
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_server_that_died(own_home, capsys):
     info = server.start()
+    assert capsys.readouterr().err == "", "a first start has nothing to report"
     os.kill(info.pid, signal.SIGKILL)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            os.waitpid(info.pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
-        if not server._pid_alive(info.pid):
-            break
+    while server._pid_alive(info.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     status = sqslab("offline", "status")
-    assert status.returncode == 1 and f"(pid {info.pid}) is gone" in status.stdout
-    # Asking for an offline endpoint brings a new server up.
-    assert server.ensure_running().endswith(f":{own_home}")
+    assert status.returncode == 1 and f"(pid {info.pid}) had stopped unexpectedly" in status.stdout
+    # Asking for an offline endpoint brings a new server up, and says in one line what was lost.
+    endpoint = server.ensure_running()
+    assert endpoint.endswith(f":{own_home}")
+    new = server._read_state()
+    assert capsys.readouterr().err.splitlines() == [
+        f"sqslab: the offline server (pid {info.pid}) had stopped unexpectedly; its stacks, queues and "
+        f"messages are gone: started a new one at {endpoint} (pid {new.pid}); run `sqslab deploy` again"
+    ]
+    # Once said, not again; and a clean stop leaves nothing to report.
+    assert server.ensure_running() == endpoint and capsys.readouterr().err == ""
+    assert server.stop().startswith(f"stopped the offline server (pid {new.pid}")
+    assert not server.state_file().exists()
 
 
 def test_bad_port_is_one_line(own_home):

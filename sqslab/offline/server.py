@@ -6,14 +6,23 @@ loopback only. Its state (pid, port, start time) lives in ``server.json`` under
 the state directory (``$SQSLAB_HOME/offline``, default ``~/.sqslab/offline``);
 its log is ``server.log`` beside it.
 
-Every failure is one clear line: a port taken by another program, a stale state
-file, a server that died. Nothing here waits without a deadline.
+Every failure is one clear line: a port taken by another program, a server that
+died (its state file is left behind as the evidence, and the next start says what
+was lost), a server that does not answer. Nothing here waits without a deadline,
+and nothing here signals a process that is not the server this state directory
+started: the state file holds a random token that the server also carries on its
+command line, and a process whose command line lacks it is never touched.
+
+The server process gets an environment of its own: none of the caller's AWS
+variables or proxy settings, fake credentials and null configuration files, so a
+user's AWS configuration (even a broken one) cannot reach it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -31,6 +40,9 @@ DEFAULT_PORT = 5151
 STATUS_PATH = "/_sqslab/status"
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
+PROBE_TIMEOUT_S = 3.0  # a server that has not answered its status probe by then is hung
+SERVER_MODULE = "sqslab.offline.server"
+LOST = "its stacks, queues and messages are gone"
 
 
 def state_dir() -> Path:
@@ -72,6 +84,7 @@ class ServerInfo:
     moto_version: str
     python: str
     state_dir: str
+    token: str = ""  # also on the server's command line: how a process is known to be this server
 
     @property
     def endpoint_url(self) -> str:
@@ -97,14 +110,61 @@ def _read_state() -> ServerInfo | None:
         return None
 
 
+def _remove_state(info: ServerInfo) -> None:
+    """Remove the state file if it still describes ``info`` (a newer server may have replaced it)."""
+    current = _read_state()
+    if current is not None and current.pid == info.pid and current.token == info.token:
+        state_file().unlink(missing_ok=True)
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
 def _pid_alive(pid: int) -> bool:
+    _reap(pid)  # a server started by this very process stays a zombie until reaped
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    # A zombie has ended; whoever adopted it (init, or a container's first process) may reap it late.
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc (macOS): kill(pid, 0) is all there is
+    return stat.rpartition(")")[2].split()[:1] not in (["Z"], ["X"])
+
+
+def _command_line(pid: int) -> list[str]:
+    """The arguments of process ``pid``; empty when it is gone, a zombie or unreadable."""
+    proc = Path("/proc")
+    if (proc / "self" / "cmdline").exists():
+        try:
+            raw = (proc / str(pid) / "cmdline").read_bytes()
+        except OSError:
+            return []
+        return [a.decode(errors="replace") for a in raw.split(b"\0") if a]
+    try:  # no /proc (macOS): ask ps
+        out = subprocess.run(
+            ["ps", "-o", "command=", "-p", str(pid)], capture_output=True, text=True, timeout=5
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return out.split()
+
+
+def _is_ours(info: ServerInfo) -> bool:
+    """Whether process ``info.pid`` is the server that wrote ``info``, known from its
+    command line (it carries the state file's token), without asking it over HTTP."""
+    args = _command_line(info.pid)
+    if SERVER_MODULE not in args or "--serve" not in args:
+        return False
+    return not info.token or f"--token={info.token}" in args
 
 
 def _http_get_json(url: str, timeout: float = 2.0) -> dict:
@@ -114,7 +174,7 @@ def _http_get_json(url: str, timeout: float = 2.0) -> dict:
         return json.loads(resp.read().decode())
 
 
-def probe(info: ServerInfo, timeout: float = 2.0) -> dict | None:
+def probe(info: ServerInfo, timeout: float = PROBE_TIMEOUT_S) -> dict | None:
     """The server's own status document, or None if what answers is not this server."""
     try:
         doc = _http_get_json(info.endpoint_url + STATUS_PATH, timeout=timeout)
@@ -123,79 +183,116 @@ def probe(info: ServerInfo, timeout: float = 2.0) -> dict | None:
     return doc if doc.get("pid") == info.pid else None
 
 
+def _check(info: ServerInfo, timeout: float = PROBE_TIMEOUT_S) -> tuple[str, dict | None]:
+    """``("running", status)``, ``("hung", None)`` (alive and ours, but no answer in time)
+    or ``("dead", None)`` (gone, or its pid now belongs to another program)."""
+    if not _pid_alive(info.pid):
+        return "dead", None
+    doc = probe(info, timeout)
+    if doc is not None:
+        return "running", doc
+    return ("hung", None) if _is_ours(info) else ("dead", None)
+
+
+def _lost_line(info: ServerInfo) -> str:
+    return f"the offline server (pid {info.pid}) had stopped unexpectedly; {LOST}: run `sqslab deploy` again"
+
+
+def _hung_line(info: ServerInfo) -> str:
+    return (
+        f"the offline server (pid {info.pid}) does not answer within {PROBE_TIMEOUT_S:.0f} s: "
+        "stop it with `sqslab offline stop`"
+    )
+
+
+def notice(line: str) -> None:
+    """One line for the user, beside the command's own output (stderr; stdout in a notebook)."""
+    from sqslab.progress import stream
+
+    print(f"sqslab: {line}", file=stream(), flush=True)
+
+
 def status() -> dict:
     """A status report: ``running`` plus endpoint, pid, uptime, versions and notes."""
     info = _read_state()
     if info is None:
         return {"running": False, "state_dir": str(state_dir()), "note": "no offline server is running"}
-    if not _pid_alive(info.pid):
-        state_file().unlink(missing_ok=True)
-        return {
-            "running": False,
-            "state_dir": str(state_dir()),
-            "note": f"the last offline server (pid {info.pid}) is gone; removed its stale state file "
-            f"(its log: {log_file()})",
-        }
-    doc = probe(info)
-    if doc is None:
-        return {
-            "running": False,
-            "state_dir": str(state_dir()),
-            "note": f"pid {info.pid} is alive but does not answer as an sqslab server on port {info.port}; "
-            f"stop it or remove {state_file()}",
-        }
+    state, doc = _check(info)
+    if state != "running":
+        # A dead server's state file stays: it is how the next start knows what was lost.
+        note = _hung_line(info) if state == "hung" else f"{_lost_line(info)} (its log: {log_file()})"
+        return {"running": False, "state_dir": str(state_dir()), "pid": info.pid, "state": state, "note": note}
     report = {"running": True, **asdict(info), "endpoint_url": info.endpoint_url, "uptime_s": info.uptime_s}
+    report.pop("token", None)
     report.update({k: v for k, v in doc.items() if k not in report})
     return report
 
 
 def ensure_running(port: int | None = None) -> str:
-    """The endpoint of a healthy server, starting one if none is running."""
-    info = _read_state()
-    if info is not None and _pid_alive(info.pid) and probe(info) is not None:
-        return info.endpoint_url
-    return start(port=port).endpoint_url
+    """The endpoint of a healthy server, starting one (and saying so) if none is running."""
+    info, started, lost = _start(port, START_TIMEOUT_S)
+    if lost is not None:
+        notice(
+            f"the offline server (pid {lost.pid}) had stopped unexpectedly; {LOST}: started a new one at "
+            f"{info.endpoint_url} (pid {info.pid}); run `sqslab deploy` again"
+        )
+    elif started:
+        notice(f"started the offline server at {info.endpoint_url} (pid {info.pid}); stop it with `sqslab offline stop`")
+    return info.endpoint_url
 
 
-def _port_free(port: int) -> bool:
+def _port_in_use(port: int) -> bool:
+    """Whether another program holds ``port`` on loopback.
+
+    Binds as the server will (SO_REUSEADDR, which werkzeug sets), so the connections
+    of an earlier server still in TIME_WAIT do not count; a listener does."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((HOST, port))
         except OSError:
-            return False
-    return True
+            return True
+    return False
 
 
 def start(port: int | None = None, timeout: float = START_TIMEOUT_S) -> ServerInfo:
-    """Start the server in the background and wait until it answers."""
-    port = default_port() if port is None else port
-    _check_port(port)
+    """Start the server in the background and wait until it answers.
+
+    If an earlier server had died, says in one line what was lost."""
+    info, _, lost = _start(port, timeout)
+    if lost is not None:
+        notice(_lost_line(lost))
+    return info
+
+
+def _start(port: int | None, timeout: float) -> tuple[ServerInfo, bool, ServerInfo | None]:
+    """(the server, whether this call started it, the dead server whose state file was found)."""
+    lost = None
     current = _read_state()
     if current is not None:
-        if _pid_alive(current.pid) and probe(current) is not None:
-            return current
-        if _pid_alive(current.pid):
-            raise SqslabError(
-                f"pid {current.pid} from {state_file()} is alive but does not answer on port "
-                f"{current.port}: stop it (`sqslab offline stop`) and start again"
-            )
-        state_file().unlink(missing_ok=True)  # stale: the process is gone
-    if port and not _port_free(port):
+        state, _ = _check(current)
+        if state == "running":
+            return current, False, None
+        if state == "hung":
+            raise SqslabError(_hung_line(current))
+        lost = current  # its state file stays until the new server replaces it
+    port = default_port() if port is None else port
+    _check_port(port)
+    if port and _port_in_use(port):
         raise SqslabError(
             f"port {port} on {HOST} is taken by another program: "
             f"choose another with `sqslab offline start --port N` or SQSLAB_OFFLINE_PORT=N"
         )
     sdir = state_dir()
     sdir.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_hex(16)
     log = open(log_file(), "ab")
-    env = dict(os.environ)
-    env["PYTHONUNBUFFERED"] = "1"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sqslab.offline.server", "--serve", "--port", str(port)],
+        [sys.executable, "-m", SERVER_MODULE, "--serve", "--port", str(port), f"--token={token}"],
         stdin=subprocess.DEVNULL,
         stdout=log,
         stderr=subprocess.STDOUT,
-        env=env,
+        env=server_environment(),
         start_new_session=True,
         close_fds=True,
     )
@@ -207,12 +304,44 @@ def start(port: int | None = None, timeout: float = START_TIMEOUT_S) -> ServerIn
             raise SqslabError(f"the offline server could not start: {_last_error_line()}")
         info = _read_state()
         if info is not None and info.pid == proc.pid and probe(info, timeout=1.0) is not None:
-            return info
+            return info, True, lost
         time.sleep(0.05)
-    proc.terminate()
+    proc.kill()
+    proc.wait(timeout=5)
     raise SqslabError(
         f"the offline server did not answer within {timeout:.0f} s; it was stopped (see {log_file()})"
     )
+
+
+# Proxy settings, compared in lower case: the server never talks through a proxy.
+_PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "ftp_proxy", "no_proxy")
+
+
+def server_environment(base: dict[str, str] | None = None) -> dict[str, str]:
+    """The server process's environment: the caller's (``SQSLAB_*``, ``PATH``, ``HOME``,
+    locale...) without any ``AWS_*`` or proxy variable, plus fake credentials, a fixed
+    region and null AWS configuration files. moto inside the server makes default
+    boto3 sessions; this way they never read the user's profile, keys or config."""
+    from sqslab.target import OFFLINE_ACCESS_KEY, OFFLINE_REGION, OFFLINE_SECRET_KEY
+
+    source = os.environ if base is None else base
+    env = {
+        k: v
+        for k, v in source.items()
+        if not k.upper().startswith("AWS_") and k.lower() not in _PROXY_VARIABLES
+    }
+    env.update(
+        {
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_ACCESS_KEY_ID": OFFLINE_ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": OFFLINE_SECRET_KEY,
+            "AWS_DEFAULT_REGION": OFFLINE_REGION,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
 
 
 def _last_error_line() -> str:
@@ -226,36 +355,43 @@ def _last_error_line() -> str:
     return lines[-1] if lines else f"no reason was logged (see {log_file()})"
 
 
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _wait_gone(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while _pid_alive(pid):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def stop(timeout: float = STOP_TIMEOUT_S) -> str:
-    """Stop the server; says what it did."""
+    """Stop the server; says what it did.
+
+    The process is known to be this server from its command line, not by asking it
+    over HTTP, so a server that does not answer (hung, or stopped with SIGSTOP) is
+    stopped too: SIGTERM and SIGCONT (a stopped process handles SIGTERM only once
+    continued), then SIGKILL if it has not gone in time. A process that is not
+    provably ours is never signalled."""
     info = _read_state()
     if info is None:
         return "no offline server is running"
-    if not _pid_alive(info.pid):
-        state_file().unlink(missing_ok=True)
-        return f"the offline server (pid {info.pid}) was already gone; removed its stale state file"
-    if probe(info) is None:
-        raise SqslabError(
-            f"pid {info.pid} named in {state_file()} does not answer as an sqslab server; "
-            "not stopping a process that may not be ours: remove the file if it is stale"
-        )
-    os.kill(info.pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and _pid_alive(info.pid):
-        _reap(info.pid)
-        time.sleep(0.05)
-    if _pid_alive(info.pid):
-        os.kill(info.pid, signal.SIGKILL)
-        _reap(info.pid)
-    state_file().unlink(missing_ok=True)
+    if not _pid_alive(info.pid) or not _is_ours(info):
+        _remove_state(info)
+        return f"the offline server (pid {info.pid}) had already stopped unexpectedly ({LOST}); removed its state file"
+    _signal(info.pid, signal.SIGTERM)
+    _signal(info.pid, signal.SIGCONT)
+    if not _wait_gone(info.pid, timeout):
+        _signal(info.pid, signal.SIGKILL)
+        _wait_gone(info.pid, 5.0)
+    _remove_state(info)
     return f"stopped the offline server (pid {info.pid}, {info.endpoint_url})"
-
-
-def _reap(pid: int) -> None:
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def env_lines(endpoint: str) -> list[str]:
@@ -274,7 +410,7 @@ def _say(msg: str) -> None:
     print(f"sqslab-offline: {msg}", flush=True)
 
 
-def serve(port: int) -> int:
+def serve(port: int, token: str = "") -> int:
     """The server process's main: patch moto, install the runtime, serve on loopback."""
     import logging
     import threading
@@ -328,8 +464,9 @@ def serve(port: int) -> int:
         moto_version=moto.__version__,
         python=".".join(map(str, sys.version_info[:3])),
         state_dir=str(state_dir()),
+        token=token,
     )
-    _STATUS.update(asdict(info))
+    _STATUS.update({k: v for k, v in asdict(info).items() if k != "token"})
     tmp = state_file().with_suffix(".tmp")
     tmp.write_text(json.dumps(asdict(info)))
     os.replace(tmp, state_file())
@@ -340,16 +477,20 @@ def serve(port: int) -> int:
 
     signal.signal(signal.SIGTERM, _term)
     signal.signal(signal.SIGINT, _term)
+    clean = False
     try:
         server.serve_forever()
+        clean = True
     finally:
         runtime.shutdown()
         try:
+            # Only a clean stop removes the state file: left behind, it tells the next
+            # start that this server's stacks, queues and messages were lost.
             current = _read_state()
-            if current is not None and current.pid == os.getpid():
+            if clean and current is not None and current.pid == os.getpid():
                 state_file().unlink(missing_ok=True)
         finally:
-            _say("stopped")
+            _say("stopped" if clean else "stopped on an error")
     return 0
 
 
@@ -379,8 +520,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sqslab.offline.server")
     parser.add_argument("--serve", action="store_true", required=True)
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
+    parser.add_argument("--token", default="", help="identifies this server in its state file")
     args = parser.parse_args(argv)
-    return serve(args.port)
+    return serve(args.port, args.token)
 
 
 if __name__ == "__main__":
