@@ -43,7 +43,8 @@ def _offline(args) -> int:
     elif args.action == "env":
         status = server.status()
         if not status["running"]:
-            raise SqslabError("the offline server is not running: start it with `sqslab offline start`")
+            raise SqslabError(status["note"] if status.get("pid") else "the offline server is not running: "
+                              "start it with `sqslab offline start`")
         print("\n".join(server.env_lines(status["endpoint_url"])))
     return 0
 

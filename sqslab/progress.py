@@ -6,5 +6,11 @@ from __future__ import annotations
 import sys
 
 
+def in_kernel() -> bool:
+    """Whether this process is a running Jupyter kernel (not merely one that imported ipykernel)."""
+    zmqshell = sys.modules.get("ipykernel.zmqshell")
+    return bool(zmqshell and zmqshell.ZMQInteractiveShell.initialized())
+
+
 def stream():
-    return sys.stdout if "ipykernel" in sys.modules else sys.stderr
+    return sys.stdout if in_kernel() else sys.stderr

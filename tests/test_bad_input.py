@@ -114,6 +114,7 @@ CLI_CASES = [
     (["tutorial", "--profile", "bogus"], 2, "invalid choice: 'bogus'"),
     (["offline", "start", "--port", "80"], 2, "out of range"),
     (["offline", "start", "--port", "abc"], 2, "invalid int value"),
+    (["offline", "start", "--port", "{free_port}"], 2, "the offline server already runs on port"),
     (["offline"], 2, "required"),
     (["bogus"], 2, "invalid choice: 'bogus'"),
     (["deploy", "--target", "mars"], 2, "invalid choice: 'mars'"),
@@ -139,6 +140,10 @@ def fill(arg: str, world, files) -> str:
         return str(files)
     if arg.startswith("{file:"):
         return str(files / f"{arg[6:-1]}.yaml")
+    if arg == "{free_port}":
+        from conftest import free_port
+
+        return str(free_port())
     return arg.format(stack=world["stack"], prefix=world["prefix"])
 
 

@@ -268,10 +268,18 @@ def start(port: int | None = None, timeout: float = START_TIMEOUT_S) -> ServerIn
 def _start(port: int | None, timeout: float) -> tuple[ServerInfo, bool, ServerInfo | None]:
     """(the server, whether this call started it, the dead server whose state file was found)."""
     lost = None
+    asked = port
+    if port is not None:
+        _check_port(port)
     current = _read_state()
     if current is not None:
         state, _ = _check(current)
         if state == "running":
+            if asked not in (None, 0, current.port):
+                raise SqslabError(
+                    f"the offline server already runs on port {current.port} (pid {current.pid}): "
+                    f"stop it with `sqslab offline stop` to start one on port {asked}"
+                )
             return current, False, None
         if state == "hung":
             raise SqslabError(_hung_line(current))
