@@ -44,7 +44,7 @@ def check(result, wait: float):
 
 
 def test_article_sequence_short_profile():
-    check(article_sequence(visibility_timeout=8, wait=2), wait=2)
+    check(article_sequence(visibility_timeout=4, wait=1), wait=1)
 
 
 @pytest.mark.slow
