@@ -54,7 +54,8 @@ def _deploy(args) -> int:
 
     params = stack.parse_param_args(args.param)
     result = stack.deploy(
-        stack.resolve_template(args.template), args.stack_name, params, target=args.target, bucket=args.bucket
+        stack.resolve_template(args.template), args.stack_name, params, target=args.target, bucket=args.bucket,
+        progress=sys.stderr.isatty(),
     )
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -118,7 +119,7 @@ def _logs(args) -> int:
 def _teardown(args) -> int:
     from sqslab import stack
 
-    report = stack.teardown(args.stack_name, target=args.target, bucket=args.bucket)
+    report = stack.teardown(args.stack_name, target=args.target, bucket=args.bucket, progress=sys.stderr.isatty())
     if not report["stack_deleted"] and not report["artifacts_deleted"]:
         print(f"{args.stack_name}: nothing to tear down")
     else:

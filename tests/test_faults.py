@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -136,6 +137,10 @@ def test_start_after_every_kind_of_end(own_home, hostile_env):
         if n == 0:  # a command that needs the server starts it, and says so
             started = run([sys.executable, "-c", "from sqslab import target; "
                            "target.client('sqs', 'offline').list_queues()"], hostile_env)
+        elif previous == "kill":  # after a crash, deploy works at once and says what was lost
+            started = sqslab("deploy", "--stack-name", "after-crash", "--param", "Prefix=after-crash",
+                             env=hostile_env)
+            assert "after-crash: created (CREATE_COMPLETE)" in started.stdout, started.stderr
         else:
             started = sqslab("offline", "start", env=hostile_env)
         seconds = time.monotonic() - t0
@@ -148,7 +153,8 @@ def test_start_after_every_kind_of_end(own_home, hostile_env):
                              "stop it with `sqslab offline stop`"]
         elif previous == "kill":
             assert lines == [f"sqslab: the offline server (pid {last_pid}) had stopped unexpectedly; "
-                             "its stacks, queues and messages are gone: run `sqslab deploy` again"]
+                             "its stacks, queues and messages are gone: started a new one at "
+                             f"http://127.0.0.1:{port} (pid {info.pid}); run `sqslab deploy` again"]
         else:
             assert lines == [], f"round {n}: after a {previous}, a start has nothing to report"
         assert_clean_environment(info.pid, hostile_env)
@@ -222,3 +228,62 @@ def test_a_handlers_children_do_not_read_its_requests(lam, role_arn):
         """)
     assert invoke(lam, name)["body"] == ""
     assert invoke(lam, name)["body"] == "", "the second invoke must reach the warm environment"
+
+
+def test_a_worker_killed_mid_invoke(lam, role_arn, tmp_path):
+    """The invoke in flight ends with Lambda's Runtime.ExitError; the next one gets a new environment."""
+    name = make_function(lam, role_arn, """
+        import os, time
+        def handler(event, context):
+            open(event["pidfile"], "w").write(str(os.getpid()))
+            time.sleep(event.get("sleep", 0))
+            return os.getpid()
+        """, Timeout=30)
+    pidfile = tmp_path / "pid"
+    killer = threading.Thread(target=lambda: (wait_for(pidfile), os.kill(int(pidfile.read_text()), signal.SIGKILL)))
+    killer.start()
+    resp = invoke(lam, name, {"pidfile": str(pidfile), "sleep": 20})
+    killer.join()
+    assert resp["FunctionError"] == "Unhandled" and resp["body"]["errorType"] == "Runtime.ExitError"
+    assert "Runtime exited with error" in resp["body"]["errorMessage"]
+    killed = int(pidfile.read_text())
+    again = invoke(lam, name, {"pidfile": str(pidfile)})
+    assert again.get("FunctionError") is None and again["body"] != killed
+
+
+def wait_for(path, within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
+    while not (path.exists() and path.read_text()):
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.02)
+
+
+def test_a_handler_timing_out_with_messages_loses_none(lam, role_arn, clients):
+    """A handler that receives ten messages and times out before deleting them: after the
+    visibility timeout all ten are there again (SQS Developer Guide, "Amazon SQS
+    visibility timeout": a message not deleted becomes visible again)."""
+    url = clients.sqs.create_queue(QueueName=f"fault-{os.getpid()}-{time.monotonic_ns()}",
+                                   Attributes={"VisibilityTimeout": "2"})["QueueUrl"]
+    for i in range(10):
+        clients.sqs.send_message(QueueUrl=url, MessageBody=f"m{i}")
+    name = make_function(lam, role_arn, """
+        import boto3, time
+        def handler(event, context):
+            sqs = boto3.client("sqs")
+            got = []
+            while len(got) < 10:
+                got += sqs.receive_message(QueueUrl=event["url"], MaxNumberOfMessages=10)["Messages"]
+            print("holding", len(got))
+            time.sleep(30)
+        """, Timeout=2)
+    resp = invoke(lam, name, {"url": url}, LogType="Tail")
+    assert resp["body"]["errorType"] == "Sandbox.Timedout" and "holding 10" in resp["log"]
+    time.sleep(2.5)
+    counts = {}
+    deadline = time.monotonic() + 10
+    while len(counts) < 10 and time.monotonic() < deadline:
+        for msg in clients.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                               AttributeNames=["ApproximateReceiveCount"]).get("Messages", []):
+            counts[msg["Body"]] = msg["Attributes"]["ApproximateReceiveCount"]
+    assert counts == {f"m{i}": "2" for i in range(10)}, "each message once by the handler, once here"
+    clients.sqs.delete_queue(QueueUrl=url)
