@@ -533,8 +533,12 @@ def wait(cfn, stack_name: str, progress: bool = True, timeout: float = 1800.0) -
         bar.close()
 
 
-def failure_summary(cfn, stack_name: str, since: float | None = None) -> list[str]:
-    """Plain-words lines for each resource that failed, oldest first."""
+_EMBEDDED = re.compile(r"Embedded stack (arn:\S+) was not successfully created")
+
+
+def failure_summary(cfn, stack_name: str, since: float | None = None, _depth: int = 0) -> list[str]:
+    """Plain-words lines for each resource that failed, oldest first; a nested stack
+    that failed is followed into, so the line names the resource at the root of it."""
     try:
         events = cfn.describe_stack_events(StackName=stack_name)["StackEvents"]
     except cfn.exceptions.ClientError:
@@ -543,12 +547,17 @@ def failure_summary(cfn, stack_name: str, since: float | None = None) -> list[st
     for ev in reversed(events):
         if not ev.get("ResourceStatus", "").endswith("_FAILED"):
             continue
-        if ev.get("LogicalResourceId") == stack_name:
+        if ev.get("LogicalResourceId") == stack_name or ev.get("PhysicalResourceId") == stack_name:
             continue
         reason = ev.get("ResourceStatusReason") or "no reason given"
         if "Resource creation cancelled" in reason:
             continue
-        lines.append(f"{ev['LogicalResourceId']} ({ev.get('ResourceType')}) failed: {reason}")
+        embedded = _EMBEDDED.search(reason)
+        inner = failure_summary(cfn, embedded.group(1), _depth=_depth + 1) if embedded and _depth < 5 else []
+        if inner:
+            lines += [f"{ev['LogicalResourceId']}/{line}" for line in inner]
+        else:
+            lines.append(f"{ev['LogicalResourceId']} ({ev.get('ResourceType')}) failed: {reason}")
     return lines
 
 

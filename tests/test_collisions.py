@@ -138,9 +138,13 @@ def test_nested_child_failure_fails_the_parent_and_goes_with_it(clients, first):
     cfn.create_stack(StackName=name, TemplateBody=stack.render(doc), Capabilities=["CAPABILITY_IAM"],
                      Parameters=[{"ParameterKey": "Prefix", "ParameterValue": first["prefix"]}])
     assert stack.wait(cfn, name, progress=False) == "ROLLBACK_COMPLETE"
+    reasons = [e["ResourceStatusReason"] for e in cfn.describe_stack_events(StackName=name)["StackEvents"]
+               if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert reasons[-1].startswith("Embedded stack arn:aws:cloudformation:")
+    assert reasons[-1].endswith("was not successfully created: The following resource(s) failed to create: [Queue].")
+    # sqslab's summary follows the nested stack to the resource at the root of it
     lines = stack.failure_summary(cfn, name)
-    assert lines[0].startswith("SQSStack (AWS::CloudFormation::Stack) failed: Embedded stack ")
-    assert "The following resource(s) failed to create: [Queue]" in lines[0]
+    assert lines[0].startswith(f"SQSStack/Queue (AWS::SQS::Queue) failed: {first['queue']} already exists in stack ")
     assert stack.outputs_of(stack.describe(cfn, name)) == {}
     cfn.delete_stack(StackName=name)
     stack.wait(cfn, name, progress=False)
