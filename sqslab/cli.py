@@ -45,18 +45,27 @@ def _offline(args) -> int:
         if not status["running"]:
             raise SqslabError(status["note"] if status.get("pid") else "the offline server is not running: "
                               "start it with `sqslab offline start`")
-        print("\n".join(server.env_lines(status["endpoint_url"])))
+        from sqslab.offline import identity
+
+        print("\n".join(identity.env_lines(status["endpoint_url"])))
     return 0
+
+
+def _start(args):
+    """The command's target, resolved once after its input is checked; offline, the
+    emulator is started here when none is running (saying so in one line)."""
+    from sqslab import target
+
+    return target.start_offline(args.target)
 
 
 def _deploy(args) -> int:
     from sqslab import stack
 
     params = stack.parse_param_args(args.param)
-    result = stack.deploy(
-        stack.resolve_template(args.template), args.stack_name, params, target=args.target, bucket=args.bucket,
-        progress=sys.stderr.isatty(),
-    )
+    template, name, bucket = stack.check_deploy_inputs(stack.resolve_template(args.template), args.stack_name,
+                                                       params, args.bucket)
+    result = stack.deploy(template, name, params, target=_start(args), bucket=bucket, progress=sys.stderr.isatty())
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
     print(f"{result.stack_name}: {result.action} ({result.status}) in {result.seconds:.1f} s")
@@ -69,7 +78,9 @@ def _invoke(args) -> int:
     from sqslab import checks, invoke
 
     payload = checks.payload_text(args.payload) if args.payload is not None else None
-    inv = invoke.invoke(args.name, payload, stack_name=args.stack_name, target=args.target, progress=sys.stderr.isatty())
+    checks.payload(payload), checks.function_name(args.name), checks.stack_name(args.stack_name)
+    inv = invoke.invoke(args.name, payload, stack_name=args.stack_name, target=_start(args),
+                        progress=sys.stderr.isatty())
     if inv.function_error:
         print(f"sqslab: {function_error_line(inv, args)}", file=sys.stderr)
         return 1
@@ -92,10 +103,13 @@ def function_error_line(inv, args) -> str:
 
 
 def _logs(args) -> int:
-    from sqslab import invoke, logs
+    from sqslab import checks, invoke, logs
 
-    name = invoke.function_name(args.name, args.stack_name, args.target)
-    events = logs.fetch(name, args.target, logs.parse_since(args.since))
+    checks.function_name(args.name), checks.stack_name(args.stack_name)
+    since = logs.parse_since(args.since)
+    tgt = _start(args)
+    name = invoke.function_name(args.name, args.stack_name, tgt)
+    events = logs.fetch(name, tgt, since)
     rows = [
         {"time": logs.iso_ms(e["timestamp"]), "stream": e.get("logStreamName", ""), "message": e["message"]}
         for e in events
@@ -117,9 +131,10 @@ def _logs(args) -> int:
 
 
 def _teardown(args) -> int:
-    from sqslab import stack
+    from sqslab import checks, stack
 
-    report = stack.teardown(args.stack_name, target=args.target, bucket=args.bucket, progress=sys.stderr.isatty())
+    checks.stack_name(args.stack_name), checks.bucket_name(args.bucket)
+    report = stack.teardown(args.stack_name, target=_start(args), bucket=args.bucket, progress=sys.stderr.isatty())
     if not report["stack_deleted"] and not report["artifacts_deleted"]:
         print(f"{args.stack_name}: nothing to tear down")
     else:
@@ -149,16 +164,20 @@ def _tutorial(args) -> int:
 def _record(args) -> int:
     from pathlib import Path
 
-    from sqslab import article
+    from sqslab import article, checks, target
 
+    checks.seconds("--visibility-timeout", args.visibility_timeout, 0, 43200, "SQS")
+    checks.seconds("--wait", args.wait, 0, 20, "SQS")
+    target.start_offline("offline")
     doc = article.record(Path(args.out), visibility_timeout=args.visibility_timeout, wait=args.wait)
     print(f"recorded {len(doc['events'])} log events ({doc['emulator']}) to {args.out}")
     return 0
 
 
 def _smoke(args) -> int:
-    from sqslab import smoke
+    from sqslab import smoke, target
 
+    target.start_offline("offline")
     smoke.run(print)
     return 0
 

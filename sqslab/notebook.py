@@ -44,6 +44,16 @@ def check_parameters(target: str, stack_name: str, profile: str, visibility_time
     return vt, wt
 
 
+def setup(target: str, stack_name: str, profile: str, visibility_timeout=None, wait=None, **extra) -> tuple[int, int]:
+    """A notebook's setup: its parameters checked (see :func:`check_parameters`), then,
+    offline, the emulator started if none is running. Returns (visibility timeout, wait)."""
+    from sqslab.target import start_offline
+
+    timings = check_parameters(target, stack_name, profile, visibility_timeout, wait, **extra)
+    start_offline(target)
+    return timings
+
+
 def _one_line_errors() -> None:
     from IPython import get_ipython
 

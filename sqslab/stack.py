@@ -571,9 +571,7 @@ def deploy(
 ) -> DeployResult:
     """Deploy the stack: create, update, or nothing when unchanged."""
     t0 = time.monotonic()
-    stack_name, bucket = checks.stack_name(stack_name), checks.bucket_name(bucket)
-    template = checks.template_path(template)
-    check_parameters(load_template(template), params)  # before the target: bad input never reaches it
+    template, stack_name, bucket = check_deploy_inputs(template, stack_name, params, bucket)
     tgt = targets.resolve(target)
     checked = validate(template, params, tgt.region)
     warnings = checked.warnings + [f"cfn-lint: {w}" for w in checked.lint_warnings]
@@ -638,6 +636,15 @@ def deploy(
     final = describe(cfn, stack_name)
     return DeployResult(stack_name, action, status, outputs_of(final), time.monotonic() - t0,
                         warnings, bucket_name)
+
+
+def check_deploy_inputs(template, stack_name, params, bucket) -> tuple[Path, str, str | None]:
+    """What a deploy is given, checked before any target is resolved or started:
+    (template path, stack name, bucket). Raises SqslabError, one line."""
+    stack_name, bucket = checks.stack_name(stack_name), checks.bucket_name(bucket)
+    template = checks.template_path(template)
+    check_parameters(load_template(template), params)
+    return template, stack_name, bucket
 
 
 def _same_template(a: str, b: str) -> bool:

@@ -6,29 +6,33 @@ Two targets:
     The embedded emulator on loopback. Clients get a fixed loopback endpoint, fake
     credentials and a fixed region; the user's real credentials, profile, config
     file and proxy settings are never read, so an offline client cannot send a
-    request anywhere but 127.0.0.1. Asking for an offline client starts the
-    emulator when none is running.
+    request anywhere but 127.0.0.1. The emulator must be running: the entry
+    points (the ``sqslab`` command, ``sqslab tutorial``, a notebook's setup cell)
+    start it with :func:`start_offline`; resolving the target only finds it.
 
 ``aws``
     A real AWS account, only by explicit opt-in: ``SQSLAB_TARGET=aws`` in the
     environment or ``target="aws"`` as an argument. Credentials, profile and
     region come from the usual AWS configuration.
 
+Clients are made once per target, service and configuration, and reused.
 Nothing here runs at import time.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 
 from sqslab.errors import SqslabError
+from sqslab.offline import identity
 
 TARGETS = ("offline", "aws")
-OFFLINE_REGION = "us-east-1"
-OFFLINE_ACCESS_KEY = "testing"
-OFFLINE_SECRET_KEY = "testing"
-OFFLINE_ACCOUNT = "123456789012"
+OFFLINE_REGION = identity.REGION
+OFFLINE_ACCESS_KEY = identity.ACCESS_KEY
+OFFLINE_SECRET_KEY = identity.SECRET_KEY
+OFFLINE_ACCOUNT = identity.ACCOUNT
 
 
 @dataclass(frozen=True)
@@ -64,20 +68,36 @@ def resolve(
     region: str | None = None,
     profile: str | None = None,
 ) -> Target:
-    """Decide the target. Offline, this starts the emulator if it is not running."""
+    """Decide the target. Offline, the emulator must be running (see :func:`start_offline`)."""
     if isinstance(target, Target):
         return target
     name = target_name(target)
     if name == "offline":
         from sqslab.offline import server
 
-        return Target("offline", OFFLINE_REGION, endpoint_url=server.ensure_running())
+        report = server.status()
+        if not report["running"]:
+            if report.get("pid"):
+                raise SqslabError(report["note"])
+            raise SqslabError("the offline server is not running: start it with `sqslab offline start` "
+                              "(from Python: sqslab.target.start_offline())")
+        return Target("offline", OFFLINE_REGION, endpoint_url=report["endpoint_url"])
     return Target(
         "aws",
         region or _aws_default_region(profile),
         endpoint_url=None,
         profile=profile or os.environ.get("AWS_PROFILE"),
     )
+
+
+def start_offline(target: str | Target | None = None) -> Target:
+    """For entry points: resolve the target, starting the emulator first when the target
+    is offline and none is running (saying so in one line)."""
+    if not isinstance(target, Target) and target_name(target) == "offline":
+        from sqslab.offline import server
+
+        return Target("offline", OFFLINE_REGION, endpoint_url=server.ensure_running())
+    return resolve(target)
 
 
 def _aws_default_region(profile: str | None) -> str:
@@ -150,29 +170,24 @@ def _make(kind: str, service: str, target, overrides: dict):
     return getattr(session(tgt), kind)(service, endpoint_url=tgt.endpoint_url, config=client_config(tgt, **overrides))
 
 
+_CLIENTS: dict[tuple, object] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
 def client(service: str, target: str | Target | None = None, **config_overrides):
-    """A boto3 client for ``service`` on the target (offline unless opted in)."""
-    return _make("client", service, target, config_overrides)
+    """A boto3 client for ``service`` on the target (offline unless opted in).
+
+    Made once per resolved target, service and configuration, then reused: a client
+    is thread-safe, and making one costs a session and a model load (about 0.1 s)."""
+    tgt = resolve(target)
+    key = (tgt, service, tuple(sorted((k, repr(v)) for k, v in config_overrides.items())))
+    with _CLIENTS_LOCK:
+        made = _CLIENTS.get(key)
+        if made is None:
+            made = _CLIENTS[key] = _make("client", service, tgt, config_overrides)
+    return made
 
 
 def resource(service: str, target: str | Target | None = None, **config_overrides):
     """A boto3 resource for ``service`` on the target."""
     return _make("resource", service, target, config_overrides)
-
-
-# Variables that would carry a real identity into offline tools: unset, not emptied.
-OFFLINE_UNSET = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
-
-
-def offline_environment(endpoint_url: str, region: str = OFFLINE_REGION) -> dict[str, str]:
-    """Environment variables that point any AWS SDK or the AWS CLI at the emulator."""
-    return {
-        "AWS_ENDPOINT_URL": endpoint_url,
-        "AWS_ACCESS_KEY_ID": OFFLINE_ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": OFFLINE_SECRET_KEY,
-        "AWS_REGION": region,
-        "AWS_DEFAULT_REGION": region,
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-        "NO_PROXY": "127.0.0.1,localhost",
-    }

@@ -25,13 +25,13 @@ os.environ.pop("SQSLAB_TARGET", None)
 os.environ["MPLBACKEND"] = "Agg"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def offline():
-    """The session's offline server: its Target (endpoint on loopback)."""
+    """The session's offline server (one per test worker): its Target (endpoint on loopback)."""
     from sqslab import target
     from sqslab.offline import server
 
-    tgt = target.resolve("offline")
+    tgt = target.start_offline("offline")
     yield tgt
     server.stop()
 
