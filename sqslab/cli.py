@@ -60,12 +60,12 @@ def _start(args):
 
 
 def _deploy(args) -> int:
-    from sqslab import stack
+    from sqslab import stack, template
 
-    params = stack.parse_param_args(args.param)
-    template, name, bucket = stack.check_deploy_inputs(stack.resolve_template(args.template), args.stack_name,
-                                                       params, args.bucket)
-    result = stack.deploy(template, name, params, target=_start(args), bucket=bucket, progress=sys.stderr.isatty())
+    params = template.parse_param_args(args.param)
+    path, name, bucket = stack.check_deploy_inputs(template.resolve_template(args.template), args.stack_name,
+                                                   params, args.bucket)
+    result = stack.deploy(path, name, params, target=_start(args), bucket=bucket, progress=sys.stderr.isatty())
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
     print(f"{result.stack_name}: {result.action} ({result.status}) in {result.seconds:.1f} s")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sqslab import checks, cli, invoke, logs, notebook, stack, target, tutorial
+from sqslab import checks, cli, invoke, logs, notebook, stack, target, template, tutorial
 from sqslab.errors import SqslabError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -169,13 +169,13 @@ def test_cli(argv, code, words, world, files, clients, capsys):
 def _api_cases(world, files):
     s, p = world["stack"], world["prefix"]
     return [
-        ("validate(params=str)", lambda: stack.validate(params="VisibilityTimeout=5"), "must be a mapping"),
-        ("validate(template=123)", lambda: stack.validate(template=123), "must be a path, not int"),
-        ("validate(template=dir)", lambda: stack.validate(template=files), "is a directory"),
-        ("validate(template='')", lambda: stack.validate(template=""), "template"),
-        ("validate(params list value)", lambda: stack.validate(params={"VisibilityTimeout": [1]}), "text or a number"),
-        ("validate(params int key)", lambda: stack.validate(params={1: 2}), "is not a name"),
-        ("validate(params bool)", lambda: stack.validate(params={"VisibilityTimeout": True}), "text or a number"),
+        ("validate(params=str)", lambda: template.validate(params="VisibilityTimeout=5"), "must be a mapping"),
+        ("validate(template=123)", lambda: template.validate(template=123), "must be a path, not int"),
+        ("validate(template=dir)", lambda: template.validate(template=files), "is a directory"),
+        ("validate(template='')", lambda: template.validate(template=""), "template"),
+        ("validate(params list value)", lambda: template.validate(params={"VisibilityTimeout": [1]}), "text or a number"),
+        ("validate(params int key)", lambda: template.validate(params={1: 2}), "is not a name"),
+        ("validate(params bool)", lambda: template.validate(params={"VisibilityTimeout": True}), "text or a number"),
         ("deploy(stack_name='')", lambda: stack.deploy(stack_name="", progress=False), "stack name empty"),
         ("deploy(stack_name=None)", lambda: stack.deploy(stack_name=None, progress=False), "must be text"),
         ("deploy(bucket='UPPER')", lambda: stack.deploy(bucket="UPPER", progress=False), "bucket name"),

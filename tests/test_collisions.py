@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from sqslab import invoke, stack
+from sqslab import invoke, stack, template
 from sqslab.errors import SqslabError
 from sqslab.smoke import zip_source
 
@@ -61,10 +61,10 @@ def first(clients):
 
 def test_same_prefix_is_refused_before_anything_is_created(clients, first):
     before = (counts(clients, first["queue"]), functions(clients))
-    for template in (stack.DEFAULT_TEMPLATE, stack.NESTED_TEMPLATE):
+    for layout in (template.DEFAULT_TEMPLATE, template.NESTED_TEMPLATE):
         name = unique("coll-dup-")
         with pytest.raises(SqslabError) as err:
-            stack.deploy(template, stack_name=name, params={"Prefix": first["prefix"]}, progress=False)
+            stack.deploy(layout, stack_name=name, params={"Prefix": first["prefix"]}, progress=False)
         line = str(err.value)
         assert "\n" not in line
         assert f"Prefix '{first['prefix']}' is taken: stack {first['stack']} already owns {first['queue']}" in line
@@ -129,13 +129,13 @@ def test_nested_child_failure_fails_the_parent_and_goes_with_it(clients, first):
     cfn = clients.cloudformation
     before = {s["StackName"] for s in cfn.describe_stacks()["Stacks"]}
     # Through sqslab's packaging, without its pre-check: the child's queue name is taken.
-    artifacts = stack.Artifacts(stack.PLACEHOLDER_BUCKET, name, "us-east-1")
+    artifacts = template.Artifacts(template.PLACEHOLDER_BUCKET, name, "us-east-1")
     bucket = "sqslab-artifacts-123456789012-us-east-1"
     stack.ensure_bucket(clients.s3, bucket, "us-east-1", create=True)
     artifacts.bucket = bucket
     artifacts.put = lambda key, data: clients.s3.put_object(Bucket=bucket, Key=key, Body=data)
-    doc, _ = stack.package(stack.NESTED_TEMPLATE, artifacts)
-    cfn.create_stack(StackName=name, TemplateBody=stack.render(doc), Capabilities=["CAPABILITY_IAM"],
+    doc, _ = template.package(template.NESTED_TEMPLATE, artifacts)
+    cfn.create_stack(StackName=name, TemplateBody=template.render(doc), Capabilities=["CAPABILITY_IAM"],
                      Parameters=[{"ParameterKey": "Prefix", "ParameterValue": first["prefix"]}])
     assert stack.wait(cfn, name, progress=False) == "ROLLBACK_COMPLETE"
     reasons = [e["ResourceStatusReason"] for e in cfn.describe_stack_events(StackName=name)["StackEvents"]
@@ -179,12 +179,12 @@ def test_nested_update_keeps_the_queue_and_its_messages(clients):
     (AWS CloudFormation User Guide, "Nested stacks"); a queue's VisibilityTimeout changes
     without replacing the queue (AWS::SQS::Queue, VisibilityTimeout: Update requires no interruption)."""
     name, prefix = unique("coll-n-"), unique("cn")
-    stack.deploy(stack.NESTED_TEMPLATE, stack_name=name, params={"Prefix": prefix}, progress=False)
+    stack.deploy(template.NESTED_TEMPLATE, stack_name=name, params={"Prefix": prefix}, progress=False)
     invoke.invoke("function1", stack_name=name, progress=False)
     before = clients.sqs.get_queue_attributes(
         QueueUrl=clients.sqs.get_queue_url(QueueName=f"{prefix}-queue")["QueueUrl"], AttributeNames=["All"]
     )["Attributes"]
-    result = stack.deploy(stack.NESTED_TEMPLATE, stack_name=name, params={"Prefix": prefix, "VisibilityTimeout": 30},
+    result = stack.deploy(template.NESTED_TEMPLATE, stack_name=name, params={"Prefix": prefix, "VisibilityTimeout": 30},
                           progress=False)
     assert result.action == "updated"
     attrs = clients.sqs.get_queue_attributes(

@@ -11,8 +11,8 @@ import uuid
 
 import pytest
 
-from sqslab import stack
-from sqslab.errors import SqslabError
+from sqslab import stack, template
+from sqslab.errors import DeployError, SqslabError
 
 pytestmark = pytest.mark.usefixtures("offline")
 
@@ -85,7 +85,7 @@ def test_template_failing_cfn_lint_deploys_nothing(clients, tmp_path):
         "Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n    Properties:\n      VisibilityTimeOut: 90\n"
     )
     name = unique("lint-")
-    with pytest.raises(stack.DeployError) as err:
+    with pytest.raises(DeployError) as err:
         stack.deploy(broken, stack_name=name, progress=False)
     assert "fails cfn-lint" in str(err.value) and "VisibilityTimeOut" in str(err.value)
     assert stack.describe(clients.cloudformation, name) is None
@@ -110,7 +110,7 @@ Resources:
       Code: {{S3Bucket: no-such-bucket-{prefix}, S3Key: code.zip}}
 """)
     name = unique("fail-")
-    with pytest.raises(stack.DeployError) as err:
+    with pytest.raises(DeployError) as err:
         stack.deploy(tpl, stack_name=name, progress=False)
     msg = str(err.value)
     assert "Broken (AWS::Lambda::Function) failed" in msg and "NoSuchBucket" in msg
@@ -120,10 +120,10 @@ Resources:
 
 
 def test_short_function_timeout_warns():
-    doc = stack.load_template(stack.DEFAULT_TEMPLATE)
-    _, warnings = stack.check_parameters(doc, {"Timeout": "10"})
+    doc = template.load_template(template.DEFAULT_TEMPLATE)
+    _, warnings = template.check_parameters(doc, {"Timeout": "10"})
     assert len(warnings) == 1 and "time out mid-poll" in warnings[0]
-    assert stack.check_parameters(doc, {})[1] == []
+    assert template.check_parameters(doc, {})[1] == []
 
 
 def _summary(clients, prefix):
@@ -175,14 +175,14 @@ def test_least_privilege_read_back_from_the_deployed_stack(clients):
 def test_nested_layout_deploys_the_same_stack(clients):
     single_name, single_prefix = unique("single-"), unique("s")
     nested_name, nested_prefix = unique("nested-"), unique("n")
-    single = stack.deploy(stack.DEFAULT_TEMPLATE, single_name, {"Prefix": single_prefix}, progress=False)
+    single = stack.deploy(template.DEFAULT_TEMPLATE, single_name, {"Prefix": single_prefix}, progress=False)
     t0 = time.monotonic()
-    nested = stack.deploy(stack.NESTED_TEMPLATE, nested_name, {"Prefix": nested_prefix}, progress=False)
+    nested = stack.deploy(template.NESTED_TEMPLATE, nested_name, {"Prefix": nested_prefix}, progress=False)
     print(f"\nnested create took {time.monotonic() - t0:.2f} s")
     assert nested.action == "created"
     assert set(nested.outputs) == set(single.outputs)
     assert _summary(clients, single_prefix) == _summary(clients, nested_prefix)
-    assert stack.deploy(stack.NESTED_TEMPLATE, nested_name, {"Prefix": nested_prefix}, progress=False).action == "unchanged"
+    assert stack.deploy(template.NESTED_TEMPLATE, nested_name, {"Prefix": nested_prefix}, progress=False).action == "unchanged"
     # Policies: read back from the child stacks' roles.
     children = {
         r["LogicalResourceId"]: r["PhysicalResourceId"]
