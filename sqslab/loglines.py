@@ -1,4 +1,8 @@
-"""Pure parsing of Lambda log lines: REPORT lines and the handlers' JSON lines.
+"""Lambda's log lines, written and read: REPORT lines and the handlers' JSON lines.
+
+The offline runtime writes its REPORT lines with :func:`format_report`; the log
+readers parse them (and Lambda's own) with :func:`parse_report`, so the line's
+format lives in one place.
 
 No boto3 here: these functions take strings and return plain values, so they are
 tested without any AWS, emulated or real.
@@ -7,6 +11,7 @@ tested without any AWS, emulated or real.
 from __future__ import annotations
 
 import json
+import math
 import re
 
 # The REPORT line as Lambda writes it: tab-separated fields after the request id;
@@ -22,6 +27,34 @@ REPORT_RE = re.compile(
 )
 START_RE = re.compile(r"^START RequestId: (?P<request_id>[0-9a-fA-F-]{36}) Version: (?P<version>\S+)")
 END_RE = re.compile(r"^END RequestId: (?P<request_id>[0-9a-fA-F-]{36})")
+
+
+def format_report(
+    request_id: str,
+    duration_ms: float,
+    memory_mb: int,
+    max_used_mb: int,
+    init_ms: float | None = None,
+    status: str | None = None,
+) -> str:
+    """A REPORT line as Lambda writes it (tab separated, trailing tab).
+
+    Billed Duration is rounded up to the millisecond and, as Lambda has done for
+    managed runtimes since August 2025, includes the init phase of a cold start.
+    """
+    billed = math.ceil(duration_ms + (init_ms or 0.0))
+    parts = [
+        f"REPORT RequestId: {request_id}",
+        f"Duration: {duration_ms:.2f} ms",
+        f"Billed Duration: {billed} ms",
+        f"Memory Size: {memory_mb} MB",
+        f"Max Memory Used: {max_used_mb} MB",
+    ]
+    if init_ms is not None:
+        parts.append(f"Init Duration: {init_ms:.2f} ms")
+    if status:
+        parts.append(f"Status: {status}")
+    return "\t".join(parts) + "\t"
 
 
 def parse_report(line: str) -> dict | None:

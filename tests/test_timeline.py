@@ -10,7 +10,6 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from sqslab import article, logs, plots, polling, timeline  # noqa: E402
-from sqslab.loglines import parse_json_line, parse_report  # noqa: E402
 from sqslab.notebook import RECORDING  # noqa: E402
 
 
@@ -105,29 +104,6 @@ def test_pricing_file_names_its_source():
     p = polling.load_pricing()
     assert p["source"].startswith("https://aws.amazon.com/sqs/pricing") and p["price_per_million_requests_usd"] > 0
     assert p["recorded"]
-
-
-@pytest.mark.parametrize(
-    ("line", "expected"),
-    [
-        ("REPORT RequestId: 3604209a-e9a3-11e6-939a-754dd98c7be3\tDuration: 12.34 ms\tBilled Duration: 100 ms\t"
-         "Memory Size: 128 MB\tMax Memory Used: 18 MB\t", {"duration_ms": 12.34, "billed_ms": 100, "cold_start": False}),
-        ("REPORT RequestId: 3604209a-e9a3-11e6-939a-754dd98c7be3\tDuration: 1.5 ms\tBilled Duration: 120 ms\t"
-         "Memory Size: 256 MB\tMax Memory Used: 40 MB\tInit Duration: 118.02 ms\t",
-         {"init_ms": 118.02, "cold_start": True, "memory_mb": 256}),
-        ("REPORT RequestId: 3604209a-e9a3-11e6-939a-754dd98c7be3\tDuration: 3000.00 ms\tBilled Duration: 3000 ms\t"
-         "Memory Size: 128 MB\tMax Memory Used: 44 MB\tStatus: timeout", {"status": "timeout"}),
-    ],
-)
-def test_parse_report(line, expected):
-    got = parse_report(line)
-    assert got is not None and {k: got[k] for k in expected} == expected
-
-
-def test_non_report_and_non_json_lines():
-    assert parse_report("START RequestId: 3604209a-e9a3-11e6-939a-754dd98c7be3 Version: $LATEST") is None
-    assert parse_json_line("plain text") is None and parse_json_line('{"no": "event"}') is None
-    assert parse_json_line('{"event": "send", "body": "x"}')["body"] == "x"
 
 
 def test_parse_since():
