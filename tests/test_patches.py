@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from sqslab.offline import patches
+from sqslab.offline.patches import awslambda, cloudformation
 
 CHILD = """
 AWSTemplateFormatVersion: "2010-09-09"
@@ -131,7 +132,7 @@ def test_cloudformation_numbers_and_booleans_reach_the_function_as_strings(clien
 
 
 def test_env_string_conversion():
-    assert [patches._to_env_string(v) for v in (10, True, False, 0.5, "x", None)] == ["10", "true", "false", "0.5", "x", ""]
+    assert [awslambda._to_env_string(v) for v in (10, True, False, 0.5, "x", None)] == ["10", "true", "false", "0.5", "x", ""]
 
 
 def test_guard_fails_loudly_when_moto_internals_change(monkeypatch):
@@ -139,7 +140,7 @@ def test_guard_fails_loudly_when_moto_internals_change(monkeypatch):
 
     monkeypatch.delattr(models, "yaml_tag_constructor")
     with pytest.raises(patches.PatchError, match=r"cfn_getatt_short_form: moto .* has no .*yaml_tag_constructor.*Install moto"):
-        patches._apply_getatt_short_form()
+        cloudformation._apply_getatt_short_form()
 
 
 def test_guard_checks_the_invoke_signature(monkeypatch):
@@ -147,7 +148,7 @@ def test_guard_checks_the_invoke_signature(monkeypatch):
 
     monkeypatch.setattr(LambdaFunction, "invoke", lambda self, payload: None)
     with pytest.raises(patches.PatchError, match="lambda_local_runtime: moto .* changed"):
-        patches._apply_lambda_local_runtime()
+        awslambda._apply_lambda_local_runtime()
 
 
 def test_every_patch_is_applied_in_the_server(offline):

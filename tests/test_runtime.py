@@ -283,13 +283,13 @@ def test_payload_not_json_serialisable(lam, clients, role_arn):
 
 
 def test_idle_environments_are_capped(lam, role_arn):
-    from sqslab.offline import runtime
+    from sqslab.offline import pool
 
-    names = [make_function(lam, role_arn, "def handler(e, c):\n    return 1\n") for _ in range(runtime.MAX_IDLE_TOTAL + 4)]
+    names = [make_function(lam, role_arn, "def handler(e, c):\n    return 1\n") for _ in range(pool.MAX_IDLE_TOTAL + 4)]
     for name in names:
         invoke(lam, name)
     envs = server.status()["runtime"]["environments"]
-    assert envs["idle"] <= runtime.MAX_IDLE_TOTAL and envs["busy"] == 0
+    assert envs["idle"] <= pool.MAX_IDLE_TOTAL and envs["busy"] == 0
     # the most recently used stays warm; the longest idle was stopped
     assert not parse_report(next(ln for ln in invoke(lam, names[-1], LogType="Tail")["log"].splitlines()
                                  if ln.startswith("REPORT")))["cold_start"]

@@ -1,7 +1,7 @@
 """Start, stop and inspect the embedded offline AWS: moto's server in a background process.
 
 The server process applies :mod:`sqslab.offline.patches`, installs the local Lambda
-runtime (:mod:`sqslab.offline.runtime`) and serves moto's WSGI application on
+runtime (:mod:`sqslab.offline.lambda_service`) and serves moto's WSGI application on
 loopback only. Its state (pid, port, start time) lives in ``server.json`` under
 the state directory (``$SQSLAB_HOME/offline``, default ``~/.sqslab/offline``);
 its log is ``server.log`` beside it.
@@ -460,9 +460,9 @@ def serve(port: int, token: str = "") -> int:
         return 3
     actual_port = server.server_address[1]
     os.environ["MOTO_PORT"] = str(actual_port)
-    from sqslab.offline import runtime
+    from sqslab.offline import lambda_service
 
-    runtime.install(endpoint_url=f"http://{HOST}:{actual_port}", state_dir=state_dir())
+    lambda_service.install(endpoint_url=f"http://{HOST}:{actual_port}", state_dir=state_dir())
 
     info = ServerInfo(
         pid=os.getpid(),
@@ -490,7 +490,7 @@ def serve(port: int, token: str = "") -> int:
         server.serve_forever()
         clean = True
     finally:
-        runtime.shutdown()
+        lambda_service.shutdown()
         try:
             # Only a clean stop removes the state file: left behind, it tells the next
             # start that this server's stacks, queues and messages were lost.
@@ -510,10 +510,10 @@ def _with_status(app):
 
     def wrapped(environ, start_response):
         if environ.get("PATH_INFO") == STATUS_PATH:
-            from sqslab.offline import runtime
+            from sqslab.offline import lambda_service, patches
 
             doc = dict(_STATUS)
-            doc["runtime"] = runtime.describe()
+            doc["runtime"] = {**lambda_service.describe(), "patches": patches.applied()}
             body = json.dumps(doc).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]

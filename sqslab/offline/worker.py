@@ -1,7 +1,7 @@
 """One Lambda execution environment: a Python process that imports a handler once
 and runs it for each invoke it is sent.
 
-Run as a script (``python -I worker.py``) by :mod:`sqslab.offline.runtime`, never
+Run as a script (``python -I worker.py``) by :mod:`sqslab.offline.environment`, never
 imported by the package. It speaks JSON lines: requests on the file descriptor
 that was stdin when it started, replies on the one that was stdout. Processes
 the handler starts inherit neither of the two (their stdin is the null device). The
@@ -16,7 +16,7 @@ so nothing a handler started outlives the server.
 
 Messages in:  {"op": "init", "handler": "index.lambda_handler", "task_root": "..."}
               {"op": "invoke", "request_id": ..., "event": "<json>", "deadline_ms": ...,
-               "invoked_function_arn": ..., "log_stream_name": ...}
+               "invoked_function_arn": ..., "trace_id": ...}
 Messages out: {"op": "log", "text": ...}
               {"op": "ready", "init_ms": ...} | {"op": "init_error", "error": {...}}
               {"op": "result", "payload": "<json>", "max_rss_mb": ...}

@@ -1,0 +1,248 @@
+"""One Lambda execution environment: a worker process, and the protocol spoken with it.
+
+An environment is one process running :mod:`sqslab.offline.worker` (a script,
+never imported) for one function configuration (a :class:`FunctionSpec`). The
+two sides speak JSON lines, one message per line; the worker's module docstring
+lists the messages. Here: ``init`` imports the handler (module-level code runs:
+the init phase of a cold start), ``invoke`` runs it once within the function's
+Timeout, ``kill`` stops the environment. Every line the worker writes that is
+not a protocol message, and everything on its stderr, is kept as a log line.
+
+What a handler starts ends with its environment: each worker leads a process
+group of its own, and stopping the environment (timeout, crash, eviction, server
+shutdown) kills the whole group. If the server itself is killed, each worker
+sees its request pipe close and kills its own group (see
+:mod:`sqslab.offline.worker`). A child that leaves the group on purpose
+(``setsid``) is beyond reach, though it never holds up the runtime.
+
+The worker's environment holds nothing of the server's own (see
+:func:`worker_environment`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+WORKER = Path(__file__).with_name("worker.py")
+INIT_TIMEOUT_S = 10.0
+FAKE_KEY = "testing"
+
+
+def now_ms() -> int:
+    """Wall-clock milliseconds: the timestamps of an invoke's log lines."""
+    return int(time.time() * 1000)
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """A snapshot of what an environment is built from; its fingerprint decides reuse."""
+
+    name: str
+    arn: str
+    region: str
+    handler: str
+    runtime: str
+    timeout: float
+    memory_mb: int
+    variables: tuple[tuple[str, str], ...]
+    code_sha: str
+
+    @property
+    def fingerprint(self) -> str:
+        return hashlib.sha256(repr(self).encode()).hexdigest()
+
+    @property
+    def log_group(self) -> str:
+        return f"/aws/lambda/{self.name}"
+
+
+def worker_environment(
+    spec: FunctionSpec, task_root: Path, log_stream: str, endpoint_url: str, home_dir: Path
+) -> dict[str, str]:
+    """The worker's whole environment: nothing of the server's own is passed on,
+    so a user's real AWS credentials, profile or proxy can never reach a handler."""
+    env = dict(spec.variables)
+    env.update(
+        {
+            "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+            "TZ": ":UTC",
+            "HOME": str(home_dir),
+            "LAMBDA_TASK_ROOT": str(task_root),
+            "LAMBDA_RUNTIME_DIR": str(WORKER.parent),
+            "_HANDLER": spec.handler,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(int(spec.timeout)),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group,
+            "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
+            "AWS_REGION": spec.region,
+            "AWS_DEFAULT_REGION": spec.region,
+            "AWS_ACCESS_KEY_ID": FAKE_KEY,
+            "AWS_SECRET_ACCESS_KEY": FAKE_KEY,
+            "AWS_SESSION_TOKEN": FAKE_KEY,
+            "AWS_ENDPOINT_URL": endpoint_url,
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+    )
+    return env
+
+
+class Environment:
+    """One execution environment: a worker process and its log stream."""
+
+    def __init__(self, spec: FunctionSpec, task_root: Path, endpoint_url: str, home_dir: Path):
+        self.spec = spec
+        self.id = uuid.uuid4().hex
+        now = datetime.now(tz=timezone.utc)
+        self.log_stream = f"{now:%Y/%m/%d}/[$LATEST]{self.id}"
+        self.messages: queue.Queue = queue.Queue()
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-I", "-u", str(WORKER)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=str(task_root),
+            env=worker_environment(spec, task_root, self.log_stream, endpoint_url, home_dir),
+            close_fds=True,
+            start_new_session=True,  # its own process group: what the handler starts ends with it
+        )
+        self._group_killed = False
+        self.task_root = task_root
+        self.idle_since = time.monotonic()
+        threading.Thread(target=self._read_protocol, daemon=True).start()
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+
+    # Two reader threads feed one queue, so a wait on the queue has a deadline. Each
+    # closes its own pipe at end of input: closing it from another thread would wait
+    # for the read in progress, which a process that escaped the group can hold open.
+    def _read_protocol(self) -> None:
+        with self.proc.stdout:
+            for raw in self.proc.stdout:
+                try:
+                    self.messages.put(json.loads(raw.decode("utf-8")))
+                except ValueError:
+                    self.messages.put({"op": "log", "text": raw.decode("utf-8", "replace").rstrip("\n")})
+        self.messages.put({"op": "exit"})
+
+    def _read_stderr(self) -> None:
+        with self.proc.stderr:
+            for raw in self.proc.stderr:
+                self.messages.put({"op": "log", "text": raw.decode("utf-8", "replace").rstrip("\n")})
+
+    def _send(self, msg: dict) -> bool:
+        try:
+            self.proc.stdin.write((json.dumps(msg) + "\n").encode("utf-8"))
+            self.proc.stdin.flush()
+            return True
+        except (BrokenPipeError, OSError):
+            return False
+
+    def _collect(self, deadline: float, lines: list[tuple[int, str]]) -> dict | None:
+        """Gather log lines until a reply arrives; None when the deadline passes."""
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
+            try:
+                msg = self.messages.get(timeout=remaining)
+            except queue.Empty:
+                return None
+            if msg.get("op") == "log":
+                lines.append((now_ms(), msg.get("text", "")))
+                continue
+            if msg.get("op") == "exit":
+                # Let stderr drain so a crash's traceback reaches the log.
+                time.sleep(0.05)
+                while not self.messages.empty():
+                    extra = self.messages.get_nowait()
+                    if extra.get("op") == "log":
+                        lines.append((now_ms(), extra.get("text", "")))
+                code = self.proc.wait(timeout=5)
+                self._kill_group()  # what the handler started goes with the worker
+                return {"op": "exit", "code": code}
+            return msg
+
+    def init(self, lines: list[tuple[int, str]]) -> tuple[float, dict | None]:
+        """Import the handler. Returns (init duration ms, error or None)."""
+        self._send({"op": "init", "handler": self.spec.handler, "task_root": str(self.task_root)})
+        reply = self._collect(time.monotonic() + INIT_TIMEOUT_S, lines)
+        init_ms = (time.perf_counter() - self.started) * 1000
+        if reply is None:
+            return init_ms, {
+                "errorType": "Runtime.InitTimeout",
+                "errorMessage": f"Init timed out after {INIT_TIMEOUT_S:.2f} seconds",
+            }
+        if reply["op"] == "ready":
+            return init_ms, None
+        if reply["op"] == "exit":
+            return init_ms, {
+                "errorType": "Runtime.ExitError",
+                "errorMessage": f"Runtime exited with error: exit status {reply['code']}",
+            }
+        return init_ms, reply.get("error") or {"errorType": "Runtime.Unknown", "errorMessage": str(reply)}
+
+    def invoke(self, request_id: str, event: str, lines: list[tuple[int, str]]) -> tuple[dict | None, float]:
+        """Run the handler. Returns (reply or None on timeout, duration ms)."""
+        t0 = time.perf_counter()
+        deadline_ms = now_ms() + int(self.spec.timeout * 1000)
+        sent = self._send(
+            {
+                "op": "invoke",
+                "request_id": request_id,
+                "event": event,
+                "deadline_ms": deadline_ms,
+                "invoked_function_arn": self.spec.arn,
+                "trace_id": f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0",
+            }
+        )
+        reply = self._collect(time.monotonic() + self.spec.timeout, lines) if sent else {"op": "exit", "code": -1}
+        return reply, (time.perf_counter() - t0) * 1000
+
+    def alive(self) -> bool:
+        if self.proc.poll() is None:
+            return True
+        self._kill_group()
+        return False
+
+    def _kill_group(self) -> None:
+        """SIGKILL the worker's process group: the worker and every process it started.
+
+        Done once, right when the worker is found dead or is to be stopped: the group id
+        is the worker's pid, which cannot be reused while any member of the group lives."""
+        if self._group_killed:
+            return
+        self._group_killed = True
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def kill(self) -> None:
+        self._kill_group()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass

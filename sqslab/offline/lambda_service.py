@@ -1,0 +1,264 @@
+"""Lambda's invoke semantics inside the offline server, answered by local worker processes.
+
+The ``lambda_local_runtime`` patch (:mod:`sqslab.offline.patches.awslambda`)
+routes moto's ``LambdaFunction.invoke`` to the one :class:`LambdaService` of the
+server process (:func:`install`, :func:`get`); each invoke runs in an execution
+environment (:mod:`sqslab.offline.environment`) taken from a pool
+(:mod:`sqslab.offline.pool`). Like Lambda:
+
+- a cold start runs the module-level code, and its REPORT line carries
+  ``Init Duration``;
+- the function's Timeout is enforced by stopping the worker;
+- errors come back in Lambda's shape with ``X-Amz-Function-Error: Unhandled``;
+- every environment writes its own log stream in ``/aws/lambda/NAME``, with
+  START / END / REPORT lines (:func:`sqslab.loglines.format_report`) around the
+  handler's output;
+- ``Event`` invokes return 202 at once and run in the background; ``DryRun``
+  returns 204 and runs nothing.
+
+What it does not emulate: memory limits (Max Memory Used is measured, not
+capped), the Lambda OS image, and runtimes other than Python (the host's
+Python runs the handler, whatever version the function declares: a mismatch is
+reported once in the server's log and status).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqslab.loglines import format_report
+from sqslab.offline.environment import Environment, FunctionSpec, now_ms
+from sqslab.offline.pool import Pool
+
+TAIL_BYTES = 4096
+
+
+def _utc_iso(ts: float | None = None) -> str:
+    dt = datetime.fromtimestamp(ts if ts is not None else time.time(), tz=timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def function_spec(fn) -> FunctionSpec:
+    """The :class:`FunctionSpec` of moto's ``LambdaFunction`` ``fn``, as it is now."""
+    code = getattr(fn, "code_bytes", b"") or b""
+    return FunctionSpec(
+        name=fn.function_name,
+        arn=fn.function_arn,
+        region=fn.region,
+        handler=fn.handler or "",
+        runtime=fn.run_time or "",
+        timeout=float(fn.timeout or 3),
+        memory_mb=int(fn.memory_size or 128),
+        variables=tuple(sorted((str(k), str(v)) for k, v in (fn.environment_vars or {}).items())),
+        code_sha=hashlib.sha256(code).hexdigest(),
+    )
+
+
+@dataclass
+class Outcome:
+    """What one invoke produced."""
+
+    request_id: str
+    payload: bytes
+    errored: bool
+    log_lines: list[str] = field(default_factory=list)
+    duration_ms: float = 0.0
+    init_ms: float | None = None
+
+
+class LambdaService:
+    """Invokes, in Lambda's terms, on a pool of execution environments."""
+
+    def __init__(self, endpoint_url: str, state_dir: Path):
+        self.pool = Pool(endpoint_url, state_dir)
+        self._logs_lock = threading.Lock()
+        self._background = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lambda-event")
+        self.counts = {"invokes": 0, "cold_starts": 0, "timeouts": 0, "errors": 0, "events": 0, "dry_runs": 0}
+        self.notes: dict[str, str] = {}
+
+    # ------------------------------------------------------------ invoking
+
+    def invoke(self, fn, body, request_headers, response_headers) -> bytes:
+        """moto's LambdaFunction.invoke, answered by a local worker."""
+        invocation_type = _header(request_headers, "X-Amz-Invocation-Type") or "RequestResponse"
+        if isinstance(body, (bytes, bytearray)):
+            body = body.decode("utf-8")
+        body = body or "{}"
+        response_headers["x-amz-executed-version"] = "$LATEST"
+        if invocation_type == "DryRun":
+            self.counts["dry_runs"] += 1
+            return b""
+        if invocation_type == "Event":
+            self.counts["events"] += 1
+            future = self._background.submit(self.run, fn, body)
+            future.add_done_callback(_report_background_failure)
+            return b""
+        outcome = self.run(fn, body)
+        if outcome.errored:
+            response_headers["x-amz-function-error"] = "Unhandled"
+        tail = "\n".join(outcome.log_lines).encode("utf-8")[-TAIL_BYTES:]
+        response_headers["x-amz-log-result"] = base64.b64encode(tail).decode("ascii")
+        return outcome.payload
+
+    def run(self, fn, event: str) -> Outcome:
+        spec = function_spec(fn)
+        request_id = str(uuid.uuid4())
+        self.counts["invokes"] += 1
+        if not spec.runtime.startswith("python"):
+            err = {
+                "errorType": "Runtime.InvalidRuntime",
+                "errorMessage": f"the offline runtime runs Python handlers only, not {spec.runtime or 'an image'}",
+            }
+            return Outcome(request_id, json.dumps(err).encode(), True)
+        self._note_runtime(spec)
+        lines: list[tuple[int, str]] = []
+        env, cold = self.pool.acquire(spec, fn.code_bytes)
+        init_ms = None
+        keep = False
+        try:
+            init_err = None
+            if cold:
+                self.counts["cold_starts"] += 1
+                init_ms, init_err = env.init(lines)
+            lines.append((now_ms(), f"START RequestId: {request_id} Version: $LATEST"))
+            if init_err:  # the init error's lines come before START, as on Lambda
+                self.counts["errors"] += 1
+                return self._finish(env, request_id, lines, init_err, 0.0, init_ms, 0, "error")
+            reply, duration_ms = env.invoke(request_id, event, lines)
+            used = int((reply or {}).get("max_rss_mb", 0))
+            if reply is None:
+                self.counts["timeouts"] += 1
+                message = f"Task timed out after {spec.timeout:.2f} seconds"
+                lines.append((now_ms(), f"{_utc_iso()} {request_id} {message}"))
+                err = {"errorType": "Sandbox.Timedout", "errorMessage": f"RequestId: {request_id} Error: {message}"}
+                return self._finish(env, request_id, lines, err, spec.timeout * 1000, init_ms, used, "timeout")
+            if reply["op"] == "result":
+                keep = True
+                return self._finish(env, request_id, lines, None, duration_ms, init_ms, used, None, reply["payload"])
+            if reply["op"] == "error":
+                keep = True
+                self.counts["errors"] += 1
+                return self._finish(env, request_id, lines, reply["error"], duration_ms, init_ms, used, None)
+            self.counts["errors"] += 1
+            err = {
+                "errorType": "Runtime.ExitError",
+                "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: exit status {reply.get('code')}",
+            }
+            lines.append((now_ms(), err["errorMessage"]))
+            return self._finish(env, request_id, lines, err, duration_ms, init_ms, used, "error")
+        finally:
+            self.pool.release(env, keep)
+
+    def _finish(self, env, request_id, lines, error, duration_ms, init_ms, used_mb, status, payload=None) -> Outcome:
+        lines.append((now_ms(), f"END RequestId: {request_id}"))
+        if status == "error" and error:
+            status = f"error\tError Type: {error.get('errorType')}"
+        lines.append(
+            (now_ms(), format_report(request_id, duration_ms, env.spec.memory_mb, used_mb, init_ms, status))
+        )
+        self._write_logs(env, lines)
+        if error is not None:
+            body = json.dumps(error).encode("utf-8")
+        else:
+            body = payload.encode("utf-8") if isinstance(payload, str) else (payload or b"null")
+        return Outcome(request_id, body, error is not None, [t for _, t in lines], duration_ms, init_ms)
+
+    def _write_logs(self, env: Environment, lines: list[tuple[int, str]]) -> None:
+        from moto.logs.models import logs_backends
+
+        backend = logs_backends[self.account_id_of(env.spec)][env.spec.region]
+        events, last = [], 0
+        for ts, text in lines:
+            last = max(last, ts)  # PutLogEvents wants chronological order
+            events.append({"timestamp": last, "message": text})
+        with self._logs_lock:
+            backend.ensure_log_group(env.spec.log_group)
+            backend.ensure_log_stream(env.spec.log_group, env.log_stream)
+            if events:
+                backend.put_log_events(env.spec.log_group, env.log_stream, events)
+
+    @staticmethod
+    def account_id_of(spec: FunctionSpec) -> str:
+        return spec.arn.split(":")[4]
+
+    def _note_runtime(self, spec: FunctionSpec) -> None:
+        host = f"python{sys.version_info.major}.{sys.version_info.minor}"
+        if spec.runtime != host and spec.name not in self.notes:
+            note = (
+                f"{spec.name} declares {spec.runtime}; the offline runtime runs it on the host's "
+                f"Python {'.'.join(map(str, sys.version_info[:3]))}"
+            )
+            self.notes[spec.name] = note
+            print(f"sqslab-offline: note: {note}", flush=True)
+
+    # ------------------------------------------------------------ lifecycle
+
+    def describe(self) -> dict:
+        return {
+            "python": ".".join(map(str, sys.version_info[:3])),
+            "environments": self.pool.describe(),
+            "counts": dict(self.counts),
+            "notes": list(self.notes.values()),
+        }
+
+    def shutdown(self) -> None:
+        self._background.shutdown(wait=False, cancel_futures=True)
+        self.pool.shutdown()
+
+
+def _report_background_failure(future) -> None:
+    exc = future.exception()
+    if exc is not None:
+        print(f"sqslab-offline: an Event invocation failed inside the runtime: {exc!r}", flush=True)
+
+
+def _header(headers, name: str) -> str | None:
+    if not headers:
+        return None
+    getter = getattr(headers, "get", None)
+    if getter is None:
+        return None
+    value = getter(name)
+    if value is None and isinstance(headers, dict):
+        lowered = {str(k).lower(): v for k, v in headers.items()}
+        value = lowered.get(name.lower())
+    return value
+
+
+# ---------------------------------------------------------------- the server's one service
+
+_SERVICE: LambdaService | None = None
+
+
+def install(endpoint_url: str, state_dir: Path) -> LambdaService:
+    """Create the process-wide service, where the lambda_local_runtime patch routes invokes.
+
+    The server applies the patches (:func:`sqslab.offline.patches.apply_all`) first."""
+    global _SERVICE
+    _SERVICE = LambdaService(endpoint_url, Path(state_dir))
+    return _SERVICE
+
+
+def get() -> LambdaService:
+    if _SERVICE is None:
+        raise RuntimeError("the local Lambda runtime is not installed in this process")
+    return _SERVICE
+
+
+def describe() -> dict:
+    return _SERVICE.describe() if _SERVICE else {"installed": False}
+
+
+def shutdown() -> None:
+    if _SERVICE is not None:
+        _SERVICE.shutdown()

@@ -1,0 +1,58 @@
+"""Small, named fixes to moto, applied inside the offline server process only.
+
+One module per AWS service (:mod:`.cloudformation`, :mod:`.iam`,
+:mod:`.awslambda`), and here the registry that applies them in order. Each
+patch names the upstream gap it covers, checks that the moto internals it
+touches still look the way it expects (:mod:`.guards`), and raises
+:class:`PatchError` with a clear message when they do not, instead of silently
+misbehaving on a moto release whose internals changed. The supported moto range
+is pinned in ``pyproject.toml``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqslab.offline.patches import awslambda, cloudformation, iam
+from sqslab.offline.patches.guards import SUPPORTED, PatchError
+
+__all__ = ["PATCHES", "SUPPORTED", "Patch", "PatchError", "applied", "apply_all"]
+
+
+@dataclass(frozen=True)
+class Patch:
+    name: str
+    gap: str
+    apply: Callable[[], str]
+
+
+_applied: dict[str, str] = {}
+
+
+PATCHES: tuple[Patch, ...] = (
+    Patch("cfn_getatt_short_form", "YAML !GetAtt split on every dot", cloudformation._apply_getatt_short_form),
+    Patch("cfn_nested_stack_outputs", "Stack has no get_cfn_attribute", cloudformation._apply_nested_stack_outputs),
+    Patch("cfn_create_failure_rolls_back", "a failed resource escapes CreateStack",
+          cloudformation._apply_create_failure_rollback),
+    Patch("cfn_create_refuses_existing_names", "a create takes over a named resource that exists",
+          cloudformation._apply_create_refuses_existing_names),
+    Patch("cfn_nested_stack_updates_in_place", "a nested stack is replaced on every update",
+          cloudformation._apply_nested_stack_updates_in_place),
+    Patch("iam_role_policy_json", "CloudFormation role policies stored as dict repr", iam._apply_role_policy_json),
+    Patch("iam_role_managed_policies", "CloudFormation roles ignore ManagedPolicyArns", iam._apply_role_managed_policies),
+    Patch("lambda_env_strings", "environment values kept as int/bool", awslambda._apply_lambda_env_strings),
+    Patch("lambda_local_runtime", "Lambda code runs only in Docker", awslambda._apply_lambda_local_runtime),
+)
+
+
+def apply_all() -> dict[str, str]:
+    """Apply every patch once; returns what each did. Raises PatchError on a mismatch."""
+    for patch in PATCHES:
+        if patch.name not in _applied:
+            _applied[patch.name] = patch.apply()
+    return dict(_applied)
+
+
+def applied() -> dict[str, str]:
+    return dict(_applied)

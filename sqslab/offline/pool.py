@@ -1,0 +1,127 @@
+"""Pools of execution environments, one per function, reused the way Lambda reuses them.
+
+- An idle environment built from the same function configuration (code,
+  handler, settings, variables: :attr:`FunctionSpec.fingerprint`) is reused
+  while warm, so module-level state survives between invokes.
+- The first invoke, an invoke after a code or configuration change, and an
+  invoke that finds every environment busy start a new one (a cold start).
+- Idle environments are capped per function and in all, and stopped after
+  ``SQSLAB_IDLE_TTL_S`` seconds (900 by default), since Lambda reclaims idle
+  environments too; beyond the total cap, those idle longest go first.
+- Deployment packages are unpacked once per code digest under the state
+  directory.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import threading
+import time
+import uuid
+import zipfile
+from pathlib import Path
+
+from sqslab.offline.environment import Environment, FunctionSpec
+
+MAX_IDLE_PER_FUNCTION = 8
+MAX_IDLE_TOTAL = 32  # beyond this, the environments idle longest are stopped first
+IDLE_TTL_S = float(os.environ.get("SQSLAB_IDLE_TTL_S", "900"))  # Lambda reclaims idle environments too
+
+
+class Pool:
+    """Pools of execution environments, keyed by function ARN."""
+
+    def __init__(self, endpoint_url: str, state_dir: Path):
+        self.endpoint_url = endpoint_url
+        self.state_dir = Path(state_dir)
+        self.code_dir = self.state_dir / "code"
+        self.home_dir = self.state_dir / "home"
+        self.home_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._idle: dict[str, list[Environment]] = {}
+        self._busy: set[Environment] = set()
+
+    def task_root(self, spec: FunctionSpec, code: bytes) -> Path:
+        """The unpacked deployment package, one directory per code digest."""
+        root = self.code_dir / spec.code_sha[:32]
+        if root.is_dir():
+            return root
+        tmp = self.code_dir / f".{spec.code_sha[:32]}.{uuid.uuid4().hex[:8]}"
+        tmp.mkdir(parents=True)
+        try:
+            with zipfile.ZipFile(io.BytesIO(code)) as zf:
+                zf.extractall(tmp)
+        except zipfile.BadZipFile:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        try:
+            os.replace(tmp, root)
+        except OSError:  # another thread unpacked the same code first
+            shutil.rmtree(tmp, ignore_errors=True)
+        return root
+
+    def acquire(self, spec: FunctionSpec, code: bytes) -> tuple[Environment, bool]:
+        """A warm environment for ``spec``, or a new one; the flag says it is new (cold)."""
+        stale: list[Environment] = []
+        with self._lock:
+            pool = self._idle.setdefault(spec.arn, [])
+            found = None
+            while pool:
+                env = pool.pop()
+                if env.spec.fingerprint == spec.fingerprint and env.alive():
+                    found = env
+                    break
+                stale.append(env)
+            if found is not None:
+                self._busy.add(found)
+        for env in stale:
+            env.kill()
+        if found is not None:
+            return found, False
+        env = Environment(spec, self.task_root(spec, code), self.endpoint_url, self.home_dir)
+        with self._lock:
+            self._busy.add(env)
+        return env, True
+
+    def release(self, env: Environment, keep: bool) -> None:
+        """Give ``env`` back: kept warm when ``keep`` and there is room, else stopped."""
+        with self._lock:
+            self._busy.discard(env)
+            pool = self._idle.setdefault(env.spec.arn, [])
+            kept = keep and env.alive() and len(pool) < MAX_IDLE_PER_FUNCTION
+            if kept:
+                env.idle_since = time.monotonic()
+                pool.append(env)
+            evicted = self._evict_locked()
+        if not kept:
+            env.kill()
+        for old in evicted:
+            old.kill()
+
+    def _evict_locked(self) -> list[Environment]:
+        """Idle environments past their time, and the longest idle beyond the total cap."""
+        now = time.monotonic()
+        idle = sorted((e for pool in self._idle.values() for e in pool), key=lambda e: e.idle_since)
+        doomed = [e for e in idle if now - e.idle_since > IDLE_TTL_S]
+        survivors = [e for e in idle if e not in doomed]
+        doomed += survivors[: max(0, len(survivors) - MAX_IDLE_TOTAL)]
+        for e in doomed:
+            self._idle[e.spec.arn].remove(e)
+        return doomed
+
+    def describe(self) -> dict:
+        with self._lock:
+            idle = sum(len(p) for p in self._idle.values())
+            busy = len(self._busy)
+        return {"idle": idle, "busy": busy}
+
+    def shutdown(self) -> None:
+        """Stop every environment, idle or busy."""
+        with self._lock:
+            envs = [e for pool in self._idle.values() for e in pool] + list(self._busy)
+            self._idle.clear()
+            self._busy.clear()
+        for env in envs:
+            env.kill()
