@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from sqslab.config import HANDOUTS, RECORDING
 from sqslab.errors import SqslabError
 
 
@@ -59,6 +60,13 @@ def _start(args):
     return target.start_offline(args.target)
 
 
+def _handle(args):
+    """The command's stack on its target: made once, passed to every call."""
+    from sqslab.handle import StackHandle
+
+    return StackHandle.of(args.stack_name, _start(args))
+
+
 def _deploy(args) -> int:
     from sqslab import stack, template
 
@@ -79,8 +87,7 @@ def _invoke(args) -> int:
 
     payload = checks.payload_text(args.payload) if args.payload is not None else None
     checks.payload(payload), checks.function_name(args.name), checks.stack_name(args.stack_name)
-    inv = invoke.invoke(args.name, payload, stack_name=args.stack_name, target=_start(args),
-                        progress=sys.stderr.isatty())
+    inv = invoke.invoke(args.name, payload, stack_name=_handle(args), progress=sys.stderr.isatty())
     if inv.function_error:
         print(f"sqslab: {function_error_line(inv, args)}", file=sys.stderr)
         return 1
@@ -107,9 +114,9 @@ def _logs(args) -> int:
 
     checks.function_name(args.name), checks.stack_name(args.stack_name)
     since = logs.parse_since(args.since)
-    tgt = _start(args)
-    name = invoke.function_name(args.name, args.stack_name, tgt)
-    events = logs.fetch(name, tgt, since)
+    lab = _handle(args)
+    name = invoke.function_name(args.name, lab)
+    events = logs.fetch(name, lab.target, since)
     rows = [
         {"time": logs.iso_ms(e["timestamp"]), "stream": e.get("logStreamName", ""), "message": e["message"]}
         for e in events
@@ -147,7 +154,6 @@ def _teardown(args) -> int:
 
 
 def _tutorial(args) -> int:
-    from pathlib import Path
 
     from sqslab import tutorial
     from sqslab.target import target_name
@@ -162,7 +168,6 @@ def _tutorial(args) -> int:
 
 
 def _record(args) -> int:
-    from pathlib import Path
 
     from sqslab import article, checks, target
 
@@ -239,14 +244,13 @@ def build_parser() -> argparse.ArgumentParser:
     tut = sub.add_parser("tutorial", help="execute the notebook series and write HTML handouts")
     tut.add_argument("--profile", choices=["article", "quick"], default="article",
                      help="article: 90 s / 20 s as in the article; quick: 6 s / 2 s")
-    tut.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "build" / "handouts"))
+    tut.add_argument("--out", default=str(HANDOUTS))
     tut.add_argument("--target", choices=["offline", "aws"], default=None)
     tut.add_argument("--only", action="append", help="run only this notebook (repeatable), e.g. 02_invoke")
     tut.set_defaults(func=_tutorial)
 
     rec = sub.add_parser("record", help="run the article's sequence offline and export its logs (data/recorded/)")
-    rec.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "data" / "recorded"
-                                          / "article_run_offline.json"))
+    rec.add_argument("--out", default=str(RECORDING))
     rec.add_argument("--visibility-timeout", type=int, default=90)
     rec.add_argument("--wait", type=int, default=20)
     rec.set_defaults(func=_record)

@@ -15,10 +15,10 @@ import time
 from dataclasses import dataclass
 
 from sqslab import checks, progress
-from sqslab import target as targets
+from sqslab.config import DEFAULT_STACK
 from sqslab.errors import SqslabError
+from sqslab.handle import StackHandle
 from sqslab.loglines import parse_report
-from sqslab.stack import DEFAULT_STACK, outputs
 
 LOGICAL = re.compile(r"^function([123])$")
 
@@ -54,14 +54,13 @@ class Invocation:
         return f"{self.function}: Duration {dur}{err}"
 
 
-def function_name(name: str, stack_name: str = DEFAULT_STACK, target=None) -> str:
+def function_name(name: str, stack_name: StackHandle | str = DEFAULT_STACK, target=None) -> str:
     """``function1`` -> the stack's Function1Name; a full name is checked to exist."""
-    name, stack_name = checks.function_name(name), checks.stack_name(stack_name)
-    m = LOGICAL.match(name)
-    if m:
-        outs = outputs(stack_name, target)
-        return outs[f"Function{m.group(1)}Name"]
-    lam = targets.client("lambda", target)
+    name = checks.function_name(name)
+    lab = StackHandle.of(stack_name, target)
+    if LOGICAL.match(name):
+        return lab.function_name(name)
+    lam = lab.client("lambda")
     try:
         lam.get_function(FunctionName=name)
     except lam.exceptions.ResourceNotFoundException:
@@ -100,12 +99,13 @@ class _Elapsed:
             self._bar.close()
 
 
-def invoke(name: str, payload=None, stack_name: str = DEFAULT_STACK, target=None, progress: bool = True) -> Invocation:
+def invoke(name: str, payload=None, stack_name: StackHandle | str = DEFAULT_STACK, target=None,
+           progress: bool = True) -> Invocation:
     """Invoke a function and wait for it; returns payload, Duration and log tail."""
     data = checks.payload(payload)
-    tgt = targets.resolve(target)
-    full = function_name(name, stack_name, tgt)
-    lam = targets.client("lambda", tgt)
+    lab = StackHandle.of(stack_name, target)
+    full = function_name(name, lab)
+    lam = lab.client("lambda")
     started = time.time()
     t0 = time.perf_counter()
     with _Elapsed(f"{name} in flight", progress):

@@ -15,8 +15,6 @@ from sqslab import target as targets
 from sqslab.errors import SqslabError
 from sqslab.loglines import parse_json_line, parse_report
 
-FUNCTIONS = ("function1", "function2", "function3")
-
 
 def parse_since(text: str | None, now: float | None = None) -> int | None:
     """``--since``: ``90s``, ``15m``, ``2h``, ``1d`` ago, or an ISO 8601 time; epoch ms."""
@@ -62,15 +60,16 @@ def fetch(function_name: str, target=None, since_ms: int | None = None) -> list[
     return events
 
 
-def fetch_stack(stack_name: str | None = None, target=None, since_ms: int | None = None,
+def fetch_stack(stack_name=None, target=None, since_ms: int | None = None,
                 expect_reports: dict[str, int] | None = None, timeout: float = 60.0) -> list[dict]:
     """The events of all three functions. On AWS, logs arrive seconds late: with
-    ``expect_reports`` ({function: REPORT lines expected}) this polls until they are there."""
-    from sqslab.stack import DEFAULT_STACK, outputs
+    ``expect_reports`` ({function: REPORT lines expected}) this polls until they are there.
+    ``stack_name`` is a name or a :class:`~sqslab.handle.StackHandle`."""
+    from sqslab.handle import StackHandle
 
-    tgt = targets.resolve(target)
-    outs = outputs(stack_name or DEFAULT_STACK, tgt)
-    names = {fn: outs[f"Function{fn[-1]}Name"] for fn in FUNCTIONS}
+    lab = StackHandle.of(stack_name, target)
+    tgt = lab.target
+    names = lab.function_names()
     deadline = time.monotonic() + timeout
     while True:
         events = []

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import json
 import platform
-from pathlib import Path
+
+from sqslab.config import PROFILES, RECORDING  # noqa: F401 - the notebooks read nb.PROFILES, nb.RECORDING
 
 OBSERVATIONS_MIME = "application/vnd.sqslab.observations+json"
 
-PROFILES = {
-    # The article's own timings.
-    "article": {"VisibilityTimeout": 90, "ReceiveMessageWaitTimeSeconds": 20},
-    # A fast look at the same behaviour.
-    "quick": {"VisibilityTimeout": 6, "ReceiveMessageWaitTimeSeconds": 2},
-}
 
 
 def check_parameters(target: str, stack_name: str, profile: str, visibility_timeout=None, wait=None,
@@ -119,7 +114,6 @@ def observations(nb) -> dict:
     return found
 
 
-RECORDING = Path(__file__).resolve().parent.parent / "data" / "recorded" / "article_run_offline.json"
 
 
 def _complete(messages, visibility_timeout: int) -> bool:

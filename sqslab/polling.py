@@ -18,8 +18,10 @@ import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from sqslab.config import PRICING
+
 SECONDS_PER_MONTH = 30 * 24 * 3600
-PRICING_FILE = Path(__file__).resolve().parent.parent / "data" / "sqs_pricing.json"
+PRICING_FILE = PRICING
 
 
 def load_pricing(path: Path = PRICING_FILE) -> dict:

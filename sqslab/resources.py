@@ -1,11 +1,15 @@
-"""The deployed resources as tables, and what is left after a teardown."""
+"""The deployed resources as tables, and what is left after a teardown.
+
+Each function takes a stack name and a target, or a :class:`~sqslab.handle.StackHandle`
+in place of the name."""
 
 from __future__ import annotations
 
 import json
 
 from sqslab import target as targets
-from sqslab.stack import DEFAULT_STACK, outputs
+from sqslab.config import DEFAULT_STACK
+from sqslab.handle import StackHandle
 
 
 def _frame(rows):
@@ -16,9 +20,9 @@ def _frame(rows):
 
 def queue_table(stack_name: str = DEFAULT_STACK, target=None):
     """The queue's polling and visibility settings, as SQS reports them."""
-    outs = outputs(stack_name, target)
-    sqs = targets.client("sqs", target)
-    url = sqs.get_queue_url(QueueName=outs["QueueName"])["QueueUrl"]
+    lab = StackHandle.of(stack_name, target)
+    sqs = lab.client("sqs")
+    url = sqs.get_queue_url(QueueName=lab.queue_name)["QueueUrl"]
     attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     keep = ["ReceiveMessageWaitTimeSeconds", "VisibilityTimeout", "MessageRetentionPeriod", "MaximumMessageSize",
             "DelaySeconds", "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
@@ -26,13 +30,13 @@ def queue_table(stack_name: str = DEFAULT_STACK, target=None):
 
 
 def functions_table(stack_name: str = DEFAULT_STACK, target=None):
-    outs = outputs(stack_name, target)
-    lam = targets.client("lambda", target)
+    lab = StackHandle.of(stack_name, target)
+    lam = lab.client("lambda")
     rows = []
-    for i in (1, 2, 3):
-        cfg = lam.get_function_configuration(FunctionName=outs[f"Function{i}Name"])
+    for logical, name in lab.function_names().items():
+        cfg = lam.get_function_configuration(FunctionName=name)
         rows.append({
-            "function": f"function{i}", "name": cfg["FunctionName"], "runtime": cfg["Runtime"],
+            "function": logical, "name": cfg["FunctionName"], "runtime": cfg["Runtime"],
             "handler": cfg["Handler"], "memory_mb": cfg["MemorySize"], "timeout_s": cfg["Timeout"],
             "environment": json.dumps(cfg.get("Environment", {}).get("Variables", {}), sort_keys=True),
         })
@@ -41,9 +45,9 @@ def functions_table(stack_name: str = DEFAULT_STACK, target=None):
 
 def policies_table(stack_name: str = DEFAULT_STACK, target=None):
     """What each function's role may do on the queue, read back from IAM."""
-    tgt = targets.resolve(target)
-    cfn, iam = targets.client("cloudformation", tgt), targets.client("iam", tgt)
-    resources = cfn.list_stack_resources(StackName=stack_name)["StackResourceSummaries"]
+    lab = StackHandle.of(stack_name, target)
+    cfn, iam = lab.client("cloudformation"), lab.client("iam")
+    resources = cfn.list_stack_resources(StackName=lab.name)["StackResourceSummaries"]
     roles = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::IAM::Role"}
     rows = []
     for i in (1, 2, 3):
@@ -68,9 +72,9 @@ def purge(stack_name: str = DEFAULT_STACK, target=None) -> int:
     SQS allows one PurgeQueue per queue every 60 s, so an empty queue is left alone."""
     import time
 
-    outs = outputs(stack_name, target)
-    sqs = targets.client("sqs", target)
-    url = sqs.get_queue_url(QueueName=outs["QueueName"])["QueueUrl"]
+    lab = StackHandle.of(stack_name, target)
+    sqs = lab.client("sqs")
+    url = sqs.get_queue_url(QueueName=lab.queue_name)["QueueUrl"]
     names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"]
     attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
     count = sum(int(attrs.get(n, 0)) for n in names)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from sqslab import checks
 from sqslab import target as targets
+from sqslab.config import DEFAULT_STACK
 from sqslab.errors import DeployError, SqslabError
 from sqslab.progress import stream as progress_stream
 from sqslab.template import (
@@ -35,7 +36,6 @@ from sqslab.template import (
     validate,
 )
 
-DEFAULT_STACK = "sqslab"
 STACK_TAGS = [{"Key": "project", "Value": "sqslab"}]
 BUCKET_TAG = {"Key": "sqslab:artifact-bucket", "Value": "created-by-sqslab"}
 

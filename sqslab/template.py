@@ -26,11 +26,9 @@ from pathlib import Path
 import yaml
 
 from sqslab import checks
+from sqslab.config import DEFAULT_TEMPLATE, NESTED_TEMPLATE
 from sqslab.errors import DeployError, SqslabError
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_TEMPLATE = ROOT / "infra" / "template.yaml"
-NESTED_TEMPLATE = ROOT / "infra" / "nested" / "template.yaml"
 PLACEHOLDER_BUCKET = "sqslab-artifacts-placeholder"
 
 

@@ -11,11 +11,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from sqslab.config import HANDOUTS, NOTEBOOKS, PROFILES
 from sqslab.errors import SqslabError
-
-ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = ROOT / "notebooks"
-HANDOUTS = ROOT / "build" / "handouts"
 
 
 def notebooks(folder: Path = NOTEBOOKS) -> list[Path]:
@@ -43,7 +40,6 @@ def run(profile: str = "article", out_dir: Path = HANDOUTS, target: str = "offli
     """Execute the series; returns one record per notebook (paths, seconds, errors)."""
     import papermill as pm
 
-    from sqslab.notebook import PROFILES
     from sqslab.offline import server
 
     if profile not in PROFILES:

@@ -1,0 +1,27 @@
+"""What the series is configured with, in one place: where its files are, the
+stack's default name, the three functions, and the timing profiles. Read by the
+command line, the tutorial runner and the notebooks; nothing here does any work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INFRA = ROOT / "infra"
+DEFAULT_TEMPLATE = INFRA / "template.yaml"
+NESTED_TEMPLATE = INFRA / "nested" / "template.yaml"
+LAMBDAS = ROOT / "lambdas"
+NOTEBOOKS = ROOT / "notebooks"
+HANDOUTS = ROOT / "build" / "handouts"
+RECORDING = ROOT / "data" / "recorded" / "article_run_offline.json"
+PRICING = ROOT / "data" / "sqs_pricing.json"
+
+DEFAULT_STACK = "sqslab"
+FUNCTIONS = ("function1", "function2", "function3")
+
+PROFILES = {
+    # The article's own timings.
+    "article": {"VisibilityTimeout": 90, "ReceiveMessageWaitTimeSeconds": 20},
+    # A fast look at the same behaviour.
+    "quick": {"VisibilityTimeout": 6, "ReceiveMessageWaitTimeSeconds": 2},
+}
