@@ -136,7 +136,7 @@ def test_start_after_every_kind_of_end(own_home, hostile_env):
         t0 = time.monotonic()
         if n == 0:  # a command that needs the server starts it, and says so
             started = run([sys.executable, "-c", "from sqslab import target; "
-                           "target.client('sqs', 'offline').list_queues()"], hostile_env)
+                           "target.client('sqs', target.start_offline('offline')).list_queues()"], hostile_env)
         elif previous == "kill":  # after a crash, deploy works at once and says what was lost
             started = sqslab("deploy", "--stack-name", "after-crash", "--param", "Prefix=after-crash",
                              env=hostile_env)
