@@ -135,3 +135,36 @@ def early_return(delay_s: float, stack_name: str = DEFAULT_STACK, target=None) -
     result["send"] = invoking.invoke("function1", stack_name=stack_name, target=target, progress=False)
     t.join()
     return result
+
+
+def _complete(messages, visibility_timeout: int) -> bool:
+    from sqslab import timeline
+
+    if messages is None or messages.empty:
+        return False
+    per = timeline.per_message(messages)
+    win = timeline.windows(messages)
+    return (len(per) >= 2 and bool((per["receives"] >= 2).all()) and bool(per["deleted"].all())
+            and set(win["visibility_timeout_s"]) == {int(visibility_timeout)})
+
+
+def live_run(lab, visibility_timeout: int, wait: int):
+    """(invocations, message events) of the latest complete run of the article's sequence
+    in this stack's logs (``lab``: a deployed :class:`~sqslab.handle.StackHandle`) with
+    these timings; runs the sequence first if there is none."""
+    from sqslab import logs, resources
+
+    every_function_twice = {"function1": 2, "function2": 2, "function3": 2}
+    invocations, messages = logs.frames_from_events(logs.fetch_stack(lab))
+    latest = latest_run(messages)
+    if _complete(latest, visibility_timeout):
+        print("drawing the latest run of the sequence found in the logs")
+        # On AWS the last invocations' lines may still be arriving: wait until all six REPORT lines are in.
+        start = int(latest["timestamp_ms"].min())
+        events = logs.fetch_stack(lab, since_ms=start, expect_reports=every_function_twice)
+        return logs.frames_from_events(events)
+    print("no complete run with these timings in the logs yet: running the sequence now")
+    resources.purge(lab)
+    run = run_sequence(visibility_timeout, wait, lab)
+    events = logs.fetch_stack(lab, since_ms=run.started_ms - 1000, expect_reports=every_function_twice)
+    return logs.frames_from_events(events)

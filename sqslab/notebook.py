@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import platform
+from dataclasses import dataclass
 
-from sqslab.config import PROFILES, RECORDING  # noqa: F401 - the notebooks read nb.PROFILES, nb.RECORDING
+from sqslab.config import FUNCTIONS, LAMBDAS, PROFILES, RECORDING  # noqa: F401 - the notebooks read nb.RECORDING
+from sqslab.handle import StackHandle
 
 OBSERVATIONS_MIME = "application/vnd.sqslab.observations+json"
 
@@ -39,14 +41,28 @@ def check_parameters(target: str, stack_name: str, profile: str, visibility_time
     return vt, wt
 
 
-def setup(target: str, stack_name: str, profile: str, visibility_timeout=None, wait=None, **extra) -> tuple[int, int]:
-    """A notebook's setup: its parameters checked (see :func:`check_parameters`), then,
-    offline, the emulator started if none is running. Returns (visibility timeout, wait)."""
+@dataclass
+class Lab(StackHandle):
+    """The notebook's stack on its target (clients, names), with the timings it runs with."""
+
+    profile: str = "article"
+    visibility_timeout: int = 90
+    wait: int = 20
+
+
+def setup(target: str, stack_name: str, profile: str, visibility_timeout=None, wait=None, deploy: bool = False,
+          **extra) -> Lab:
+    """A notebook's setup, in one call: its parameters checked (see :func:`check_parameters`),
+    the offline emulator started if none is running, the stack deployed with these timings
+    when ``deploy`` (nothing happens if it already is), and the versions in use shown."""
     from sqslab.target import start_offline
 
-    timings = check_parameters(target, stack_name, profile, visibility_timeout, wait, **extra)
-    start_offline(target)
-    return timings
+    vt, wt = check_parameters(target, stack_name, profile, visibility_timeout, wait, **extra)
+    lab = Lab(stack_name, start_offline(target), profile=profile, visibility_timeout=vt, wait=wt)
+    if deploy:
+        ensure_stack(lab)
+    show_versions(lab.target.name)
+    return lab
 
 
 def _one_line_errors() -> None:
@@ -80,17 +96,27 @@ def show_versions(target_name: str) -> None:
     display(Markdown(versions(target_name)))
 
 
-def ensure_stack(target_name: str, stack_name: str, visibility_timeout: int, wait: int, progress: bool = True) -> dict:
-    """Deploy the stack with these timings unless it is already there as asked; returns its outputs."""
+def ensure_stack(lab: Lab, progress: bool = True) -> dict:
+    """Deploy the lab's stack with its timings unless it is already there as asked; returns its outputs."""
     from sqslab import stack
 
-    params = {"VisibilityTimeout": visibility_timeout, "ReceiveMessageWaitTimeSeconds": wait}
-    result = stack.deploy(stack_name=stack_name, params=params, target=target_name, progress=progress)
-    print(f"stack {stack_name}: {result.action} ({result.status}), VisibilityTimeout {visibility_timeout} s, "
-          f"long-poll wait {wait} s")
+    params = {"VisibilityTimeout": lab.visibility_timeout, "ReceiveMessageWaitTimeSeconds": lab.wait}
+    result = stack.deploy(stack_name=lab.name, params=params, target=lab.target, progress=progress)
+    print(f"stack {lab.name}: {result.action} ({result.status}), VisibilityTimeout {lab.visibility_timeout} s, "
+          f"long-poll wait {lab.wait} s")
     for w in result.warnings:
         print("warning:", w)
+    lab.refresh()
     return result.outputs
+
+
+def show_handlers(*logical: str) -> None:
+    """Show the handlers' source as deployed (read from lambdas/, so it is never a copy)."""
+    from IPython.display import Markdown, display
+
+    for name in logical or FUNCTIONS:
+        source = (LAMBDAS / name / "index.py").read_text()
+        display(Markdown(f"**`lambdas/{name}/index.py`**\n\n```python\n{source.rstrip()}\n```"))
 
 
 def observe(**values) -> None:
@@ -112,39 +138,3 @@ def observations(nb) -> dict:
             if OBSERVATIONS_MIME in data:
                 found.update(data[OBSERVATIONS_MIME])
     return found
-
-
-
-
-def _complete(messages, visibility_timeout: int) -> bool:
-    from sqslab import timeline
-
-    if messages is None or messages.empty:
-        return False
-    per = timeline.per_message(messages)
-    win = timeline.windows(messages)
-    return (len(per) >= 2 and bool((per["receives"] >= 2).all()) and bool(per["deleted"].all())
-            and set(win["visibility_timeout_s"]) == {int(visibility_timeout)})
-
-
-def live_run(target_name: str, stack_name: str, visibility_timeout: int, wait: int):
-    """(invocations, message events) of the latest complete run of the article's sequence
-    in this stack's logs, with these timings; runs the sequence first if there is none."""
-    from sqslab import article, logs, resources
-
-    every_function_twice = {"function1": 2, "function2": 2, "function3": 2}
-    ensure_stack(target_name, stack_name, visibility_timeout, wait)
-    invocations, messages = logs.frames_from_events(logs.fetch_stack(stack_name, target_name))
-    latest = article.latest_run(messages)
-    if _complete(latest, visibility_timeout):
-        print("drawing the latest run of the sequence found in the logs")
-        # On AWS the last invocations' lines may still be arriving: wait until all six REPORT lines are in.
-        start = int(latest["timestamp_ms"].min())
-        events = logs.fetch_stack(stack_name, target_name, since_ms=start, expect_reports=every_function_twice)
-        return logs.frames_from_events(events)
-    print("no complete run with these timings in the logs yet: running the sequence now")
-    resources.purge(stack_name, target_name)
-    run = article.run_sequence(visibility_timeout, wait, stack_name, target_name)
-    events = logs.fetch_stack(stack_name, target_name, since_ms=run.started_ms - 1000,
-                              expect_reports=every_function_twice)
-    return logs.frames_from_events(events)

@@ -21,15 +21,18 @@ def notebooks(folder: Path = NOTEBOOKS) -> list[Path]:
 
 def to_html(executed: Path) -> Path:
     """Write the HTML handout beside the executed notebook. Progress lines redrawn with
-    carriage returns are reduced to their final state in both files."""
+    carriage returns are reduced to their final state in both files; the handout shows
+    observation cells' results without their input (the code that records them for the tests)."""
     import nbformat
     from nbconvert import HTMLExporter
-    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor, TagRemovePreprocessor
 
     nb = nbformat.read(executed, as_version=4)
     nb, _ = CoalesceStreamsPreprocessor().preprocess(nb, {})
     nbformat.write(nb, executed)
-    body, _ = HTMLExporter(embed_images=True).from_notebook_node(nb)
+    exporter = HTMLExporter(embed_images=True)
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_input_tags={"observation"}), enabled=True)
+    body, _ = exporter.from_notebook_node(nb)
     out = executed.with_suffix(".html")
     out.write_text(body, encoding="utf-8")
     return out

@@ -38,7 +38,8 @@ def test_opens_and_closes_the_same_way(path):
     first = nb.cells[0].source
     assert first.startswith("# ") and "**You will learn**" in first and "**Before this:**" in first
     assert any("parameters" in c.metadata.get("tags", []) for c in nb.cells)
-    assert any(c.cell_type == "code" and "show_versions" in c.source for c in nb.cells[:6])
+    setup = [c for c in nb.cells[:6] if c.cell_type == "code" and "lab = nb.setup(" in c.source]
+    assert len(setup) == 1, "one setup cell, near the top"
     closing = [c for c in nb.cells if c.cell_type == "markdown" and c.source.startswith("## Summary and takeaways")]
     assert len(closing) == 1 and re.search(r"\]\(\w+\.ipynb\)", closing[0].source)
     assert nb.cells[1].source.startswith(nav.MARK) and nb.cells[-1].source.startswith(nav.MARK)
@@ -95,6 +96,7 @@ def test_index_and_deploy(executed):
 def test_invoke_shows_the_articles_observations(executed):
     o = obs(executed, "02_invoke.ipynb")
     assert o["sent"] == 2 and o["function2_first"] == 2 and o["function2_first_matches"]
+    assert 0 < o["first_duration_ms"] < 5000, "the REPORT line decoded by hand in the notebook"
     assert o["function3_at_once"] == 0 and o["function3_at_once_s"] == pytest.approx(2, abs=0.5)
     assert o["function3_after_timeout"] == 2 and o["function3_after_matches"]
     assert o["function2_last"] == 0 and o["function2_last_s"] == pytest.approx(2, abs=0.5)

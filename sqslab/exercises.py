@@ -1,0 +1,118 @@
+"""The chapters' exercises: each check runs the experiment on the learner's stack,
+compares it with the learner's prediction or code, and says right or wrong and why.
+
+A check returns True when the answer is right, False when it is wrong, and None
+when nothing was answered yet (the notebook runs on either way). The worked
+answers are in ``solutions/``; the tests run them through these same checks.
+"""
+
+from __future__ import annotations
+
+import time
+
+from sqslab.handle import StackHandle
+
+UNANSWERED = "not answered yet: fill in the cell above, run it, then run this one again"
+
+
+def _say(ok: bool | None, why: str) -> bool | None:
+    mark = {True: "right", False: "not quite", None: "-"}[ok]
+    print(f"{mark}: {why}" if ok is not None else f"{UNANSWERED}. ({why})")
+    return ok
+
+
+def _empty(lab: StackHandle) -> None:
+    from sqslab import resources
+
+    resources.purge(lab)
+
+
+def _send(lab: StackHandle, n: int) -> list[str]:
+    """Send ``n`` messages with function1; their bodies."""
+    from sqslab import invoke
+
+    return [invoke.invoke("function1", stack_name=lab, progress=False).body["Successful"][0]["Id"] for _ in range(n)]
+
+
+def check_02_1(lab: StackHandle, prediction) -> bool | None:
+    """function1 three times, then function2 twice at once: how many bodies does each call return?"""
+    from sqslab import invoke
+
+    if prediction is None:
+        return _say(None, "predict (first function2 call, second function2 call) as two numbers")
+    _empty(lab)
+    _send(lab, 3)
+    first = invoke.invoke("function2", stack_name=lab, progress=False)
+    second = invoke.invoke("function2", stack_name=lab, progress=False)
+    got = (len(first.body), len(second.body))
+    _empty(lab)  # the three are in flight: PurgeQueue removes those too
+    print(f"measured: the first call returned {got[0]} bodies, the second {got[1]} "
+          f"(after a {second.duration_ms / 1000:.1f} s long poll)")
+    why = ("the first receive takes all three (up to 10 per call) without deleting them; for the visibility "
+           "timeout they are invisible, so the second call finds the queue empty and waits out its long poll")
+    return _say(tuple(prediction) == got, why)
+
+
+class _ScratchQueue:
+    """A queue of the check's own, on the lab's target, deleted afterwards: the learner's
+    code is tried there, so nothing it leaves behind reaches the stack's queue."""
+
+    def __init__(self, lab: StackHandle, visibility_timeout: int = 30):
+        import uuid
+
+        self.sqs = lab.client("sqs")
+        self.url = self.sqs.create_queue(QueueName=f"sqslab-exercise-{uuid.uuid4().hex[:8]}",
+                                         Attributes={"VisibilityTimeout": str(visibility_timeout)})["QueueUrl"]
+
+    def send(self, n: int) -> list[str]:
+        bodies = [f"message-{i}-{time.time_ns()}" for i in range(n)]
+        for body in bodies:
+            self.sqs.send_message(QueueUrl=self.url, MessageBody=body)
+        return bodies
+
+    def count(self) -> int:
+        attrs = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=[
+            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.sqs.delete_queue(QueueUrl=self.url)
+
+
+def check_02_2(lab: StackHandle, receive_and_delete) -> bool | None:
+    """Write function3's job with boto3: receive up to 10 messages, delete each, return their bodies."""
+    if receive_and_delete is None:
+        return _say(None, "define receive_and_delete(sqs, queue_url) and run its cell")
+    with _ScratchQueue(lab) as queue:
+        sent = queue.send(2)
+        bodies = receive_and_delete(queue.sqs, queue.url)
+        left = queue.count()
+    print(f"sent {len(sent)} messages to a queue of this check's own; your function returned "
+          f"{len(bodies or [])} bodies; messages left in that queue: {left}")
+    if sorted(bodies or []) != sorted(sent):
+        return _say(False, "it should return the two bodies just sent: receive_message with "
+                           "MaxNumberOfMessages=10, then each message's 'Body'")
+    if left:
+        return _say(False, "the bodies are right, but the messages are still in the queue: a receive never "
+                           "removes a message; delete_message with each message's ReceiptHandle does")
+    return _say(True, "received both, deleted both: the queue is empty, as after function3")
+
+
+def check_02_3(lab: StackHandle, make_visible_again) -> bool | None:
+    """Right after a receive, make the message visible again, so the next receive gets it at once."""
+    if make_visible_again is None:
+        return _say(None, "define make_visible_again(sqs, queue_url, receipt_handle) and run its cell")
+    with _ScratchQueue(lab, visibility_timeout=30) as queue:
+        sent = queue.send(1)
+        got = queue.sqs.receive_message(QueueUrl=queue.url, WaitTimeSeconds=1).get("Messages", [])
+        make_visible_again(queue.sqs, queue.url, got[0]["ReceiptHandle"])
+        again = queue.sqs.receive_message(QueueUrl=queue.url, WaitTimeSeconds=1).get("Messages", [])
+    print(f"a queue of this check's own (visibility timeout 30 s): received the message, called your function, "
+          f"received again at once: {len(again)} message(s)")
+    if [m["Body"] for m in again] != sent:
+        return _say(False, "the second receive should get the message at once: change_message_visibility with "
+                           "VisibilityTimeout=0 ends the invisible window the first receive opened")
+    return _say(True, "a visibility timeout of 0 ends the window: the message is visible again at once")

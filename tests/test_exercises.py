@@ -1,0 +1,51 @@
+"""The exercises' checks, run with the worked answers in solutions/ (each must be
+judged right) and with a wrong answer (each must be judged wrong): the solutions
+stay true, and the checks can tell."""
+
+from __future__ import annotations
+
+import importlib.util
+import uuid
+
+import pytest
+
+from sqslab import exercises, stack
+from sqslab.config import ROOT
+from sqslab.handle import StackHandle
+
+
+def solutions(chapter: str):
+    spec = importlib.util.spec_from_file_location(f"solutions_{chapter}", ROOT / "solutions" / f"{chapter}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def lab():
+    """A stack per test: each check of exercise 1 ends with a PurgeQueue, which SQS allows once a minute."""
+    name, prefix = f"ex-{uuid.uuid4().hex[:6]}", f"ex{uuid.uuid4().hex[:6]}"
+    stack.deploy(stack_name=name, params={"Prefix": prefix, "VisibilityTimeout": 30,
+                                          "ReceiveMessageWaitTimeSeconds": 1}, progress=False)
+    yield StackHandle.of(name, "offline")
+    stack.teardown(name, progress=False)
+
+
+def test_02_solutions_are_right(lab, capsys):
+    answers = solutions("02_invoke")
+    assert exercises.check_02_1(lab, answers.prediction_1) is True
+    assert exercises.check_02_2(lab, answers.receive_and_delete) is True
+    assert exercises.check_02_3(lab, answers.make_visible_again) is True
+    assert capsys.readouterr().out.count("right: ") == 3
+
+
+def test_02_wrong_answers_are_wrong(lab, capsys):
+    def receive_only(sqs, queue_url):
+        return [m["Body"] for m in sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
+                                                       WaitTimeSeconds=1).get("Messages", [])]
+
+    assert exercises.check_02_1(lab, (3, 3)) is False
+    assert exercises.check_02_2(lab, receive_only) is False
+    assert "delete_message" in capsys.readouterr().out
+    assert exercises.check_02_3(lab, lambda sqs, url, handle: None) is False
+    assert exercises.check_02_1(lab, None) is None and "not answered yet" in capsys.readouterr().out
