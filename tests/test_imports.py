@@ -17,11 +17,8 @@ import sqslab
 ROOT = Path(sqslab.__file__).resolve().parent
 WORKER = "sqslab.offline.worker"
 
-# Known cycles, each removed with the change that breaks it. Temporary: target finds
-# and starts the offline server, and the server still takes the emulator's identity
-# from target (server_environment, env_lines); removed when the server takes it from
-# sqslab.offline.identity instead and target is the only side left.
-ALLOWED = {frozenset({"sqslab.target", "sqslab.offline.server"})}
+# No cycle is allowed.
+ALLOWED: set[frozenset] = set()
 
 
 def _module_name(path: Path) -> str:

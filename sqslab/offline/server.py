@@ -330,7 +330,7 @@ def server_environment(base: dict[str, str] | None = None) -> dict[str, str]:
     locale...) without any ``AWS_*`` or proxy variable, plus fake credentials, a fixed
     region and null AWS configuration files. moto inside the server makes default
     boto3 sessions; this way they never read the user's profile, keys or config."""
-    from sqslab.target import OFFLINE_ACCESS_KEY, OFFLINE_REGION, OFFLINE_SECRET_KEY
+    from sqslab.offline import identity
 
     source = os.environ if base is None else base
     env = {
@@ -342,9 +342,9 @@ def server_environment(base: dict[str, str] | None = None) -> dict[str, str]:
         {
             "AWS_CONFIG_FILE": os.devnull,
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-            "AWS_ACCESS_KEY_ID": OFFLINE_ACCESS_KEY,
-            "AWS_SECRET_ACCESS_KEY": OFFLINE_SECRET_KEY,
-            "AWS_DEFAULT_REGION": OFFLINE_REGION,
+            "AWS_ACCESS_KEY_ID": identity.ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": identity.SECRET_KEY,
+            "AWS_DEFAULT_REGION": identity.REGION,
             "AWS_EC2_METADATA_DISABLED": "true",
             "PYTHONUNBUFFERED": "1",
         }
@@ -400,15 +400,6 @@ def stop(timeout: float = STOP_TIMEOUT_S) -> str:
         _wait_gone(info.pid, 5.0)
     _remove_state(info)
     return f"stopped the offline server (pid {info.pid}, {info.endpoint_url})"
-
-
-def env_lines(endpoint: str) -> list[str]:
-    """Shell lines that point the AWS CLI and SDKs at ``endpoint``."""
-    from sqslab.target import OFFLINE_UNSET, offline_environment
-
-    lines = [f"export {k}={v}" for k, v in offline_environment(endpoint).items()]
-    lines.append("unset " + " ".join(OFFLINE_UNSET))
-    return lines
 
 
 # ---------------------------------------------------------------- server side
