@@ -6,7 +6,10 @@ return frames. No AWS client is imported here.
 
 A *window* is the time a message stays invisible after a receive: it opens when
 a consumer receives it and closes when the visibility timeout runs out, or
-earlier when the consumer deletes it.
+earlier when the consumer deletes it. A ChangeMessageVisibility made while the
+message is hidden sets the timeout anew, counted from that call (Amazon SQS API
+Reference, ChangeMessageVisibility: "the 10 seconds begin to count from the time
+that you make the ChangeMessageVisibility call").
 """
 
 from __future__ import annotations
@@ -53,10 +56,17 @@ def windows(events: pd.DataFrame) -> pd.DataFrame:
     if recv.empty:
         return pd.DataFrame(columns=WINDOW_COLUMNS)
     dels = deletes(events)
+    changes = _of(events, "change_visibility")
     rows = []
     for r in recv.sort_values("received_ms").itertuples(index=False):
         received = int(r.received_ms)
         timeout_end = received + int(r.visibility_timeout_s) * 1000
+        # ChangeMessageVisibility while the message is still hidden restarts the clock from that moment.
+        if not changes.empty:
+            mine = changes[(changes["message_id"] == r.message_id) & (changes["time_ms"] >= received)]
+            for c in mine.sort_values("time_ms").itertuples(index=False):
+                if int(c.time_ms) <= timeout_end:
+                    timeout_end = int(c.time_ms) + int(c.visibility_timeout_s) * 1000
         own = dels[(dels["message_id"] == r.message_id) & (dels["deleted_ms"] >= received)
                    & (dels["deleted_ms"] <= timeout_end)]
         if not own.empty:
