@@ -116,3 +116,57 @@ def check_02_3(lab: StackHandle, make_visible_again) -> bool | None:
         return _say(False, "the second receive should get the message at once: change_message_visibility with "
                            "VisibilityTimeout=0 ends the invisible window the first receive opened")
     return _say(True, "a visibility timeout of 0 ends the window: the message is visible again at once")
+
+
+def check_03_1(lab: StackHandle, prediction) -> bool | None:
+    """One message, a 3 s visibility timeout; A receives it at t=0 and never deletes it:
+    how many messages does a receive at t=1 s get, and one at t=4 s?"""
+    if prediction is None:
+        return _say(None, "predict (at 1 s, at 4 s) as two numbers")
+    with _ScratchQueue(lab, visibility_timeout=3) as queue:
+        queue.send(1)
+        queue.sqs.receive_message(QueueUrl=queue.url)
+        t0 = time.monotonic()
+        time.sleep(1)
+        at_1 = len(queue.sqs.receive_message(QueueUrl=queue.url).get("Messages", []))
+        time.sleep(max(0.0, t0 + 4 - time.monotonic()))
+        at_4 = len(queue.sqs.receive_message(QueueUrl=queue.url).get("Messages", []))
+    print(f"measured on a queue of this check's own: {at_1} message(s) at 1 s, {at_4} at 4 s")
+    why = ("for 3 s after A's receive the message is invisible: the receive at 1 s gets nothing; A did not "
+           "delete it, so at 3 s it is visible again and the receive at 4 s gets it (its receive count is 2)")
+    return _say(tuple(prediction) == (at_1, at_4), why)
+
+
+def check_03_2(lab: StackHandle, process_with_heartbeat) -> bool | None:
+    """Keep a message hidden for 6 s of work on a queue with a 2 s visibility timeout, then delete it."""
+    import threading
+
+    if process_with_heartbeat is None:
+        return _say(None, "define process_with_heartbeat(sqs, queue_url, message, seconds) and run its cell")
+    with _ScratchQueue(lab, visibility_timeout=2) as queue:
+        queue.send(1)
+        message = queue.sqs.receive_message(QueueUrl=queue.url)["Messages"][0]
+        seen_by_b: list = []
+
+        def other_consumer():
+            end = time.monotonic() + 6.5
+            while time.monotonic() < end:
+                seen_by_b.extend(queue.sqs.receive_message(QueueUrl=queue.url, WaitTimeSeconds=1).get("Messages", []))
+
+        b = threading.Thread(target=other_consumer)
+        b.start()
+        t0 = time.monotonic()
+        process_with_heartbeat(queue.sqs, queue.url, message, 6)
+        took = time.monotonic() - t0
+        b.join()
+        left = queue.count()
+    print(f"your function took {took:.1f} s; another consumer polling meanwhile received {len(seen_by_b)} "
+          f"message(s); left in the queue: {left}")
+    if took < 5.5:
+        return _say(False, "it should work for the whole 6 s (time.sleep in steps shorter than the timeout)")
+    if seen_by_b:
+        return _say(False, "the other consumer got the message: extend the visibility timeout with "
+                           "change_message_visibility before it runs out (every second or so here)")
+    if left:
+        return _say(False, "hidden all along, but not deleted at the end: delete_message when the work is done")
+    return _say(True, "each change_message_visibility restarted the 2 s from that moment, so nobody else saw it")

@@ -17,12 +17,19 @@ STYLE = {
 
 
 def timeline_figure(windows: pd.DataFrame, sends: pd.DataFrame, polls: pd.DataFrame | None = None,
-                    title: str = "What happened to each message", deletes: pd.DataFrame | None = None):
+                    title: str = "What happened to each message", deletes: pd.DataFrame | None = None,
+                    changes: pd.DataFrame | None = None):
     """One row per message: sent (circle), each invisible window (bar, by receiver),
-    its end (| when the timeout ran out, x when deleted). Poll calls below, one row per function."""
+    its end (| when the timeout ran out, x when deleted), each ChangeMessageVisibility
+    (triangle). Poll calls below, one row per function. A window shorter than the eye
+    can see (received and deleted at once) is drawn at a minimum width."""
     import matplotlib.pyplot as plt
 
     t0 = min([*sends["sent_ms"], *(polls["start_ms"] if polls is not None and not polls.empty else [])])
+    ends = [*sends["sent_ms"], *windows["end_ms"], *(polls["end_ms"] if polls is not None and not polls.empty else []),
+            *(deletes["deleted_ms"] if deletes is not None and not deletes.empty else [])]
+    span = max(1.0, (max(ends) - t0) / 1000)
+    min_width = span * 0.006
     bodies = list(sends["body"])
     poll_fns = sorted(polls["function"].unique()) if polls is not None and not polls.empty else []
     nrows = len(bodies) + len(poll_fns)
@@ -36,7 +43,7 @@ def timeline_figure(windows: pd.DataFrame, sends: pd.DataFrame, polls: pd.DataFr
         for w in windows[windows["message_id"] == s.message_id].itertuples(index=False):
             st = STYLE.get(w.receiver, {"color": "grey", "hatch": "xx", "label": f"invisible after {w.receiver}"})
             start, end = (w.received_ms - t0) / 1000, (w.end_ms - t0) / 1000
-            ax.barh(y, end - start, left=start, height=0.5, color=st["color"], alpha=0.55, hatch=st["hatch"],
+            ax.barh(y, max(end - start, min_width), left=start, height=0.5, color=st["color"], alpha=0.55, hatch=st["hatch"],
                     edgecolor="black", label=st["label"] if w.receiver not in labelled else None)
             labelled.add(w.receiver)
             if w.ended_by == "delete":
@@ -49,8 +56,14 @@ def timeline_figure(windows: pd.DataFrame, sends: pd.DataFrame, polls: pd.DataFr
                 labelled.add("visible")
                 ax.annotate(f"{w.visibility_timeout_s} s visibility timeout", xy=((start + end) / 2, y + 0.3),
                             ha="center", va="bottom", fontsize=8)
-            ax.annotate(f"receive #{w.receive_count} by {w.receiver}", xy=(start, y - 0.3), ha="left", va="top",
-                        fontsize=7)
+            which = f"receive #{w.receive_count}" if w.receive_count else "receive"
+            ax.annotate(f"{which} by {w.receiver}", xy=(start, y - 0.3), ha="left", va="top", fontsize=7)
+        if changes is not None and not changes.empty:
+            for c in changes[changes["message_id"] == s.message_id].itertuples(index=False):
+                ax.plot((c.time_ms - t0) / 1000, y + 0.3, "v", color="black", ms=6,
+                        label="visibility timeout set anew (ChangeMessageVisibility)" if "change" not in labelled
+                        else None)
+                labelled.add("change")
         if deletes is not None and not deletes.empty:
             ended = set(windows.loc[windows["ended_by"] == "delete", "message_id"])
             late = deletes[deletes["message_id"] == s.message_id]
@@ -72,11 +85,21 @@ def timeline_figure(windows: pd.DataFrame, sends: pd.DataFrame, polls: pd.DataFr
     ax.set_yticklabels([f"polls by {fn}" for fn in reversed(poll_fns)] + [f"message {b}" for b in reversed(bodies)],
                        fontsize=8)
     ax.set_xlabel("time since the first event (s)")
+    ax.set_xlim(-0.03 * span, span * 1.08)
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=3, fontsize=8, frameon=False)
-    fig.tight_layout()
+    _legend_below(fig, ax, ncol=3)
     return fig
+
+
+def _legend_below(fig, ax, ncol: int) -> None:
+    """The legend in a band of its own under the axes, so it covers neither data nor the axis label."""
+    handles, labels = ax.get_legend_handles_labels()
+    rows = -(-len(labels) // ncol)
+    height = fig.get_size_inches()[1]
+    band = min(0.45, (0.25 * rows + 0.15) / height)
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, band, 1, 1))
 
 
 def poll_duration_figure(invocations: pd.DataFrame, wait_s: float, title: str = "How long each invocation took"):

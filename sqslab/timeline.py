@@ -50,6 +50,16 @@ def deletes(events: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("deleted_ms").reset_index(drop=True)
 
 
+def changes(events: pd.DataFrame) -> pd.DataFrame:
+    """One row per ChangeMessageVisibility: message_id, time_ms, visibility_timeout_s, by."""
+    rows = _of(events, "change_visibility")
+    if rows.empty:
+        return pd.DataFrame(columns=["message_id", "time_ms", "visibility_timeout_s", "by"])
+    out = pd.DataFrame({"message_id": rows["message_id"], "time_ms": rows["time_ms"].astype("int64"),
+                        "visibility_timeout_s": rows["visibility_timeout_s"].astype(int), "by": rows["logical"]})
+    return out.sort_values("time_ms").reset_index(drop=True)
+
+
 def windows(events: pd.DataFrame) -> pd.DataFrame:
     """One row per receive of a message: the invisible window it opened and how it ended."""
     recv = _of(events, "receive")

@@ -5,6 +5,7 @@ stay true, and the checks can tell."""
 from __future__ import annotations
 
 import importlib.util
+import time
 import uuid
 
 import pytest
@@ -49,3 +50,17 @@ def test_02_wrong_answers_are_wrong(lab, capsys):
     assert "delete_message" in capsys.readouterr().out
     assert exercises.check_02_3(lab, lambda sqs, url, handle: None) is False
     assert exercises.check_02_1(lab, None) is None and "not answered yet" in capsys.readouterr().out
+
+
+def test_03_solutions_are_right_and_wrong_answers_wrong(lab, capsys):
+    answers = solutions("03_visibility_timeout")
+    assert exercises.check_03_1(lab, answers.prediction_1) is True
+    assert exercises.check_03_2(lab, answers.process_with_heartbeat) is True
+    assert exercises.check_03_1(lab, (1, 1)) is False
+
+    def no_heartbeat(sqs, queue_url, message, seconds):
+        time.sleep(seconds)
+        sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    assert exercises.check_03_2(lab, no_heartbeat) is False
+    assert "change_message_visibility" in capsys.readouterr().out

@@ -109,7 +109,10 @@ def test_visibility_timeout_timeline(executed):
     assert o["first_window_s"] == [pytest.approx(6, abs=0.05)] * 2 and o["max_receive_count"] == 2
     assert o["slow_processed_by_a"] == o["slow_processed_by_b"] and len(o["slow_processed_by_a"]) == 1
     assert o["slow_receive_counts"] == [1, 2]
-    assert figures(executed, "03_visibility_timeout.ipynb") == 2
+    # the heartbeat: B got nothing; one window, ended by A's delete after about 6 s of work
+    assert o["heartbeat_b_got"] == 0 and o["heartbeat_windows"] == 1 and o["heartbeat_ended_by"] == ["delete"]
+    assert o["heartbeat_hidden_s"] == pytest.approx(6, abs=0.5)
+    assert figures(executed, "03_visibility_timeout.ipynb") == 3
 
 
 def test_long_polling(executed):

@@ -28,11 +28,16 @@ class CallLog:
         self._ids: dict[str, str] = {}  # receipt handle -> message id
         self._queue_timeouts: dict[str, int] = {}
 
-    def frame(self):
+    def mark(self) -> int:
+        """A point in the log: ``frame(since=mark)`` gives what was recorded after it."""
+        with self._lock:
+            return len(self.events)
+
+    def frame(self, since: int = 0):
         import pandas as pd
 
         with self._lock:
-            return pd.DataFrame(list(self.events))
+            return pd.DataFrame(list(self.events[since:]))
 
     def watch(self, sqs, name: str):
         """Record ``sqs``'s calls as made by ``name``; returns the same client.
