@@ -72,8 +72,12 @@ def test_timeline_figure(recorded):
     fig = plots.timeline_figure(timeline.windows(msg), timeline.sends(msg), timeline.polls(msg))
     ax = fig.axes[0]
     assert "(s)" in ax.get_xlabel() and ax.get_title()
-    labels = {t.get_text() for t in ax.get_legend().get_texts()}
+    legend = fig.legends[0]
+    labels = {t.get_text() for t in legend.get_texts()}
     assert {"sent", "deleted", "visible again (timeout over)", "invisible after function2 received it"} <= labels
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    assert legend.get_window_extent(renderer).y1 <= ax.get_tightbbox(renderer).y0, "the legend is below the axis label"
     assert len(ax.patches) == 4  # one bar per window
     assert any("90 s visibility timeout" in t.get_text() for t in ax.texts)
 
