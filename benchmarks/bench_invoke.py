@@ -79,6 +79,33 @@ def bench_handler(lam, role: str, label: str, source: str, cold: int, warm: int,
         lam.delete_function(FunctionName=name)
 
 
+def bench_helper_against_bare(tgt, n: int) -> None:
+    """sqslab's invoke (through a stack handle) against the bare boto3 call it makes."""
+    from sqslab import invoke, stack
+    from sqslab.handle import StackHandle
+
+    name = f"bench-{uuid.uuid4().hex[:6]}"
+    stack.deploy(stack_name=name, params={"Prefix": name}, target=tgt, progress=False)
+    try:
+        lab = StackHandle.of(name, tgt)
+        lam, function = lab.client("lambda"), lab.function_name("function1")
+        helper, bare = [], []
+        for i in range(n + 3):
+            t0 = time.perf_counter()
+            invoke.invoke("function1", stack_name=lab, progress=False)
+            t1 = time.perf_counter()
+            lam.invoke(FunctionName=function, LogType="Tail")["Payload"].read()
+            t2 = time.perf_counter()
+            if i >= 3:  # settle
+                helper.append(t1 - t0)
+                bare.append(t2 - t1)
+        line("article's function1: bare boto3 invoke", bare)
+        line("article's function1: sqslab invoke.invoke", helper)
+        print(f"{'helper overhead (median difference)':<44} {1000 * (statistics.median(helper) - statistics.median(bare)):.2f} ms")
+    finally:
+        stack.teardown(name, target=tgt, progress=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cold", type=int, default=10, help="cold starts per handler")
@@ -97,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args) -> int:
-    tgt = target.resolve("offline")
+    tgt = target.start_offline("offline")
     lam, sqs, iam = (target.client(s, tgt) for s in ("lambda", "sqs", "iam"))
     role = ensure_role(iam, "sqslab-bench-role")
     queue = f"bench-{uuid.uuid4().hex[:8]}"
@@ -106,6 +133,7 @@ def _run(args) -> int:
     bench_handler(lam, role, "trivial handler", TRIVIAL, args.cold, args.warm)
     bench_handler(lam, role, "boto3 handler, SQS send+receive", SQS_ROUNDTRIP, args.cold, max(10, args.warm // 3),
                   env={"queue_name": queue})
+    bench_helper_against_bare(tgt, args.warm)
     polls = []
     for _ in range(args.polls):
         t0 = time.perf_counter()
