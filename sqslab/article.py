@@ -119,23 +119,6 @@ def latest_run(messages):
     return messages[messages["timestamp_ms"] >= start].reset_index(drop=True)
 
 
-def early_return(delay_s: float, stack_name: str = DEFAULT_STACK, target=None) -> dict:
-    """Start function2's long poll on an empty queue, send a message ``delay_s`` later
-    with function1, and see the poll return as soon as the message arrives."""
-    import threading
-
-    result = {}
-
-    def poll():
-        result["poll"] = invoking.invoke("function2", stack_name=stack_name, target=target, progress=False)
-
-    t = threading.Thread(target=poll)
-    t.start()
-    time.sleep(delay_s)
-    result["send"] = invoking.invoke("function1", stack_name=stack_name, target=target, progress=False)
-    t.join()
-    return result
-
 
 def _complete(messages, visibility_timeout: int) -> bool:
     from sqslab import timeline

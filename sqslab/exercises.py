@@ -170,3 +170,56 @@ def check_03_2(lab: StackHandle, process_with_heartbeat) -> bool | None:
     if left:
         return _say(False, "hidden all along, but not deleted at the end: delete_message when the work is done")
     return _say(True, "each change_message_visibility restarted the 2 s from that moment, so nobody else saw it")
+
+
+def check_04_1(lab: StackHandle, prediction) -> bool | None:
+    """A 5 s long poll on an empty queue; a message sent 2 s in: when does it return, with what?"""
+    import threading
+
+    if prediction is None:
+        return _say(None, 'answer "a", "b" or "c"')
+    with _ScratchQueue(lab) as queue:
+        got: dict = {}
+
+        def poll():
+            t0 = time.monotonic()
+            got["messages"] = queue.sqs.receive_message(QueueUrl=queue.url, WaitTimeSeconds=5).get("Messages", [])
+            got["after_s"] = time.monotonic() - t0
+
+        listener = threading.Thread(target=poll)
+        listener.start()
+        time.sleep(2)
+        queue.send(1)
+        listener.join()
+    measured = "a" if got["messages"] and got["after_s"] < 4 else ("b" if got["messages"] else "c")
+    print(f"measured on a queue of this check's own: returned after {got['after_s']:.1f} s "
+          f"with {len(got['messages'])} message(s): {measured}")
+    why = ("a long poll returns as soon as a message is there (SQS Developer Guide, short and long polling: "
+           "it sends a response after it collects at least one available message); it waits the full time "
+           "only when nothing comes")
+    return _say(str(prediction).strip().lower() == measured, why)
+
+
+def check_04_2(lab: StackHandle, drain) -> bool | None:
+    """Drain 25 messages with at most 5 receive requests."""
+    from sqslab.experiments.calllog import CallLog
+
+    if drain is None:
+        return _say(None, "define drain(sqs, queue_url) and run its cell")
+    with _ScratchQueue(lab) as queue:
+        queue.send(25)
+        calls = CallLog()
+        counted = calls.watch(lab.client("sqs", user_agent_extra=f"drain-check-{time.time_ns()}"), "your drain")
+        deleted = drain(counted, queue.url)
+        left = queue.count()
+    events = calls.frame()
+    receives = int((events["event"] == "receive_call").sum()) if not events.empty else 0
+    print(f"25 messages in a queue of this check's own: you deleted {deleted}, {left} left, "
+          f"with {receives} receive_message requests")
+    if left or deleted != 25:
+        return _say(False, "every message must be received and deleted (delete_message with each ReceiptHandle), "
+                           "and drain returns how many")
+    if receives > 5:
+        return _say(False, f"{receives} requests: ask for up to 10 messages per receive (MaxNumberOfMessages=10), "
+                           "and stop at the first empty answer")
+    return _say(True, f"{receives} requests for 25 messages: ten at a time, then one empty answer to be sure")

@@ -64,3 +64,21 @@ def test_03_solutions_are_right_and_wrong_answers_wrong(lab, capsys):
 
     assert exercises.check_03_2(lab, no_heartbeat) is False
     assert "change_message_visibility" in capsys.readouterr().out
+
+
+def test_04_solutions_are_right_and_wrong_answers_wrong(lab, capsys):
+    answers = solutions("04_long_polling")
+    assert exercises.check_04_1(lab, answers.prediction_1) is True
+    assert exercises.check_04_2(lab, answers.drain) is True
+    assert exercises.check_04_1(lab, "c") is False
+
+    def one_at_a_time(sqs, queue_url):
+        deleted = 0
+        while messages := sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1).get("Messages", []):
+            for message in messages:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+                deleted += 1
+        return deleted
+
+    assert exercises.check_04_2(lab, one_at_a_time) is False
+    assert "MaxNumberOfMessages=10" in capsys.readouterr().out

@@ -124,6 +124,7 @@ def test_long_polling(executed):
     assert o["early_return_s"] < o["wait_s"] - 0.25
     assert 0 <= o["early_after_send_s"] < 1.0, "it returns as the message arrives, not at the end of its wait"
     assert o["short_requests"] > o["long_requests"] and o["short_empty"] > o["long_empty"]
+    assert o["short_received"] == o["long_received"] == o["sent"], "both consumers, side by side, got every message"
     month = 30 * 24 * 3600
     for mode in ("short", "long"):
         expected = o[f"{mode}_requests"] / o["compare_seconds"] * month / 1e6 * o["price_per_million"]

@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from sqslab import article, logs, plots, polling, timeline  # noqa: E402
+from sqslab import article, logs, plots, pricing, timeline  # noqa: E402
 from sqslab.notebook import RECORDING  # noqa: E402
 
 
@@ -92,10 +92,10 @@ def test_poll_duration_figure(recorded):
 
 
 def test_cost_arithmetic_and_figure():
-    cost = polling.monthly_cost(requests=120, duration_s=60, price_per_million=0.40)
+    cost = pricing.monthly_cost(requests=120, duration_s=60, price_per_million=0.40)
     assert cost["requests_per_month"] == pytest.approx(2 * 30 * 24 * 3600)
     assert cost["cost_usd_per_month"] == pytest.approx(2 * 30 * 24 * 3600 / 1e6 * 0.40)
-    assert polling.monthly_cost(10, 10, 0.4, free_requests=10**9)["cost_usd_per_month"] == 0
+    assert pricing.monthly_cost(10, 10, 0.4, free_requests=10**9)["cost_usd_per_month"] == 0
     table = pd.DataFrame([
         {"mode": "short", "wait_s": 0, "duration_s": 60, "requests": 60, "empty_receives": 54, "cost_usd_per_month": 1.0},
         {"mode": "long", "wait_s": 20, "duration_s": 60, "requests": 9, "empty_receives": 3, "cost_usd_per_month": 0.2},
@@ -105,7 +105,7 @@ def test_cost_arithmetic_and_figure():
 
 
 def test_pricing_file_names_its_source():
-    p = polling.load_pricing()
+    p = pricing.load_pricing()
     assert p["source"].startswith("https://aws.amazon.com/sqs/pricing") and p["price_per_million_requests_usd"] > 0
     assert p["recorded"]
 
