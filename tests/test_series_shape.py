@@ -1,0 +1,57 @@
+"""What a learner sees on the page, read from the committed notebooks (nothing runs):
+the SQS and Lambda calls each chapter teaches are written in its code cells, code
+cells stay short unless marked as plumbing, observation cells are tagged so the
+handouts hide their input, and chapters with exercises have their checks and
+worked answers."""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pytest
+
+from sqslab.config import NOTEBOOKS, ROOT
+
+SERIES = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def code_cells(path):
+    return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+
+
+def test_the_api_is_on_the_page():
+    text = "\n".join(c.source for p in SERIES for c in code_cells(p) if not c.source.startswith("# extra code"))
+    for call in ("receive_message(", "delete_message(", "send_message(", "change_message_visibility("):
+        assert f".{call}" in text, f"no cell calls {call}"
+    assert re.search(r"lambda_client\.invoke\(FunctionName=", text), "no cell makes the bare boto3 invoke"
+    invoke_cells = [c.source for c in code_cells(NOTEBOOKS / "02_invoke.ipynb")]
+    assert any("nb.show_handlers()" in s for s in invoke_cells), "02 shows the handlers' source"
+    assert any('LogType="Tail"' in s and "REPORT" in s for s in invoke_cells), "02 decodes the REPORT line by hand"
+
+
+@pytest.mark.parametrize("path", SERIES, ids=lambda p: p.stem)
+def test_cells_are_short_unless_plumbing(path):
+    for cell in code_cells(path):
+        lines = cell.source.splitlines()
+        if "parameters" in cell.metadata.get("tags", []) or cell.source.startswith("# extra code"):
+            continue
+        assert len(lines) <= 12, f"{path.name} cell {cell.id}: {len(lines)} lines; mark plumbing '# extra code'"
+
+
+@pytest.mark.parametrize("path", SERIES, ids=lambda p: p.stem)
+def test_observation_cells_are_tagged(path):
+    for cell in code_cells(path):
+        if "nb.observe(" in cell.source:
+            assert "observation" in cell.metadata.get("tags", []), f"{path.name} cell {cell.id} is not tagged"
+
+
+@pytest.mark.parametrize("chapter", ["02_invoke", "03_visibility_timeout", "04_long_polling"])
+def test_exercises_have_checks_and_answers(chapter):
+    cells = code_cells(NOTEBOOKS / f"{chapter}.ipynb")
+    checks = [c for c in cells if "exercises.check_" in c.source]
+    assert len(checks) >= 2, f"{chapter} has {len(checks)} exercise checks"
+    solution = (ROOT / "solutions" / f"{chapter}.py").read_text()
+    for c in checks:
+        number = re.search(r"check_\d\d_(\d)", c.source).group(1)
+        assert f"# {number}." in solution, f"solutions/{chapter}.py has no worked answer {number}"
