@@ -9,10 +9,8 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqslab import invoke as invoking
 from sqslab.progress import stream as progress_stream
@@ -68,41 +66,6 @@ def run_sequence(visibility_timeout: int, wait: int, stack_name: str = DEFAULT_S
             received = time.monotonic() - inv.elapsed_s + (inv.duration_ms or 0) / 1000
         run.invocations.append(inv)
     return run
-
-
-def record(path: Path, visibility_timeout: int = 90, wait: int = 20, stack_name: str = "sqslab-record") -> dict:
-    """Deploy, run the sequence, export the three functions' log events to ``path``, tear down."""
-    import moto
-
-    from sqslab import logs, stack, target
-
-    tgt = target.resolve("offline")
-    # Its own prefix, so a recording never collides with the tutorial's stack (fa-021).
-    params = {"Prefix": "fa-021-rec", "VisibilityTimeout": visibility_timeout, "ReceiveMessageWaitTimeSeconds": wait}
-    stack.deploy(stack_name=stack_name, params=params, target=tgt, progress=False)
-    try:
-        run = run_sequence(visibility_timeout, wait, stack_name, tgt, progress=False)
-        events = logs.fetch_stack(stack_name, tgt, since_ms=run.started_ms - 1000)
-    finally:
-        stack.teardown(stack_name, target=tgt, progress=False)
-    doc = {
-        "about": "A recorded log export of one full offline run of the article's sequence. "
-                 "Recorded with sqslab's embedded emulator, not on AWS. Regenerate with: sqslab record.",
-        "emulator": f"moto {moto.__version__} with the sqslab local Lambda runtime",
-        "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "parameters": {k: v for k, v in params.items() if k != "Prefix"},
-        "events": [
-            {k: ev[k] for k in ("logical", "function", "timestamp", "logStreamName", "message") if k in ev}
-            for ev in events
-        ],
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
-    return doc
-
-
-def load_recording(path: Path) -> dict:
-    return json.loads(Path(path).read_text())
 
 
 def latest_run(messages):

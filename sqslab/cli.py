@@ -169,12 +169,12 @@ def _tutorial(args) -> int:
 
 def _record(args) -> int:
 
-    from sqslab import article, checks, target
+    from sqslab import checks, recording, target
 
     checks.seconds("--visibility-timeout", args.visibility_timeout, 0, 43200, "SQS")
     checks.seconds("--wait", args.wait, 0, 20, "SQS")
     target.start_offline("offline")
-    doc = article.record(Path(args.out), visibility_timeout=args.visibility_timeout, wait=args.wait)
+    doc = recording.record(Path(args.out), visibility_timeout=args.visibility_timeout, wait=args.wait)
     print(f"recorded {len(doc['events'])} log events ({doc['emulator']}) to {args.out}")
     return 0
 

@@ -6,7 +6,7 @@ import json
 import platform
 from dataclasses import dataclass
 
-from sqslab.config import FUNCTIONS, LAMBDAS, PROFILES, RECORDING  # noqa: F401 - the notebooks read nb.RECORDING
+from sqslab.config import FUNCTIONS, LAMBDAS, PROFILES
 from sqslab.handle import StackHandle
 
 OBSERVATIONS_MIME = "application/vnd.sqslab.observations+json"

@@ -9,13 +9,13 @@ matplotlib.use("Agg")
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from sqslab import article, logs, plots, pricing, timeline  # noqa: E402
-from sqslab.notebook import RECORDING  # noqa: E402
+from sqslab import article, logs, plots, pricing, recording, timeline  # noqa: E402
+from sqslab.config import RECORDING  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def recorded():
-    doc = article.load_recording(RECORDING)
+    doc = recording.load_recording(RECORDING)
     inv, msg = logs.frames_from_events(doc["events"])
     return doc, inv, msg
 

@@ -1,0 +1,49 @@
+"""A recorded run of the article's sequence: made offline with ``sqslab record``
+(deploy, run, export the three functions' log events, tear down) and read back by
+notebooks 03 and 04 when their parameter ``source`` is ``"recorded"``."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from sqslab.article import run_sequence
+from sqslab.config import RECORDING
+
+__all__ = ["RECORDING", "record", "load_recording"]
+
+
+def record(path: Path, visibility_timeout: int = 90, wait: int = 20, stack_name: str = "sqslab-record") -> dict:
+    """Deploy, run the sequence, export the three functions' log events to ``path``, tear down."""
+    import moto
+
+    from sqslab import logs, stack, target
+
+    tgt = target.resolve("offline")
+    # Its own prefix, so a recording never collides with the tutorial's stack (fa-021).
+    params = {"Prefix": "fa-021-rec", "VisibilityTimeout": visibility_timeout, "ReceiveMessageWaitTimeSeconds": wait}
+    stack.deploy(stack_name=stack_name, params=params, target=tgt, progress=False)
+    try:
+        run = run_sequence(visibility_timeout, wait, stack_name, tgt, progress=False)
+        events = logs.fetch_stack(stack_name, tgt, since_ms=run.started_ms - 1000)
+    finally:
+        stack.teardown(stack_name, target=tgt, progress=False)
+    doc = {
+        "about": "A recorded log export of one full offline run of the article's sequence. "
+                 "Recorded with sqslab's embedded emulator, not on AWS. Regenerate with: sqslab record.",
+        "emulator": f"moto {moto.__version__} with the sqslab local Lambda runtime",
+        "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "parameters": {k: v for k, v in params.items() if k != "Prefix"},
+        "events": [
+            {k: ev[k] for k in ("logical", "function", "timestamp", "logStreamName", "message") if k in ev}
+            for ev in events
+        ],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+    return doc
+
+
+def load_recording(path: Path = RECORDING) -> dict:
+    return json.loads(Path(path).read_text())
