@@ -61,3 +61,20 @@ def lam(offline):
     from sqslab import target
 
     return target.client("lambda", offline)
+
+
+@pytest.fixture
+def own_home(tmp_path, monkeypatch):
+    """A server home and port of the test's own, so the session's server is untouched;
+    whatever server the test started there is stopped after it."""
+    from sqslab.errors import SqslabError
+    from sqslab.offline import server
+
+    monkeypatch.setenv("SQSLAB_HOME", str(tmp_path / "sqslab"))
+    port = free_port()
+    monkeypatch.setenv("SQSLAB_OFFLINE_PORT", str(port))
+    yield port
+    try:
+        server.stop()
+    except SqslabError:
+        pass

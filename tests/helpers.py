@@ -1,13 +1,30 @@
-"""Helpers shared by the tests: deploy a throwaway function from source text."""
+"""Helpers shared by the tests: the sqslab command in a subprocess, a throwaway
+function from source text, its invoke and logs, and the REPORT line of a log tail.
+(The free loopback port and the per-test server home are fixtures in conftest.)"""
 
 from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 import textwrap
 import uuid
 
+from sqslab.loglines import parse_report
 from sqslab.smoke import zip_source
+
+
+def run_sqslab(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """``sqslab ARGS`` as a user runs it, in its own process; output captured as text."""
+    return subprocess.run([sys.executable, "-m", "sqslab.cli", *args], capture_output=True, text=True, env=env,
+                          timeout=timeout)
+
+
+def report_of(log_text: str) -> dict:
+    """The parsed REPORT line of a log tail (the last one)."""
+    return parse_report([ln for ln in log_text.splitlines() if ln.startswith("REPORT")][-1])
+
 
 
 def make_function(lam, role_arn, source: str, *, name: str | None = None, handler="index.handler", **kwargs) -> str:

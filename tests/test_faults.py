@@ -20,8 +20,7 @@ import threading
 import time
 
 import pytest
-from conftest import free_port
-from helpers import invoke, make_function
+from helpers import invoke, make_function, run_sqslab
 
 from sqslab import target
 from sqslab.errors import SqslabError
@@ -35,17 +34,6 @@ def handler(event, context):
 """
 
 
-@pytest.fixture
-def own_home(tmp_path, monkeypatch):
-    """A separate state directory and port, so the session's server is untouched."""
-    monkeypatch.setenv("SQSLAB_HOME", str(tmp_path / "sqslab"))
-    port = free_port()
-    monkeypatch.setenv("SQSLAB_OFFLINE_PORT", str(port))
-    yield port
-    try:
-        server.stop()
-    except SqslabError:
-        pass
 
 
 @pytest.fixture
@@ -75,7 +63,7 @@ def run(args: list[str], env: dict) -> subprocess.CompletedProcess:
 
 
 def sqslab(*args: str, env: dict) -> subprocess.CompletedProcess:
-    return run([sys.executable, "-m", "sqslab.cli", *args], env)
+    return run_sqslab(*args, env=env)
 
 
 def wait_gone(pid: int, within: float) -> bool:

@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from helpers import invoke, log_messages, make_function
+from helpers import invoke, log_messages, make_function, report_of
 
 from sqslab.loglines import REPORT_RE, parse_report
 from sqslab.offline import server
@@ -98,7 +98,7 @@ def test_warm_environment_is_reused_and_module_code_runs_once(lam, clients, role
     assert [r["body"]["count"] for r in results] == [1, 2, 3, 4]
     assert len({r["body"]["pid"] for r in results}) == 1
     assert all(r["body"]["inits"] == 1 for r in results)
-    reports = [parse_report(next(ln for ln in r["log"].splitlines() if ln.startswith("REPORT"))) for r in results]
+    reports = [report_of(r["log"]) for r in results]
     assert [r["cold_start"] for r in reports] == [True, False, False, False]
 
 
@@ -125,11 +125,11 @@ def test_timeout_is_enforced_with_lambdas_message(lam, clients, role_arn):
     assert "Task timed out after 1.00 seconds" in resp["body"]["errorMessage"]
     assert elapsed < 3.0, f"the caller waited {elapsed:.1f} s for a 1 s timeout"
     assert "working" in resp["log"]
-    report = parse_report(next(ln for ln in resp["log"].splitlines() if ln.startswith("REPORT")))
+    report = report_of(resp["log"])
     assert report["status"] == "timeout" and report["duration_ms"] == pytest.approx(1000.0)
     # The timed-out environment was stopped: the next invoke starts a new one (a cold start).
     again = invoke(lam, name, LogType="Tail")
-    again_report = parse_report(next(ln for ln in again["log"].splitlines() if ln.startswith("REPORT")))
+    again_report = report_of(again["log"])
     assert again_report["cold_start"]
 
 
@@ -183,7 +183,7 @@ def test_concurrent_invokes_get_their_own_environments(lam, clients, role_arn):
     elapsed = time.monotonic() - t0
     assert len({r["body"] for r in results}) == 3, "each concurrent invoke needs its own environment"
     assert elapsed < 2.6, f"3 concurrent 1 s invokes took {elapsed:.1f} s: they ran one after another"
-    colds = [parse_report(next(ln for ln in r["log"].splitlines() if ln.startswith("REPORT")))["cold_start"] for r in results]
+    colds = [report_of(r["log"])["cold_start"] for r in results]
     assert sorted(colds) == [False, True, True]
     streams = clients.logs.describe_log_streams(logGroupName=f"/aws/lambda/{name}")["logStreams"]
     assert len(streams) == 3

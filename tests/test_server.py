@@ -12,30 +12,11 @@ import subprocess
 import sys
 import time
 
-import pytest
-from conftest import free_port
+from helpers import run_sqslab
 
-from sqslab.errors import SqslabError
 from sqslab.offline import server
 
-
-@pytest.fixture
-def own_home(tmp_path, monkeypatch):
-    """A separate state directory and port, so the session's server is untouched."""
-    monkeypatch.setenv("SQSLAB_HOME", str(tmp_path))
-    port = free_port()
-    monkeypatch.setenv("SQSLAB_OFFLINE_PORT", str(port))
-    yield port
-    try:
-        server.stop()
-    except SqslabError:
-        pass
-
-
-def sqslab(*args, env=None):
-    return subprocess.run(
-        [sys.executable, "-m", "sqslab.cli", *args], capture_output=True, text=True, env=env, timeout=120
-    )
+sqslab = run_sqslab
 
 
 def test_start_status_env_stop(own_home):

@@ -10,6 +10,7 @@ import time
 import uuid
 
 import pytest
+from helpers import run_sqslab
 
 from sqslab import stack, template
 from sqslab.errors import DeployError, SqslabError
@@ -200,7 +201,7 @@ def test_nested_layout_deploys_the_same_stack(clients):
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "sqslab.cli", *args], capture_output=True, text=True, timeout=300)
+    return run_sqslab(*args, timeout=300)
 
 
 def test_cli_deploy_invoke_logs_teardown(clients):
