@@ -23,14 +23,18 @@ def series(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
 
 
-def title_of(path: Path) -> str:
-    nb = nbformat.read(path, as_version=4)
+def title_in(nb, default: str = "") -> str:
+    """A notebook's title: its first ``# `` heading."""
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             for line in cell.source.splitlines():
                 if line.startswith("# "):
                     return line[2:].strip()
-    return path.stem
+    return default
+
+
+def title_of(path: Path) -> str:
+    return title_in(nbformat.read(path, as_version=4), path.stem)
 
 
 def nav_text(paths: list[Path], i: int) -> str:

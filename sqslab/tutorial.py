@@ -2,8 +2,9 @@
 
 Each notebook is executed with papermill (parameters injected into its
 ``parameters`` cell) into ``build/handouts/NN_name.ipynb``, then converted to a
-self-contained HTML file beside it, figures embedded. Offline, the server is
-started if it is not running, and stopped at the end if this run started it.
+self-contained HTML file beside it, figures embedded, and the contents page
+``index.html`` is written (sqslab.handouts). Offline, the server is started if it
+is not running, and stopped at the end if this run started it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from sqslab import handouts
 from sqslab.config import HANDOUTS, NOTEBOOKS, PROFILES
 from sqslab.errors import SqslabError
 
@@ -19,23 +21,52 @@ def notebooks(folder: Path = NOTEBOOKS) -> list[Path]:
     return sorted(folder.glob("[0-9][0-9]_*.ipynb"))
 
 
-def to_html(executed: Path) -> Path:
+def to_html(executed: Path, names: list[str] | None = None) -> Path:
     """Write the HTML handout beside the executed notebook. Progress lines redrawn with
     carriage returns are reduced to their final state in both files; the handout shows
-    observation cells' results without their input (the code that records them for the tests)."""
+    observation cells' results without their input (the code that records them for the tests),
+    and its links to the series' notebooks (``names``, default: the series) lead to their handouts."""
     import nbformat
-    from nbconvert import HTMLExporter
-    from nbconvert.preprocessors import CoalesceStreamsPreprocessor, TagRemovePreprocessor
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
     nb = nbformat.read(executed, as_version=4)
     nb, _ = CoalesceStreamsPreprocessor().preprocess(nb, {})
     nbformat.write(nb, executed)
-    exporter = HTMLExporter(embed_images=True)
-    exporter.register_preprocessor(TagRemovePreprocessor(remove_input_tags={"observation"}), enabled=True)
-    body, _ = exporter.from_notebook_node(nb)
     out = executed.with_suffix(".html")
-    out.write_text(body, encoding="utf-8")
+    out.write_text(handouts.export(nb, [p.stem for p in notebooks()] if names is None else names), encoding="utf-8")
     return out
+
+
+def _kernel_manager_class():
+    from jupyter_client import AsyncKernelManager
+
+    class SeriesKernelManager(AsyncKernelManager):
+        """Shuts the kernel down without interrupting it first.
+
+        jupyter_client sends SIGINT before every shutdown request. papermill's last
+        request (kernel_info) returns its reply before the kernel leaves the handler, so
+        the SIGINT could land inside it and the kernel logged "KeyboardInterrupt caught
+        in kernel." at ERROR level, although nothing was running. The shutdown request
+        alone stops an idle kernel; a busy one is still terminated after the usual wait.
+        """
+
+        async def _async_interrupt_kernel(self):
+            if self.shutting_down:
+                return
+            await super()._async_interrupt_kernel()
+
+    return SeriesKernelManager
+
+
+def execute(nb_path: Path, executed: Path, parameters: dict, cwd: Path = NOTEBOOKS) -> None:
+    """Run one notebook with papermill; a failing cell raises papermill's PapermillExecutionError."""
+    import papermill as pm
+
+    pm.execute_notebook(str(nb_path), str(executed), parameters=parameters, kernel_name="python3",
+                        cwd=str(cwd), progress_bar=False, log_output=False,
+                        kernel_manager_class=_kernel_manager_class(),
+                        # the kernel talks to this process over loopback only; keep its log to errors
+                        extra_arguments=["--IPKernelApp.log_level=ERROR"])
 
 
 def run(profile: str = "article", out_dir: Path = HANDOUTS, target: str = "offline", stack_name: str = "sqslab",
@@ -53,9 +84,10 @@ def run(profile: str = "article", out_dir: Path = HANDOUTS, target: str = "offli
     if target == "offline" and not server.status()["running"]:
         server.start()
         started_here = True
+    series = notebooks()
     records = []
     try:
-        for nb_path in notebooks():
+        for nb_path in series:
             if only and nb_path.stem not in only and nb_path.name not in only:
                 continue
             executed = out_dir / nb_path.name
@@ -64,14 +96,11 @@ def run(profile: str = "article", out_dir: Path = HANDOUTS, target: str = "offli
             say(f"running {nb_path.name} ...")
             error = None
             try:
-                pm.execute_notebook(str(nb_path), str(executed), parameters=params, kernel_name="python3",
-                                    cwd=str(NOTEBOOKS), progress_bar=False, log_output=False,
-                                    # the kernel talks to this process over loopback only; keep its log to errors
-                                    extra_arguments=["--IPKernelApp.log_level=ERROR"])
+                execute(nb_path, executed, params)
             except pm.PapermillExecutionError as exc:
                 error = f"{exc.ename}: {exc.evalue}"
             seconds = time.monotonic() - t0
-            html = to_html(executed)
+            html = to_html(executed, [p.stem for p in series])
             records.append({"notebook": nb_path.name, "seconds": seconds, "ipynb": executed, "html": html,
                             "error": error})
             say(f"  {'FAILED' if error else 'ok'} in {seconds:.1f} s -> {html}" + (f"  ({error})" if error else ""))
@@ -80,9 +109,10 @@ def run(profile: str = "article", out_dir: Path = HANDOUTS, target: str = "offli
     finally:
         if started_here:
             server.stop()
+    index = handouts.write_index(out_dir, series, records, profile=profile)
     failed = [r for r in records if r["error"]]
     total = sum(r["seconds"] for r in records)
-    say(f"handouts in {out_dir} ({len(records)} notebooks, {total:.0f} s)")
+    say(f"handouts in {out_dir} ({len(records)} notebooks, {total:.0f} s); contents: {index}")
     if failed:
         raise SqslabError(f"{failed[0]['notebook']} failed: {failed[0]['error']} (see {failed[0]['html']})")
     return records

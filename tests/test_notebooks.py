@@ -3,6 +3,8 @@ quick profile, showing what it should (the observations, figures, no errors)."""
 
 from __future__ import annotations
 
+import html
+import os
 import re
 from pathlib import Path
 
@@ -84,6 +86,41 @@ def test_every_notebook_ran_without_error_and_has_a_handout(executed):
         errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
         assert errors == [], name
         assert rec["html"].stat().st_size > 10_000
+
+
+def test_handouts_open_offline_in_a_browser(executed, tmp_path):
+    """Every handout and the contents page in headless Chromium, with no network: no console error,
+    every image decoded, every relative link and #anchor resolving; links between notebooks lead to
+    handouts, Contents to index.html; in print, navigation hidden and code lines wrapped."""
+    if os.environ.get("SQSLAB_NO_BROWSER") == "1":
+        pytest.skip("SQSLAB_NO_BROWSER=1: handouts not opened in a browser")
+    import browser
+
+    if browser.chromium() is None:
+        pytest.fail(f"opening the handouts needs Chromium at {browser.CHROMIUM}: install it with "
+                    f"`{browser.INSTALL}` (or set SQSLAB_NO_BROWSER=1 to skip this test)")
+    out = executed["00_index.ipynb"]["html"].parent
+    shots = {"02_invoke", "index"}
+    with browser.Browser(tmp_path) as b:
+        pages = [b.open(p, screenshot=tmp_path / f"{p.stem}.png" if p.stem in shots else None)
+                 for p in sorted(out.glob("*.html"))]
+    assert [p.path.name for p in pages] == sorted([f"{p.stem}.html" for p in NOTEBOOKS] + ["index.html"])
+    problems = [f"{p.path.name}: {problem}" for p in pages for problem in p.problems] + browser.anchors_across(pages)
+    assert problems == []
+    for page in pages[:-1]:
+        source = tutorial.NOTEBOOKS / f"{page.path.stem}.ipynb"
+        assert page.title == nav.title_of(source)
+        assert not [h for h in page.hrefs if re.match(r"\d\d_\w+\.ipynb", h)], f"{page.path.name} links a notebook"
+        assert "index.html" in page.hrefs, "Contents leads to the contents page"
+        assert page.print_rules == {"navigation": 2, "navigation_shown": 0, "pre_white_space": "pre-wrap",
+                                    "output_break_inside": "avoid"}, page.path.name
+        assert sum(img["width"] > 0 for img in page.images) >= figures(executed, source.name)
+    index = pages[-1]
+    assert [h for h in index.hrefs if h.endswith(".html")] == [f"{p.stem}.html" for p in NOTEBOOKS]
+    text = (out / "index.html").read_text()
+    assert all(html.escape(nav.title_of(p)) in text for p in NOTEBOOKS)
+    assert text.count("ran in ") == len(NOTEBOOKS) and "FAILED" not in text
+    assert all((tmp_path / f"{name}.png").stat().st_size > 10_000 for name in shots)
 
 
 def test_index_and_deploy(executed):
