@@ -66,9 +66,8 @@ def _navigation_preprocessor():
 
 
 def export(nb, names: list[str]) -> str:
-    """A notebook node as a handout page: images embedded, observation cells' input hidden."""
-    import copy
-
+    """A notebook node as a handout page: images embedded, observation cells' input hidden.
+    The node is left as it is (nbconvert preprocesses a copy)."""
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
@@ -78,7 +77,7 @@ def export(nb, names: list[str]) -> str:
     exporter.register_preprocessor(TagRemovePreprocessor(remove_input_tags={"observation"}), enabled=True)
     exporter.register_preprocessor(_navigation_preprocessor(), enabled=True)
     resources = {"metadata": {"name": nav.title_in(nb, "Handout")}}  # the page's <title>
-    body, _ = exporter.from_notebook_node(copy.deepcopy(nb), resources=resources)
+    body, _ = exporter.from_notebook_node(nb, resources=resources)
     return link_handouts(body, names)
 
 
