@@ -112,11 +112,11 @@ def ensure_stack(lab: Lab, progress: bool = True) -> dict:
 
 def show_handlers(*logical: str) -> None:
     """Show the handlers' source as deployed (read from lambdas/, so it is never a copy)."""
-    from IPython.display import Markdown, display
+    from IPython.display import Code, Markdown, display
 
     for name in logical or FUNCTIONS:
-        source = (LAMBDAS / name / "index.py").read_text()
-        display(Markdown(f"**`lambdas/{name}/index.py`**\n\n```python\n{source.rstrip()}\n```"))
+        display(Markdown(f"**`lambdas/{name}/index.py`**"))
+        display(Code((LAMBDAS / name / "index.py").read_text().rstrip(), language="python"))
 
 
 def observe(**values) -> None:
