@@ -70,8 +70,12 @@ def execute(nb_path: Path, executed: Path, parameters: dict, cwd: Path = NOTEBOO
 
 
 def run(profile: str = "article", out_dir: Path = HANDOUTS, target: str = "offline", stack_name: str = "sqslab",
-        only: list[str] | None = None, extra: dict | None = None, say=print) -> list[dict]:
-    """Execute the series; returns one record per notebook (paths, seconds, errors)."""
+        only: list[str] | None = None, extra: dict | None = None, say=print, keep_going: bool = False,
+        check: bool = True) -> list[dict]:
+    """Execute the series; returns one record per notebook (paths, seconds, errors).
+
+    A failed notebook stops the run unless ``keep_going`` (each later notebook then
+    deploys what it needs itself); with ``check``, a failure ends in SqslabError."""
     import papermill as pm
 
     from sqslab.offline import server
@@ -104,7 +108,7 @@ def run(profile: str = "article", out_dir: Path = HANDOUTS, target: str = "offli
             records.append({"notebook": nb_path.name, "seconds": seconds, "ipynb": executed, "html": html,
                             "error": error})
             say(f"  {'FAILED' if error else 'ok'} in {seconds:.1f} s -> {html}" + (f"  ({error})" if error else ""))
-            if error:
+            if error and not keep_going:
                 break
     finally:
         if started_here:
@@ -113,6 +117,6 @@ def run(profile: str = "article", out_dir: Path = HANDOUTS, target: str = "offli
     failed = [r for r in records if r["error"]]
     total = sum(r["seconds"] for r in records)
     say(f"handouts in {out_dir} ({len(records)} notebooks, {total:.0f} s); contents: {index}")
-    if failed:
+    if failed and check:
         raise SqslabError(f"{failed[0]['notebook']} failed: {failed[0]['error']} (see {failed[0]['html']})")
     return records
