@@ -5,8 +5,8 @@
 prediction_1 = "a"
 
 
-# 2. Ten at a time (the most one receive returns); a short long poll on the last
-#    request, so an empty answer means the queue is empty, not that a server had none.
+# 2. Ten at a time (the most one receive returns), each receive a 1 s long poll, so
+#    an empty answer means the queue is empty, not that the servers asked had none.
 def drain(sqs, queue_url):
     deleted = 0
     while True:

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from sqslab.config import HANDOUTS, RECORDING
+from sqslab.config import DEFAULT_STACK, HANDOUTS, RECORDING
 from sqslab.errors import SqslabError
 
 
@@ -104,7 +104,7 @@ def function_error_line(inv, args) -> str:
     message = " ".join(str(payload.get("errorMessage") or "").split())
     if len(message) > 200:
         message = message[:197] + "..."
-    where = f" --stack-name {args.stack_name}" if args.stack_name != "sqslab" else ""
+    where = f" --stack-name {args.stack_name}" if args.stack_name != DEFAULT_STACK else ""
     return (f"{args.name} failed: {kind}: {message or 'no message'}; its traceback: "
             f"sqslab logs {args.name}{where} --since 5m")
 
@@ -158,10 +158,6 @@ def _tutorial(args) -> int:
     from sqslab import tutorial
     from sqslab.target import target_name
 
-    names = [p.stem for p in tutorial.notebooks()]
-    for wanted in args.only or []:
-        if wanted not in names and wanted.removesuffix(".ipynb") not in names:
-            raise SqslabError(f"--only {wanted!r} is not a notebook of the series: choose from {', '.join(names)}")
     tutorial.run(profile=args.profile, out_dir=Path(args.out), target=target_name(args.target),
                  only=args.only or None)
     return 0

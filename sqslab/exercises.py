@@ -21,6 +21,15 @@ def _say(ok: bool | None, why: str) -> bool | None:
     return ok
 
 
+def _pair(prediction) -> tuple[int, int] | None:
+    """A prediction written as two whole numbers, or None when it is not."""
+    try:
+        first, second = prediction
+        return int(first), int(second)
+    except (TypeError, ValueError):
+        return None
+
+
 def _empty(lab: StackHandle) -> None:
     from sqslab import resources
 
@@ -35,11 +44,13 @@ def _send(lab: StackHandle, n: int) -> list[str]:
 
 
 def check_02_1(lab: StackHandle, prediction) -> bool | None:
-    """function1 three times, then function2 twice at once: how many bodies does each call return?"""
+    """function1 three times, then function2 twice in a row: how many bodies does each call return?"""
     from sqslab import invoke
 
     if prediction is None:
         return _say(None, "predict (first function2 call, second function2 call) as two numbers")
+    if _pair(prediction) is None:
+        return _say(False, f"{prediction!r} is not two numbers: write them like (1, 2)")
     _empty(lab)
     _send(lab, 3)
     first = invoke.invoke("function2", stack_name=lab, progress=False)
@@ -50,7 +61,7 @@ def check_02_1(lab: StackHandle, prediction) -> bool | None:
           f"(after a {second.duration_ms / 1000:.1f} s long poll)")
     why = ("the first receive takes all three (up to 10 per call) without deleting them; for the visibility "
            "timeout they are invisible, so the second call finds the queue empty and waits out its long poll")
-    return _say(tuple(prediction) == got, why)
+    return _say(_pair(prediction) == got, why)
 
 
 class _ScratchQueue:
@@ -92,7 +103,9 @@ def check_02_2(lab: StackHandle, receive_and_delete) -> bool | None:
         left = queue.count()
     print(f"sent {len(sent)} messages to a queue of this check's own; your function returned "
           f"{len(bodies or [])} bodies; messages left in that queue: {left}")
-    if sorted(bodies or []) != sorted(sent):
+    if not isinstance(bodies, list) or not all(isinstance(b, str) for b in bodies):
+        return _say(False, "return a list of the bodies (each message's 'Body', a string)")
+    if sorted(bodies) != sorted(sent):
         return _say(False, "it should return the two bodies just sent: receive_message with "
                            "MaxNumberOfMessages=10, then each message's 'Body'")
     if left:
@@ -123,18 +136,20 @@ def check_03_1(lab: StackHandle, prediction) -> bool | None:
     how many messages does a receive at t=1 s get, and one at t=4 s?"""
     if prediction is None:
         return _say(None, "predict (at 1 s, at 4 s) as two numbers")
+    if _pair(prediction) is None:
+        return _say(False, f"{prediction!r} is not two numbers: write them like (1, 0)")
     with _ScratchQueue(lab, visibility_timeout=3) as queue:
         queue.send(1)
-        queue.sqs.receive_message(QueueUrl=queue.url)
+        queue.sqs.receive_message(QueueUrl=queue.url, WaitTimeSeconds=1)
         t0 = time.monotonic()
         time.sleep(1)
         at_1 = len(queue.sqs.receive_message(QueueUrl=queue.url).get("Messages", []))
         time.sleep(max(0.0, t0 + 4 - time.monotonic()))
-        at_4 = len(queue.sqs.receive_message(QueueUrl=queue.url).get("Messages", []))
+        at_4 = len(queue.sqs.receive_message(QueueUrl=queue.url, WaitTimeSeconds=1).get("Messages", []))
     print(f"measured on a queue of this check's own: {at_1} message(s) at 1 s, {at_4} at 4 s")
     why = ("for 3 s after A's receive the message is invisible: the receive at 1 s gets nothing; A did not "
            "delete it, so at 3 s it is visible again and the receive at 4 s gets it (its receive count is 2)")
-    return _say(tuple(prediction) == (at_1, at_4), why)
+    return _say(_pair(prediction) == (at_1, at_4), why)
 
 
 def check_03_2(lab: StackHandle, process_with_heartbeat) -> bool | None:
@@ -145,7 +160,7 @@ def check_03_2(lab: StackHandle, process_with_heartbeat) -> bool | None:
         return _say(None, "define process_with_heartbeat(sqs, queue_url, message, seconds) and run its cell")
     with _ScratchQueue(lab, visibility_timeout=2) as queue:
         queue.send(1)
-        message = queue.sqs.receive_message(QueueUrl=queue.url)["Messages"][0]
+        message = queue.sqs.receive_message(QueueUrl=queue.url, WaitTimeSeconds=1)["Messages"][0]
         seen_by_b: list = []
 
         def other_consumer():
@@ -156,9 +171,11 @@ def check_03_2(lab: StackHandle, process_with_heartbeat) -> bool | None:
         b = threading.Thread(target=other_consumer)
         b.start()
         t0 = time.monotonic()
-        process_with_heartbeat(queue.sqs, queue.url, message, 6)
-        took = time.monotonic() - t0
-        b.join()
+        try:
+            process_with_heartbeat(queue.sqs, queue.url, message, 6)
+            took = time.monotonic() - t0
+        finally:
+            b.join()  # before the queue goes
         left = queue.count()
     print(f"your function took {took:.1f} s; another consumer polling meanwhile received {len(seen_by_b)} "
           f"message(s); left in the queue: {left}")
@@ -209,7 +226,7 @@ def check_04_2(lab: StackHandle, drain) -> bool | None:
     with _ScratchQueue(lab) as queue:
         queue.send(25)
         calls = CallLog()
-        counted = calls.watch(lab.client("sqs", user_agent_extra=f"drain-check-{time.time_ns()}"), "your drain")
+        counted = calls.client(lab, "your drain")
         deleted = drain(counted, queue.url)
         left = queue.count()
     events = calls.frame()

@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import threading
 import time
 from dataclasses import dataclass
 
 from sqslab import checks, progress
-from sqslab.config import DEFAULT_STACK
+from sqslab.config import DEFAULT_STACK, FUNCTIONS
 from sqslab.errors import SqslabError
 from sqslab.handle import StackHandle
 from sqslab.loglines import parse_report
-
-LOGICAL = re.compile(r"^function([123])$")
 
 
 @dataclass
@@ -58,7 +55,7 @@ def function_name(name: str, stack_name: StackHandle | str = DEFAULT_STACK, targ
     """``function1`` -> the stack's Function1Name; a full name is checked to exist."""
     name = checks.function_name(name)
     lab = StackHandle.of(stack_name, target)
-    if LOGICAL.match(name):
+    if name in FUNCTIONS:
         return lab.function_name(name)
     lam = lab.client("lambda")
     try:

@@ -132,8 +132,13 @@ def _account_id(tgt) -> str:
     return targets.client("sts", tgt).get_caller_identity()["Account"]
 
 
+def default_bucket_name(account: str, region: str) -> str:
+    """The artifact bucket sqslab makes when none is given: one per account and region."""
+    return f"sqslab-artifacts-{account}-{region}"
+
+
 def artifact_bucket_name(tgt, given: str | None = None) -> str:
-    return given or f"sqslab-artifacts-{_account_id(tgt)}-{tgt.region}"
+    return given or default_bucket_name(_account_id(tgt), tgt.region)
 
 
 def ensure_bucket(s3, bucket: str, region: str, create: bool) -> bool:
@@ -246,7 +251,7 @@ def deploy(
     account = _account_id(tgt)
     refuse_taken_names(cfn, Path(template), checked.parameters, stack_name, tgt.region, account)
 
-    bucket_name = bucket or f"sqslab-artifacts-{account}-{tgt.region}"
+    bucket_name = bucket or default_bucket_name(account, tgt.region)
     created_bucket = ensure_bucket(s3, bucket_name, tgt.region, create=bucket is None)
     artifacts = Artifacts(
         bucket_name, stack_name, tgt.region, put=lambda key, data: s3.put_object(Bucket=bucket_name, Key=key, Body=data)

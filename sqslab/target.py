@@ -188,6 +188,12 @@ def client(service: str, target: str | Target | None = None, **config_overrides)
     return made
 
 
+def new_client(service: str, target: str | Target | None = None, **config_overrides):
+    """A client of its own, not the shared one :func:`client` returns: for code that
+    registers event handlers on it (they must not reach every other caller)."""
+    return _make("client", service, resolve(target), config_overrides)
+
+
 def resource(service: str, target: str | Target | None = None, **config_overrides):
     """A boto3 resource for ``service`` on the target."""
     return _make("resource", service, target, config_overrides)

@@ -66,15 +66,15 @@ def windows(events: pd.DataFrame) -> pd.DataFrame:
     if recv.empty:
         return pd.DataFrame(columns=WINDOW_COLUMNS)
     dels = deletes(events)
-    changes = _of(events, "change_visibility")
+    changed = changes(events)
     rows = []
     for r in recv.sort_values("received_ms").itertuples(index=False):
         received = int(r.received_ms)
         timeout_end = received + int(r.visibility_timeout_s) * 1000
         # ChangeMessageVisibility while the message is still hidden restarts the clock from that moment.
-        if not changes.empty:
-            mine = changes[(changes["message_id"] == r.message_id) & (changes["time_ms"] >= received)]
-            for c in mine.sort_values("time_ms").itertuples(index=False):
+        if not changed.empty:
+            mine = changed[(changed["message_id"] == r.message_id) & (changed["time_ms"] >= received)]
+            for c in mine.itertuples(index=False):
                 if int(c.time_ms) <= timeout_end:
                     timeout_end = int(c.time_ms) + int(c.visibility_timeout_s) * 1000
         own = dels[(dels["message_id"] == r.message_id) & (dels["deleted_ms"] >= received)

@@ -82,6 +82,10 @@ def run(profile: str = "article", out_dir: Path = HANDOUTS, target: str = "offli
 
     if profile not in PROFILES:
         raise SqslabError(f"unknown profile {profile!r}: use {' or '.join(PROFILES)}")
+    names = [p.stem for p in notebooks()]
+    for wanted in only or []:
+        if str(wanted).removesuffix(".ipynb") not in names:
+            raise SqslabError(f"--only {wanted!r} is not a notebook of the series: choose from {', '.join(names)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     started_here = False

@@ -11,12 +11,14 @@ import pandas as pd
 
 from sqslab import target, timeline
 from sqslab.experiments.calllog import CallLog
+from sqslab.handle import StackHandle
 
 
 def test_a_heartbeat_keeps_the_message_hidden_and_is_drawn_so(offline):
     calls = CallLog()
-    a = calls.watch(target.client("sqs", offline, user_agent_extra="test-a"), "consumer A")
-    b = calls.watch(target.client("sqs", offline, user_agent_extra="test-b"), "consumer B")
+    lab = StackHandle("unused", offline)
+    a, b = calls.client(lab, "consumer A"), calls.client(lab, "consumer B")
+    assert target.client("sqs", offline).meta.events is not a.meta.events, "the shared client is not watched"
     url = a.create_queue(QueueName=f"calllog-{uuid.uuid4().hex[:8]}", Attributes={"VisibilityTimeout": "2"})["QueueUrl"]
     a.send_message(QueueUrl=url, MessageBody="order 1")
     got = a.receive_message(QueueUrl=url, MessageSystemAttributeNames=["ApproximateReceiveCount"])["Messages"][0]

@@ -8,7 +8,7 @@ ChangeMessageVisibility is recorded as the same events the Lambda handlers log
 functions. Nothing changes what the calls do or return.
 
     calls = CallLog()
-    consumer_a = calls.watch(lab.client("sqs", user_agent_extra="consumer-a"), "consumer A")
+    consumer_a = calls.client(lab, "consumer A")   # an SQS client of its own, watched
 """
 
 from __future__ import annotations
@@ -39,11 +39,15 @@ class CallLog:
         with self._lock:
             return pd.DataFrame(list(self.events[since:]))
 
-    def watch(self, sqs, name: str):
-        """Record ``sqs``'s calls as made by ``name``; returns the same client.
+    def client(self, lab, name: str):
+        """A new SQS client on ``lab``'s target whose calls are recorded as made by ``name``."""
+        from sqslab import target as targets
 
-        Give each watched client its own configuration (``user_agent_extra``), so it is
-        not a client shared with the rest of the process."""
+        return self.watch(targets.new_client("sqs", lab.target), name)
+
+    def watch(self, sqs, name: str):
+        """Record ``sqs``'s calls as made by ``name``; returns the same client. Watch only a
+        client of its own (:meth:`client` makes one), never the shared one."""
         events = sqs.meta.events
         for op in ("SendMessage", "ReceiveMessage", "DeleteMessage", "ChangeMessageVisibility"):
             events.register(f"before-parameter-build.sqs.{op}", self._before, unique_id=f"sqslab-{op}-before-{id(self)}")

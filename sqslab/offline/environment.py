@@ -35,9 +35,10 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from sqslab.offline import identity
+
 WORKER = Path(__file__).with_name("worker.py")
 INIT_TIMEOUT_S = 10.0
-FAKE_KEY = "testing"
 
 
 def now_ms() -> int:
@@ -93,9 +94,9 @@ def worker_environment(
             "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
             "AWS_REGION": spec.region,
             "AWS_DEFAULT_REGION": spec.region,
-            "AWS_ACCESS_KEY_ID": FAKE_KEY,
-            "AWS_SECRET_ACCESS_KEY": FAKE_KEY,
-            "AWS_SESSION_TOKEN": FAKE_KEY,
+            "AWS_ACCESS_KEY_ID": identity.ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": identity.SECRET_KEY,
+            "AWS_SESSION_TOKEN": identity.ACCESS_KEY,
             "AWS_ENDPOINT_URL": endpoint_url,
             "AWS_CONFIG_FILE": os.devnull,
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
