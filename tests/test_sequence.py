@@ -43,7 +43,11 @@ def check(result, wait: float):
     assert first.duration_ms / 1000 < wait, "a poll with messages waiting returns at once"
 
 
+@pytest.mark.slow
 def test_article_sequence_short_profile():
+    # The fast suite sees the sequence in notebook 02 (its cells) and in the record command
+    # (sqslab.article.run_sequence, tests/test_timeline.py); this keeps the package's runner
+    # checked call by call with short timings in the slow suite.
     check(article_sequence(visibility_timeout=4, wait=1), wait=1)
 
 

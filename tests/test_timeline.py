@@ -142,4 +142,11 @@ def test_record_command_exports_a_labelled_run(offline, tmp_path):
     assert doc["parameters"] == {"VisibilityTimeout": 3, "ReceiveMessageWaitTimeSeconds": 1}
     inv, msg = logs.frames_from_events(doc["events"])
     assert list(inv["function"]) == ["function1", "function1", "function2", "function3", "function3", "function2"]
-    assert list(timeline.per_message(msg)["receives"]) == [2, 2]
+    per = timeline.per_message(msg)
+    assert list(per["receives"]) == [2, 2] and bool(per["deleted"].all())
+    assert list(per["receivers"]) == ["function2 -> function3"] * 2, "hidden from function3, then its own"
+    polls = timeline.polls(msg)
+    assert list(zip(polls["function"], polls["messages"], strict=True)) == [
+        ("function2", 2), ("function3", 0), ("function3", 2), ("function2", 0)]
+    empty = polls[polls["messages"] == 0]["duration_s"]
+    assert all(abs(d - 1) < 0.5 for d in empty), "an empty long poll lasts its 1 s wait"
