@@ -17,6 +17,26 @@ from sqslab.config import HANDOUTS, NOTEBOOKS, PROFILES
 from sqslab.errors import SqslabError
 
 
+def waits_by_design(profile: str, extra: dict | None = None) -> dict[str, float]:
+    """Seconds each notebook waits by design when the series runs in order, from its
+    timings: what no speed-up can remove. Each term names the cells it comes from."""
+    extra = extra or {}
+    timings = PROFILES[profile]
+    vt = extra.get("visibility_timeout") or timings["VisibilityTimeout"]
+    wait = extra.get("wait") if extra.get("wait") is not None else timings["ReceiveMessageWaitTimeSeconds"]
+    compare = extra.get("compare_seconds") or (60 if profile == "article" else 12)
+    return {
+        # from function2's receive to the end of its visibility timeout (function3's empty
+        # poll runs inside it), then function2's empty long poll
+        "02_invoke": vt + wait,
+        # consumer A's 6 s of work (B's receive waits inside it); the heartbeat's other
+        # consumer polls for 8 s
+        "03_visibility_timeout": 6 + 8,
+        # the message sent half-way through a long poll; the two consumers' run side by side
+        "04_long_polling": max(wait, 1) / 2 + compare,
+    }
+
+
 def notebooks(folder: Path = NOTEBOOKS) -> list[Path]:
     return sorted(folder.glob("[0-9][0-9]_*.ipynb"))
 
@@ -121,6 +141,9 @@ def run(profile: str = "article", out_dir: Path = HANDOUTS, target: str = "offli
     failed = [r for r in records if r["error"]]
     total = sum(r["seconds"] for r in records)
     say(f"handouts in {out_dir} ({len(records)} notebooks, {total:.0f} s); contents: {index}")
+    if not only and not failed:
+        forced = sum(waits_by_design(profile, extra).values())
+        say(f"the series ran {total:.0f} s; its waits by design add up to {forced:.0f} s ({total / forced:.2f} x)")
     if failed and check:
         raise SqslabError(f"{failed[0]['notebook']} failed: {failed[0]['error']} (see {failed[0]['html']})")
     return records

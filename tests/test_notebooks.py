@@ -81,6 +81,12 @@ def figures(executed, name) -> int:
     return count
 
 
+def test_each_notebook_takes_at_least_its_waits_by_design(executed):
+    """The waits the tutorial counts as forced are real: no notebook ran faster than them."""
+    for name, forced in tutorial.waits_by_design("quick").items():
+        assert executed[f"{name}.ipynb"]["seconds"] >= forced, name
+
+
 def test_every_notebook_ran_without_error_and_has_a_handout(executed):
     assert set(executed) == {p.name for p in NOTEBOOKS}
     for name, rec in executed.items():
