@@ -41,15 +41,19 @@ def _text(value, what: str, example: str) -> str:
     return value
 
 
-def stack_name(value) -> str:
-    value = _text(value, "the stack name", "'sqslab'")
-    if not _STACK_NAME.fullmatch(value):
-        shown = repr(value) if value else "empty"
-        raise SqslabError(
-            f"stack name {shown} is not allowed: use letters, digits and hyphens, starting with a letter, "
-            "at most 128 characters (for example --stack-name sqslab-2)"
-        )
+def _matching(value, pattern: re.Pattern, what: str, example: str, refusal: str, empty: str) -> str:
+    """``value`` when it is text that ``pattern`` matches whole; else one line, ``refusal``
+    with ``{shown}`` standing for the value (or ``empty`` when it is empty)."""
+    value = _text(value, what, example)
+    if not pattern.fullmatch(value):
+        raise SqslabError(refusal.format(shown=repr(value) if value else empty))
     return value
+
+
+def stack_name(value) -> str:
+    return _matching(value, _STACK_NAME, "the stack name", "'sqslab'",
+                     "stack name {shown} is not allowed: use letters, digits and hyphens, starting with a letter, "
+                     "at most 128 characters (for example --stack-name sqslab-2)", "empty")
 
 
 def bucket_name(value) -> str | None:
@@ -65,14 +69,9 @@ def bucket_name(value) -> str | None:
 
 
 def function_name(value) -> str:
-    value = _text(value, "the function", "'function1'")
-    if not _FUNCTION.fullmatch(value):
-        shown = repr(value) if value else "an empty name"
-        raise SqslabError(
-            f"{shown} is not a function name: use function1, function2 or function3 "
-            "(or a deployed function's full name)"
-        )
-    return value
+    return _matching(value, _FUNCTION, "the function", "'function1'",
+                     "{shown} is not a function name: use function1, function2 or function3 "
+                     "(or a deployed function's full name)", "an empty name")
 
 
 def template_path(value) -> Path:
