@@ -14,6 +14,7 @@ import time
 
 from helpers import run_sqslab
 
+from sqslab.errors import SqslabError
 from sqslab.offline import server
 
 sqslab = run_sqslab
@@ -140,3 +141,23 @@ def test_server_that_died(own_home, capsys):
 def test_bad_port_is_one_line(own_home):
     result = sqslab("offline", "start", "--port", "80")
     assert result.returncode == 2 and result.stderr.count("\n") == 1 and "out of range" in result.stderr
+
+
+def test_two_starts_at_once_get_one_server(own_home):
+    """A notebook's setup cell and a command starting together: one server, no false 'port taken'."""
+    import threading
+
+    results, errors = [], []
+
+    def start():
+        try:
+            results.append(server.ensure_running())
+        except SqslabError as exc:
+            errors.append(str(exc))
+
+    threads = [threading.Thread(target=start) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(set(results)) == 1 and results[0].endswith(f":{own_home}")

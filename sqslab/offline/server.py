@@ -266,6 +266,21 @@ def start(port: int | None = None, timeout: float = START_TIMEOUT_S) -> ServerIn
 
 
 def _start(port: int | None, timeout: float) -> tuple[ServerInfo, bool, ServerInfo | None]:
+    """:func:`_start_unlocked` under a lock on the state directory: two entry points
+    starting at the same moment (a notebook's setup cell and a command) get one server."""
+    import fcntl
+
+    sdir = state_dir()
+    sdir.mkdir(parents=True, exist_ok=True)
+    with open(sdir / "start.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return _start_unlocked(port, timeout)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _start_unlocked(port: int | None, timeout: float) -> tuple[ServerInfo, bool, ServerInfo | None]:
     """(the server, whether this call started it, the dead server whose state file was found)."""
     lost = None
     asked = port
