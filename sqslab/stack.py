@@ -30,6 +30,7 @@ from sqslab.template import (
     PlannedName,
     check_parameters,
     load_template,
+    names_match,
     package,
     planned_names,
     render,
@@ -38,11 +39,6 @@ from sqslab.template import (
 
 STACK_TAGS = [{"Key": "project", "Value": "sqslab"}]
 BUCKET_TAG = {"Key": "sqslab:artifact-bucket", "Value": "created-by-sqslab"}
-
-
-def _names_match(physical_id: str, name: str) -> bool:
-    physical_id = str(physical_id or "")
-    return physical_id == name or physical_id.endswith(("/" + name, ":" + name))
 
 
 def _tagged(stack: dict) -> bool:
@@ -88,7 +84,7 @@ def name_owners(cfn, names: list[PlannedName], stack_name: str) -> list[tuple[Pl
     clashes = []
     for planned in names:
         for sid, res in held:
-            if res["ResourceType"] == planned.resource_type and _names_match(res.get("PhysicalResourceId"), planned.name):
+            if res["ResourceType"] == planned.resource_type and names_match(res.get("PhysicalResourceId"), planned.name):
                 owner = root(sid)
                 if owner != stack_name:
                     clashes.append((planned, owner))

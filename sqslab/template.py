@@ -319,6 +319,12 @@ def _resolve(value, context: dict[str, str], used: set[str], declared: set[str])
     return None
 
 
+def names_match(physical_id, name: str) -> bool:
+    """Whether a physical resource id (a name, a queue URL, an ARN) is the resource named ``name``."""
+    physical_id = str(physical_id or "")
+    return physical_id == name or physical_id.endswith(("/" + name, ":" + name))
+
+
 def planned_names(template: str | Path, parameters: dict[str, str], stack_name: str,
                   region: str, account: str) -> list[PlannedName]:
     """Every physical name the template (and its nested templates) gives a resource.

@@ -168,13 +168,10 @@ def _apply_create_failure_rollback() -> str:
 # only ever deletes what that create made. This refuses a named resource whose
 # name another stack owns (any type), or that exists outside any stack (the
 # types moto would otherwise take over: SQS queues and Lambda functions).
-def _names_match(physical_id: str, name: str) -> bool:
-    physical_id = str(physical_id)
-    return physical_id == name or physical_id.endswith(("/" + name, ":" + name))
-
-
 def _owner_of(backend, stack_id: str, resource_type: str, name: str):
     """The other live stack that holds a ``resource_type`` named ``name``, if any."""
+    from sqslab.template import names_match
+
     for stack in list(backend.stacks.values()):
         if stack.stack_id == stack_id or stack.status.startswith("DELETE"):
             continue
@@ -184,7 +181,7 @@ def _owner_of(backend, stack_id: str, resource_type: str, name: str):
                 continue
             if getattr(resource, "cf_resource_type", None) != resource_type:
                 continue
-            if _names_match(getattr(resource, "physical_resource_id", ""), name):
+            if names_match(getattr(resource, "physical_resource_id", ""), name):
                 return stack
     return None
 
