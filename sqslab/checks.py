@@ -16,6 +16,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from sqslab.config import TEMPLATE_WORDS
 from sqslab.errors import SqslabError
 
 # CloudFormation API Reference, CreateStack: "A stack name can contain only alphanumeric
@@ -78,11 +79,11 @@ def template_path(value) -> Path:
     if not isinstance(value, (str, os.PathLike)):
         raise SqslabError(
             f"the template must be a path, not {type(value).__name__} {value!r:.40}: "
-            "for example 'infra/template.yaml', or 'single' / 'nested'"
+            f"for example 'infra/template.yaml', or {TEMPLATE_WORDS}"
         )
     path = Path(os.path.expanduser(os.fspath(value)))
     if not str(value):
-        raise SqslabError("the template path is empty: give a file, or 'single' / 'nested'")
+        raise SqslabError(f"the template path is empty: give a file, or {TEMPLATE_WORDS}")
     if path.is_dir():
         raise SqslabError(f"template {path} is a directory: give the template file in it (e.g. {path}/template.yaml)")
     if not path.is_file():

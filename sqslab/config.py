@@ -1,6 +1,7 @@
 """What the series is configured with, in one place: where its files are, the
-stack's default name, the three functions, and the timing profiles. Read by the
-command line, the tutorial runner and the notebooks; nothing here does any work."""
+templates ``--template`` names, the stack's default name, the three functions,
+and the timing profiles. Read by the command line, the tutorial runner and the
+notebooks; nothing here does any work."""
 
 from __future__ import annotations
 
@@ -10,6 +11,14 @@ ROOT = Path(__file__).resolve().parent.parent
 INFRA = ROOT / "infra"
 DEFAULT_TEMPLATE = INFRA / "template.yaml"
 NESTED_TEMPLATE = INFRA / "nested" / "template.yaml"
+RETRIES_TEMPLATE = INFRA / "retries.yaml"
+# The words ``--template`` takes, each for one template; the first is the default.
+TEMPLATES = {
+    "single": DEFAULT_TEMPLATE,  # the article's stack in one template
+    "nested": NESTED_TEMPLATE,  # the same stack in the article's own nested layout
+    "retries": RETRIES_TEMPLATE,  # a queue with a dead-letter queue, polled by a consumer through a mapping
+}
+TEMPLATE_WORDS = " / ".join(f"'{word}'" for word in TEMPLATES)
 LAMBDAS = ROOT / "lambdas"
 NOTEBOOKS = ROOT / "notebooks"
 HANDOUTS = ROOT / "build" / "handouts"

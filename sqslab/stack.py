@@ -34,6 +34,7 @@ from sqslab.template import (
     package,
     planned_names,
     render,
+    resolve_template,
     validate,
 )
 
@@ -300,9 +301,10 @@ def deploy(
 
 def check_deploy_inputs(template, stack_name, params, bucket) -> tuple[Path, str, str | None]:
     """What a deploy is given, checked before any target is resolved or started:
-    (template path, stack name, bucket). Raises SqslabError, one line."""
+    (template path, stack name, bucket). ``template`` is a path or a word of
+    :data:`sqslab.config.TEMPLATES`. Raises SqslabError, one line."""
     stack_name, bucket = checks.stack_name(stack_name), checks.bucket_name(bucket)
-    template = checks.template_path(template)
+    template = resolve_template(template)
     check_parameters(load_template(template), params)
     return template, stack_name, bucket
 

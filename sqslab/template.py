@@ -26,7 +26,7 @@ from pathlib import Path
 import yaml
 
 from sqslab import checks
-from sqslab.config import DEFAULT_TEMPLATE, NESTED_TEMPLATE
+from sqslab.config import DEFAULT_TEMPLATE, NESTED_TEMPLATE, RETRIES_TEMPLATE, TEMPLATES  # noqa: F401 (re-exported)
 from sqslab.errors import DeployError, SqslabError
 
 PLACEHOLDER_BUCKET = "sqslab-artifacts-placeholder"
@@ -250,8 +250,9 @@ class Validation:
 
 
 def validate(template: str | Path = DEFAULT_TEMPLATE, params: dict | None = None, region: str = "us-east-1") -> Validation:
-    """Check parameters and cfn-lint the packaged template(s); nothing is created."""
-    template = checks.template_path(template)
+    """Check parameters and cfn-lint the packaged template(s); nothing is created.
+    ``template`` is a path or a word of :data:`sqslab.config.TEMPLATES`."""
+    template = resolve_template(template)
     doc = load_template(template)
     values, warnings = check_parameters(doc, params)
     _, docs = package(template, Artifacts(PLACEHOLDER_BUCKET, "validate", region))
@@ -379,10 +380,11 @@ def excerpt(logical_id: str, template: str | Path = DEFAULT_TEMPLATE) -> str:
     return "\n".join(lines[start:end]).rstrip()
 
 
-def resolve_template(name: str | None) -> Path:
-    """``--template``: a path, or the words ``single`` / ``nested``."""
-    if name in (None, "single"):
+def resolve_template(name: str | Path | None) -> Path:
+    """``--template``: a path, or one of the words in :data:`sqslab.config.TEMPLATES`
+    (``single``, ``nested``, ``retries``); None is the article's template."""
+    if name is None:
         return DEFAULT_TEMPLATE
-    if name == "nested":
-        return NESTED_TEMPLATE
+    if isinstance(name, str) and name in TEMPLATES:
+        return TEMPLATES[name]
     return checks.template_path(name)
