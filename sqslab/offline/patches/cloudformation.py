@@ -269,3 +269,132 @@ def _apply_nested_stack_updates_in_place() -> str:
     _mark(update_from_cloudformation_json, patch, original)
     models.Stack.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)
     return "a nested stack is updated in place, its resources kept"
+
+
+# ---------------------------------------------------------------------------
+# cfn_mapping_update_resets_removed_properties
+# Upstream gap: moto's EventSourceMapping.update_from_cloudformation_json passes
+# the new Properties to LambdaBackend.update_event_source_mapping, which sets only
+# the keys present: a property the updated template no longer sets (removed, or
+# `!Ref AWS::NoValue` under a Condition, e.g. FunctionResponseTypes) keeps its old
+# value. CloudFormation sets the resource to its new template: a property left out
+# takes its default, as a create without it would ("Update behaviors of stack
+# resources", AWS CloudFormation User Guide). This passes each property moto's
+# update knows and the new template leaves out with its create default.
+_MAPPING_DEFAULTS = {
+    "BatchSize": None,  # moto's setter then takes the source's default (10 for SQS)
+    "Enabled": True,
+    "FilterCriteria": None,
+    "MaximumBatchingWindowInSeconds": None,
+    "FunctionResponseTypes": None,
+    "ScalingConfig": None,
+    "DestinationConfig": None,
+    "MaximumRecordAgeInSeconds": None,
+    "BisectBatchOnFunctionError": None,
+    "MaximumRetryAttempts": None,
+    "ParallelizationFactor": None,
+    "TumblingWindowInSeconds": None,
+}
+
+
+def _apply_mapping_update_resets_removed_properties() -> str:
+    from moto.awslambda import models
+
+    patch = "cfn_mapping_update_resets_removed_properties"
+    original = _original(models.EventSourceMapping, "update_from_cloudformation_json", patch,
+                         ("original_resource", "new_resource_name", "cloudformation_json", "account_id", "region_name"))
+    if original is None:
+        return "already applied"
+    _require(models.LambdaBackend, "update_event_source_mapping", patch)
+    source = inspect.getsource(models)  # the module's text: moto's own update, whatever wraps it at run time
+    unknown = [key for key in _MAPPING_DEFAULTS if f'key == "{key}"' not in source]
+    if unknown:
+        raise _mismatch(patch, f"update_event_source_mapping no longer sets {', '.join(unknown)}")
+
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json,
+                                        account_id, region_name, **kwargs):
+        properties = dict(cloudformation_json.get("Properties") or {})
+        for key, default in _MAPPING_DEFAULTS.items():
+            properties.setdefault(key, default)
+        return original(original_resource, new_resource_name, {**cloudformation_json, "Properties": properties},
+                        account_id, region_name, **kwargs)
+
+    _mark(update_from_cloudformation_json, patch, original)
+    models.EventSourceMapping.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)
+    return "a mapping's properties left out of an updated template go back to their defaults"
+
+
+# ---------------------------------------------------------------------------
+# cfn_update_follows_conditions
+# Upstream gap: when an update changes only parameters, moto's
+# ResourceMap.build_resource_diff modifies the resources that `Ref` a changed
+# parameter and no others: a resource that reads it through a Condition
+# (`!If [Cond, a, b]`, Cond defined on the parameter) keeps its old properties.
+# CloudFormation evaluates the template with the new parameters and updates every
+# resource whose properties come out different. This adds to the update the
+# resources whose Fn::If conditions read a changed parameter (directly or through
+# another condition).
+def _condition_names(value) -> set[str]:
+    """The conditions a resource's properties test with Fn::If."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "Fn::If" and isinstance(inner, list) and inner and isinstance(inner[0], str):
+                found.add(inner[0])
+            found |= _condition_names(inner)
+    elif isinstance(value, list):
+        for item in value:
+            found |= _condition_names(item)
+    return found
+
+
+def _condition_parameters(name: str, conditions: dict, seen: frozenset = frozenset()) -> set[str]:
+    """The names a condition reads with Ref, following the conditions it names."""
+    if name in seen or name not in conditions:
+        return set()
+    names: set[str] = set()
+
+    def walk(value):
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                if key == "Ref" and isinstance(inner, str):
+                    names.add(inner)
+                elif key == "Condition" and isinstance(inner, str):
+                    names.update(_condition_parameters(inner, conditions, seen | {name}))
+                else:
+                    walk(inner)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(conditions[name])
+    return names
+
+
+def _apply_update_follows_conditions() -> str:
+    from moto.cloudformation import parsing
+
+    patch = "cfn_update_follows_conditions"
+    original = _original(parsing.ResourceMap, "build_resource_diff", patch, ("self", "other_template", "parameters"))
+    if original is None:
+        return "already applied"
+    if "self.input_parameters" not in inspect.getsource(parsing.ResourceMap):
+        raise _mismatch(patch, "ResourceMap has no input_parameters")
+
+    def build_resource_diff(self, other_template, parameters=None):
+        diff = original(self, other_template, parameters)
+        if not parameters or "Modify" not in diff:
+            return diff
+        changed = {p for p in parameters if self.input_parameters.get(p) != parameters[p]}
+        conditions = other_template.get("Conditions") or {}
+        for name, resource in (other_template.get("Resources") or {}).items():
+            if name in diff["Modify"] or name not in self._resource_json_map:
+                continue
+            reads = set().union(*(_condition_parameters(c, conditions) for c in _condition_names(resource)), set())
+            if reads & changed:
+                diff["Modify"].append(name)
+        return diff
+
+    _mark(build_resource_diff, patch, original)
+    parsing.ResourceMap.build_resource_diff = build_resource_diff
+    return "an update changes the resources whose conditions read a changed parameter"
