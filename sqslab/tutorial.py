@@ -15,6 +15,7 @@ from pathlib import Path
 from sqslab import handouts
 from sqslab.config import HANDOUTS, NOTEBOOKS, PROFILES
 from sqslab.errors import SqslabError
+from sqslab.kernels import KERNEL_ARGUMENTS, SeriesKernelManager, WarmKernel
 
 
 def waits_by_design(profile: str, extra: dict | None = None) -> dict[str, float]:
@@ -57,36 +58,17 @@ def to_html(executed: Path, names: list[str] | None = None) -> Path:
     return out
 
 
-def _kernel_manager_class():
-    from jupyter_client import AsyncKernelManager
-
-    class SeriesKernelManager(AsyncKernelManager):
-        """Shuts the kernel down without interrupting it first.
-
-        jupyter_client sends SIGINT before every shutdown request. papermill's last
-        request (kernel_info) returns its reply before the kernel leaves the handler, so
-        the SIGINT could land inside it and the kernel logged "KeyboardInterrupt caught
-        in kernel." at ERROR level, although nothing was running. The shutdown request
-        alone stops an idle kernel; a busy one is still terminated after the usual wait.
-        """
-
-        async def _async_interrupt_kernel(self):
-            if self.shutting_down:
-                return
-            await super()._async_interrupt_kernel()
-
-    return SeriesKernelManager
-
-
-def execute(nb_path: Path, executed: Path, parameters: dict, cwd: Path = NOTEBOOKS) -> None:
-    """Run one notebook with papermill; a failing cell raises papermill's PapermillExecutionError."""
+def execute(nb_path: Path, executed: Path, parameters: dict, cwd: Path = NOTEBOOKS, km=None) -> None:
+    """Run one notebook with papermill; a failing cell raises papermill's PapermillExecutionError.
+    ``km``: a kernel already started in ``cwd`` (:class:`~sqslab.kernels.WarmKernel`), or None
+    to start one here."""
     import papermill as pm
 
+    extra = {"km": km} if km is not None else {}
     pm.execute_notebook(str(nb_path), str(executed), parameters=parameters, kernel_name="python3",
                         cwd=str(cwd), progress_bar=False, log_output=False,
-                        kernel_manager_class=_kernel_manager_class(),
-                        # the kernel talks to this process over loopback only; keep its log to errors
-                        extra_arguments=["--IPKernelApp.log_level=ERROR"])
+                        kernel_manager_class=SeriesKernelManager, extra_arguments=list(KERNEL_ARGUMENTS),
+                        **extra)
 
 
 def run(profile: str = "article", out_dir: Path = HANDOUTS, target: str = "offline", stack_name: str = "sqslab",
@@ -102,48 +84,58 @@ def run(profile: str = "article", out_dir: Path = HANDOUTS, target: str = "offli
 
     if profile not in PROFILES:
         raise SqslabError(f"unknown profile {profile!r}: use {' or '.join(PROFILES)}")
-    names = [p.stem for p in notebooks()]
+    all_names = [p.stem for p in notebooks()]
     for wanted in only or []:
-        if str(wanted).removesuffix(".ipynb") not in names:
-            raise SqslabError(f"--only {wanted!r} is not a notebook of the series: choose from {', '.join(names)}")
+        if str(wanted).removesuffix(".ipynb") not in all_names:
+            raise SqslabError(f"--only {wanted!r} is not a notebook of the series: choose from {', '.join(all_names)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     started_here = False
     if target == "offline" and not server.status()["running"]:
         server.start()
         started_here = True
-    series = notebooks()
+    series = [p for p in notebooks() if not only or p.stem in only or p.name in only]
     records = []
+    t_series = time.monotonic()
+    warm = WarmKernel(NOTEBOOKS) if series else None
     try:
-        for nb_path in series:
-            if only and nb_path.stem not in only and nb_path.name not in only:
-                continue
+        for i, nb_path in enumerate(series):
+            km = warm.manager()
+            # the next notebook's kernel starts (and loads its imports) while this one runs
+            warm = WarmKernel(NOTEBOOKS) if i + 1 < len(series) else None
             executed = out_dir / nb_path.name
             params = {"target": target, "stack_name": stack_name, "profile": profile, **(extra or {})}
             t0 = time.monotonic()
             say(f"running {nb_path.name} ...")
             error = None
             try:
-                execute(nb_path, executed, params)
+                execute(nb_path, executed, params, km=km)
             except pm.PapermillExecutionError as exc:
                 error = f"{exc.ename}: {exc.evalue}"
+            finally:
+                if km is not None:
+                    WarmKernel.stop(km)
             seconds = time.monotonic() - t0
-            html = to_html(executed, [p.stem for p in series])
+            html = to_html(executed, all_names)
             records.append({"notebook": nb_path.name, "seconds": seconds, "ipynb": executed, "html": html,
                             "error": error})
             say(f"  {'FAILED' if error else 'ok'} in {seconds:.1f} s -> {html}" + (f"  ({error})" if error else ""))
             if error and not keep_going:
                 break
+        wall = time.monotonic() - t_series
     finally:
+        if warm is not None:
+            warm.shutdown()
         if started_here:
             server.stop()
-    index = handouts.write_index(out_dir, series, records, profile=profile)
+    index = handouts.write_index(out_dir, notebooks(), records, profile=profile)
     failed = [r for r in records if r["error"]]
     total = sum(r["seconds"] for r in records)
     say(f"handouts in {out_dir} ({len(records)} notebooks, {total:.0f} s); contents: {index}")
     if not only and not failed:
         forced = sum(waits_by_design(profile, extra).values())
-        say(f"the series ran {total:.0f} s; its waits by design add up to {forced:.0f} s ({total / forced:.2f} x)")
+        say(f"the series ran {wall:.0f} s from the first kernel's start to the last handout; "
+            f"its waits by design add up to {forced:.0f} s ({wall / forced:.2f} x)")
     if failed and check:
         raise SqslabError(f"{failed[0]['notebook']} failed: {failed[0]['error']} (see {failed[0]['html']})")
     return records

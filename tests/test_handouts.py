@@ -67,3 +67,35 @@ def test_kernel_shuts_down_without_a_keyboard_interrupt(tmp_path, capfd):
     tutorial.execute(tmp_path / "linger.ipynb", tmp_path / "out.ipynb", {}, cwd=tmp_path)
     out, err = capfd.readouterr()
     assert "KeyboardInterrupt" not in out + err
+
+
+def test_a_warm_kernel_runs_a_notebook_as_a_fresh_one_would(tmp_path):
+    """The next notebook's kernel starts while the current one runs: in the notebook's folder,
+    its imports loaded silently; the executed notebook still counts from 1 and shows no trace."""
+    from sqslab.kernels import WarmKernel
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell("import os, sys\nprint(os.getcwd())\nprint('pandas' in sys.modules)"),
+                nbformat.v4.new_code_cell("len(get_ipython().history_manager.input_hist_raw)")]
+    nbformat.write(nb, tmp_path / "warm.ipynb")
+    warm = WarmKernel(tmp_path, preload="import pandas")
+    km = warm.manager()
+    assert km is not None and warm.error is None
+    try:
+        tutorial.execute(tmp_path / "warm.ipynb", tmp_path / "out.ipynb", {}, cwd=tmp_path, km=km)
+    finally:
+        WarmKernel.stop(km)
+    out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    assert out.cells[0].outputs[0]["text"].split() == [str(tmp_path), "True"]
+    assert [c.execution_count for c in out.cells] == [1, 2]
+    # IPython's input history: its empty first entry and the two cells; the preload is not in it
+    assert out.cells[1].outputs[0]["data"]["text/plain"] == "3"
+    assert not km.has_kernel
+
+
+def test_a_kernel_that_fails_to_warm_up_leaves_the_notebook_to_start_its_own(tmp_path):
+    from sqslab.kernels import WarmKernel
+
+    warm = WarmKernel(tmp_path, preload="import no_such_module_here")
+    assert warm.manager() is None and "no_such_module_here" in str(warm.error)
