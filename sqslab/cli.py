@@ -39,6 +39,14 @@ def _offline(args) -> int:
             counts = rt.get("counts", {})
             if counts:
                 print("invokes      " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+            sources = report.get("event_sources") or {}
+            if sources.get("mappings") or any((sources.get("counts") or {}).values()):
+                c = sources.get("counts", {})
+                print(f"mappings     {sources.get('mappings', 0)} SQS event source mappings "
+                      f"({sources.get('enabled', 0)} enabled, {sources.get('in_flight', 0)} batches in flight)")
+                print(f"batches      {c.get('batches', 0)} ({c.get('records', 0)} records; "
+                      f"{c.get('failed_batches', 0)} failed, {c.get('partial_batches', 0)} partly failed), "
+                      f"retries {c.get('retries', 0)}, moved to a dead-letter queue {c.get('moved_to_dlq', 0)}")
             for note in rt.get("notes", []):
                 print(f"note         {note}")
     elif args.action == "env":

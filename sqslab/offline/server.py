@@ -1,7 +1,8 @@
 """Start, stop and inspect the embedded offline AWS: moto's server in a background process.
 
 The server process applies :mod:`sqslab.offline.patches`, installs the local Lambda
-runtime (:mod:`sqslab.offline.lambda_service`) and serves moto's WSGI application on
+runtime (:mod:`sqslab.offline.lambda_service`) and the pollers of SQS event source
+mappings (:mod:`sqslab.offline.event_source`), and serves moto's WSGI application on
 loopback only. Its state (pid, port, start time) lives in ``server.json`` under
 the state directory (``$SQSLAB_HOME/offline``, default ``~/.sqslab/offline``);
 its log is ``server.log`` beside it.
@@ -469,6 +470,9 @@ def serve(port: int, token: str = "") -> int:
     from sqslab.offline import lambda_service
 
     lambda_service.install(endpoint_url=f"http://{HOST}:{actual_port}", state_dir=state_dir())
+    from sqslab.offline import event_source
+
+    event_source.install()
 
     info = ServerInfo(
         pid=os.getpid(),
@@ -496,6 +500,7 @@ def serve(port: int, token: str = "") -> int:
         server.serve_forever()
         clean = True
     finally:
+        event_source.shutdown()
         lambda_service.shutdown()
         try:
             # Only a clean stop removes the state file: left behind, it tells the next
@@ -516,10 +521,11 @@ def _with_status(app):
 
     def wrapped(environ, start_response):
         if environ.get("PATH_INFO") == STATUS_PATH:
-            from sqslab.offline import lambda_service, patches
+            from sqslab.offline import event_source, lambda_service, patches
 
             doc = dict(_STATUS)
             doc["runtime"] = {**lambda_service.describe(), "patches": patches.applied()}
+            doc["event_sources"] = event_source.describe()
             body = json.dumps(doc).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]

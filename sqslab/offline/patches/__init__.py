@@ -1,7 +1,7 @@
 """Small, named fixes to moto, applied inside the offline server process only.
 
 One module per AWS service (:mod:`.cloudformation`, :mod:`.iam`,
-:mod:`.awslambda`), and here the registry that applies them in order. Each
+:mod:`.awslambda`, :mod:`.sqs`), and here the registry that applies them in order. Each
 patch names the upstream gap it covers, checks that the moto internals it
 touches still look the way it expects (:mod:`.guards`), and raises
 :class:`PatchError` with a clear message when they do not, instead of silently
@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqslab.offline.patches import awslambda, cloudformation, iam
+from sqslab.offline.patches import awslambda, cloudformation, iam, sqs
 from sqslab.offline.patches.guards import SUPPORTED, PatchError
 
 __all__ = ["PATCHES", "SUPPORTED", "Patch", "PatchError", "applied", "apply_all"]
@@ -47,6 +47,11 @@ PATCHES: tuple[Patch, ...] = (
     Patch("iam_role_managed_policies", "CloudFormation roles ignore ManagedPolicyArns", iam._apply_role_managed_policies),
     Patch("lambda_env_strings", "environment values kept as int/bool", awslambda._apply_lambda_env_strings),
     Patch("lambda_local_runtime", "Lambda code runs only in Docker", awslambda._apply_lambda_local_runtime),
+    Patch("sqs_no_push_on_send", "SendMessage runs the mapped function synchronously", sqs._apply_sqs_no_push_on_send),
+    Patch("lambda_esm_sqs_checks", "SQS mappings skip Lambda's create/update checks",
+          awslambda._apply_lambda_esm_sqs_checks),
+    Patch("lambda_esm_sqs_poller", "SQS mappings are not polled; State reported at once",
+          awslambda._apply_lambda_esm_sqs_poller),
 )
 
 

@@ -1,4 +1,5 @@
-"""The Lambda patches: environment values as strings, and invokes run by the local runtime."""
+"""The Lambda patches: environment values as strings, invokes run by the local runtime, and
+SQS event source mappings checked as Lambda checks them and served by offline pollers."""
 
 from __future__ import annotations
 
@@ -66,3 +67,161 @@ def _apply_lambda_local_runtime() -> str:
     _mark(invoke, "lambda_local_runtime")
     LambdaFunction.invoke = invoke
     return "LambdaFunction.invoke runs handlers in local worker processes"
+
+
+# ---------------------------------------------------------------------------
+# lambda_esm_sqs_checks
+# Upstream gap: moto's CreateEventSourceMapping for a queue checks only that
+# BatchSize is at most 10 (FIFO) or 10000, and raises a TypeError when
+# CloudFormation passes it as text. Lambda also refuses a BatchSize over 10
+# without a batching window, a window on a FIFO queue, numbers out of range,
+# a second mapping of the same queue and function, a queue that does not exist,
+# and a function whose timeout exceeds the queue's visibility timeout
+# (services-sqs-parameters, services-sqs-configure, CreateEventSourceMapping).
+# The wording is Lambda's (sqslab.offline.event_source.check_sqs_mapping).
+def _lambda_error(err):
+    from moto.awslambda.exceptions import LambdaClientError
+
+    exc = LambdaClientError(err.code, err.message)
+    exc.code = err.status
+    return exc
+
+
+def _apply_lambda_esm_sqs_checks() -> str:
+    from moto.awslambda.models import LambdaBackend
+
+    patch = "lambda_esm_sqs_checks"
+    create = _original(LambdaBackend, "create_event_source_mapping", patch, ("self", "spec"))
+    if create is None:
+        return "already applied"
+    update = _original(LambdaBackend, "update_event_source_mapping", patch, ("self", "uuid", "spec"))
+    for attr in ("get_function", "get_event_source_mapping"):
+        _require(LambdaBackend, attr, patch)
+    if "self._event_source_mappings" not in inspect.getsource(LambdaBackend.__init__):
+        raise _mismatch(patch, "LambdaBackend no longer keeps _event_source_mappings")
+
+    def create_event_source_mapping(self, spec):
+        from sqslab.offline import event_source as es
+
+        if not (spec.get("FunctionName") and es.is_sqs(spec.get("EventSourceArn"))):
+            return create(self, spec)
+        spec = es.normalise(spec)
+        fn = self.get_function(spec["FunctionName"])  # ResourceNotFoundException, as moto words it
+        queue = es.find_queue(spec["EventSourceArn"])
+        try:
+            if queue is None:
+                raise es.queue_missing()
+            for other in list(self._event_source_mappings.values()):
+                if other.event_source_arn == queue.queue_arn and other.function_arn == fn.function_arn:
+                    raise es.already_mapped(queue.queue_arn, fn.function_name, other.uuid)
+            es.check_sqs_mapping(spec, fifo=bool(queue.fifo_queue), visibility_timeout=int(queue.visibility_timeout),
+                                 function_timeout=int(fn.timeout or 3))
+        except es.MappingError as err:
+            raise _lambda_error(err) from None
+        return create(self, spec)
+
+    def update_event_source_mapping(self, uuid, spec):
+        from sqslab.offline import event_source as es
+
+        esm = self.get_event_source_mapping(uuid)
+        if esm is None or not es.is_sqs(esm.event_source_arn):
+            return update(self, uuid, spec)
+        spec = es.normalise(spec)
+        merged = {
+            "BatchSize": spec.get("BatchSize", esm.batch_size),
+            "MaximumBatchingWindowInSeconds": spec.get("MaximumBatchingWindowInSeconds", esm.max_batch_window),
+            "ScalingConfig": spec.get("ScalingConfig", esm.scaling_config),
+            "FunctionResponseTypes": spec.get("FunctionResponseTypes", esm.function_response_types),
+        }
+        queue = es.find_queue(esm.event_source_arn)
+        visibility = function_timeout = None
+        if spec.get("FunctionName") and queue is not None:
+            fn = self.get_function(spec["FunctionName"])
+            visibility, function_timeout = int(queue.visibility_timeout), int(fn.timeout or 3)
+        try:
+            es.check_sqs_mapping(merged, fifo=esm.event_source_arn.endswith(".fifo"),
+                                 visibility_timeout=visibility, function_timeout=function_timeout)
+        except es.MappingError as err:
+            raise _lambda_error(err) from None
+        return update(self, uuid, spec)
+
+    LambdaBackend.create_event_source_mapping = _mark(create_event_source_mapping, patch, create)
+    LambdaBackend.update_event_source_mapping = _mark(update_event_source_mapping, patch, update)
+    return "SQS mappings are checked as Lambda checks them"
+
+
+# ---------------------------------------------------------------------------
+# lambda_esm_sqs_poller
+# Upstream gap: moto keeps SQS mappings as records that SendMessage acts on
+# (patched away by sqs_no_push_on_send) and reports State "Enabled"/"Disabled"
+# with StateTransitionReason "User initiated" at once. Lambda polls the queue
+# and reports Creating/Enabling/Updating/Disabling on the way, with
+# "USER_INITIATED". This starts, nudges and stops one poller per SQS mapping
+# (sqslab.offline.event_source) from Create/Update/DeleteEventSourceMapping,
+# which CloudFormation's AWS::Lambda::EventSourceMapping also goes through, and
+# reports the poller's State.
+def _apply_lambda_esm_sqs_poller() -> str:
+    from moto.awslambda.models import EventSourceMapping, LambdaBackend
+
+    patch = "lambda_esm_sqs_poller"
+    create = _original(LambdaBackend, "create_event_source_mapping", patch, ("self", "spec"))
+    if create is None:
+        return "already applied"
+    update = _original(LambdaBackend, "update_event_source_mapping", patch, ("self", "uuid", "spec"))
+    delete = _original(LambdaBackend, "delete_event_source_mapping", patch, ("self", "uuid"))
+    config = _original(EventSourceMapping, "get_configuration", patch, ("self",))
+    source = inspect.getsource(EventSourceMapping.__init__)
+    for attr in ("enabled", "batch_size", "max_batch_window", "function_response_types", "scaling_config",
+                 "function_arn", "uuid"):
+        if f"self.{attr}" not in source:
+            raise _mismatch(patch, f"EventSourceMapping no longer has {attr}")
+    from moto.awslambda.models import LambdaFunction
+
+    if "self.reserved_concurrency" not in inspect.getsource(LambdaFunction.__init__):
+        raise _mismatch(patch, "LambdaFunction no longer has reserved_concurrency")
+
+    def create_event_source_mapping(self, spec):
+        from sqslab.offline import event_source as es
+
+        esm = create(self, spec)
+        sources = es.get()
+        if sources is not None and es.is_sqs(esm.event_source_arn):
+            sources.created(esm, self.account_id, self.region_name)
+        return esm
+
+    def update_event_source_mapping(self, uuid, spec):
+        from sqslab.offline import event_source as es
+
+        before = self.get_event_source_mapping(uuid)
+        was_enabled = bool(before.enabled) if before is not None else False
+        esm = update(self, uuid, spec)
+        sources = es.get()
+        if esm is not None and sources is not None and es.is_sqs(esm.event_source_arn):
+            sources.updated(esm, was_enabled)
+        return esm
+
+    def delete_event_source_mapping(self, uuid):
+        from sqslab.offline import event_source as es
+
+        esm = delete(self, uuid)
+        sources = es.get()
+        if esm is not None and sources is not None and es.is_sqs(esm.event_source_arn):
+            sources.deleted(esm)
+        return esm
+
+    def get_configuration(self):
+        from sqslab.offline import event_source as es
+
+        doc = config(self)
+        sources = es.get()
+        if sources is not None and es.is_sqs(self.event_source_arn):
+            doc["State"] = sources.state(self)
+            doc["StateTransitionReason"] = es.STATE_REASON
+            doc.setdefault("MaximumBatchingWindowInSeconds", 0)
+        return doc
+
+    LambdaBackend.create_event_source_mapping = _mark(create_event_source_mapping, patch, create)
+    LambdaBackend.update_event_source_mapping = _mark(update_event_source_mapping, patch, update)
+    LambdaBackend.delete_event_source_mapping = _mark(delete_event_source_mapping, patch, delete)
+    EventSourceMapping.get_configuration = _mark(get_configuration, patch, config)
+    return "SQS mappings are served by offline pollers"

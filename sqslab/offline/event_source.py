@@ -1,0 +1,695 @@
+"""Lambda's SQS event source mappings inside the offline server: one poller per mapping.
+
+moto's own mapping runs the function inside the sender's SendMessage, one
+record per call, with fixed record values; the ``sqs_no_push_on_send`` patch
+(:mod:`sqslab.offline.patches.sqs`) turns that path off and the
+``lambda_esm_sqs_*`` patches (:mod:`sqslab.offline.patches.awslambda`) route
+Create/Update/DeleteEventSourceMapping here. What is emulated, as the Lambda
+developer guide describes it (pages with-sqs, services-sqs-configure,
+services-sqs-errorhandling, services-sqs-scaling, services-sqs-parameters):
+
+- a poller per mapping reads the queue in the server process, independently of
+  senders: SendMessage never waits for a handler. It sleeps on the queue's own
+  condition (signalled by every send) and wakes when a message's visibility
+  timeout or delay ends, so a new or returning message is picked up at once;
+- batches: up to BatchSize records (1-10000 standard, 1-10 FIFO), read 10 at a
+  time as ReceiveMessage allows; with MaximumBatchingWindowInSeconds 0 a batch
+  is whatever one read returns, otherwise records are gathered until the batch
+  is full, the window (counted from the first record) ends, or the next record
+  would take the event past the 6 MB invoke payload limit (that record opens the
+  next batch);
+- the event is Lambda's: each record carries the message's own id, receipt
+  handle, body, attributes (ApproximateReceiveCount, SentTimestamp, SenderId,
+  ApproximateFirstReceiveTimestamp; MessageGroupId, MessageDeduplicationId and
+  SequenceNumber on FIFO queues; AWSTraceHeader when sent), message attributes
+  in Lambda's shape, md5OfBody, eventSource, eventSourceARN and awsRegion;
+- the function is invoked synchronously by the local runtime
+  (:mod:`sqslab.offline.lambda_service`), each batch in an execution
+  environment of its own; success deletes the batch; an error or a timeout
+  deletes nothing, so the messages return after the visibility timeout with a
+  higher ApproximateReceiveCount, until the queue's RedrivePolicy moves them to
+  the dead-letter queue (moto's ReceiveMessage does the move);
+- FunctionResponseTypes ReportBatchItemFailures: only the listed records stay;
+  the response rules are those of "Implementing partial batch responses"
+  (:func:`records_to_keep`);
+- several batches in flight at once: up to ScalingConfig.MaximumConcurrency,
+  else five (the number of concurrent batches Lambda starts with), and never
+  more than the function's reserved concurrency; FIFO queues deliver one
+  batch per message group at a time, in order;
+- Create/Update/DeleteEventSourceMapping and Enabled false take effect at once;
+  State moves Creating -> Enabled, Enabling -> Enabled, Updating -> Enabled,
+  Disabling -> Disabled (once in-flight batches end), with
+  StateTransitionReason USER_INITIATED; the create-time checks are AWS's
+  (:func:`check_sqs_mapping`).
+
+What it does not emulate: the scaling of pollers (AWS starts with five and adds
+up to 300 concurrent invokes a minute; here the limit applies at once, capped at
+:data:`LOCAL_CEILING` environments), the backoff after function errors and
+throttles, FilterCriteria, ProvisionedPollerConfig, MetricsConfig, KMS, and the
+throttling of a function by other functions' use of the account's concurrency.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from dataclasses import dataclass
+
+PAYLOAD_LIMIT = 6 * 1024 * 1024  # bytes: the synchronous invoke payload limit
+RECEIVE_MAX = 10  # messages per ReceiveMessage
+DEFAULT_CONCURRENCY = 5  # Lambda starts five concurrent batches for a queue
+LOCAL_CEILING = 32  # execution environments one mapping may hold at once here
+IDLE_WAIT_S = 1.0  # a poller with nothing to wait for re-checks its mapping this often
+RECHECK_S = 0.05  # while messages are in flight elsewhere (another consumer may release them)
+SETTLE_S = 0.05  # how long a transitional State (Creating, Updating...) is reported
+STATE_REASON = "USER_INITIATED"
+
+_EVENT_HEAD = '{"Records": ['
+_EVENT_TAIL = "]}"
+_SEP = ", "
+
+
+# ---------------------------------------------------------------- AWS's checks (pure)
+
+
+class MappingError(Exception):
+    """A request Lambda refuses: ``code`` is the error type, the text its message."""
+
+    def __init__(self, code: str, message: str, status: int = 400):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+def _bound(field: str, value: int, low: int, high: int) -> None:
+    """AWS's own validation error for a number out of its range."""
+    if value < low:
+        raise MappingError("ValidationException", f"1 validation error detected: Value '{value}' at '{field}' "
+                           f"failed to satisfy constraint: Member must have value greater than or equal to {low}")
+    if value > high:
+        raise MappingError("ValidationException", f"1 validation error detected: Value '{value}' at '{field}' "
+                           f"failed to satisfy constraint: Member must have value less than or equal to {high}")
+
+
+def check_sqs_mapping(
+    config: dict, *, fifo: bool, visibility_timeout: int | None = None, function_timeout: int | None = None
+) -> None:
+    """Raise :class:`MappingError` as Lambda does for an SQS mapping's settings.
+
+    ``config`` holds the mapping's settings after the request (BatchSize,
+    MaximumBatchingWindowInSeconds, ScalingConfig, FunctionResponseTypes);
+    ``visibility_timeout`` and ``function_timeout`` are compared when given.
+    Limits: services-sqs-parameters and the CreateEventSourceMapping API
+    reference; messages as Lambda words them."""
+    batch = config.get("BatchSize")
+    window = config.get("MaximumBatchingWindowInSeconds")
+    if batch is not None:
+        _bound("batchSize", int(batch), 1, 10000)
+    if window is not None:
+        _bound("maximumBatchingWindowInSeconds", int(window), 0, 300)
+    if fifo:
+        if batch is not None and int(batch) > 10:
+            raise MappingError("InvalidParameterValueException", "Maximum batch size must be between 1 and 10 inclusive")
+        if window:
+            raise MappingError("InvalidParameterValueException", "Batching window is not supported for FIFO queues")
+    elif batch is not None and int(batch) > 10 and not window:
+        raise MappingError(
+            "InvalidParameterValueException",
+            "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10",
+        )
+    scaling = config.get("ScalingConfig") or {}
+    if scaling.get("MaximumConcurrency") is not None:
+        _bound("scalingConfig.maximumConcurrency", int(scaling["MaximumConcurrency"]), 2, 1000)
+    types = config.get("FunctionResponseTypes") or []
+    if any(t != "ReportBatchItemFailures" for t in types):
+        raise MappingError(
+            "ValidationException",
+            f"1 validation error detected: Value '{list(types)}' at 'functionResponseTypes' failed to satisfy "
+            "constraint: Member must satisfy constraint: [Member must satisfy enum value set: [ReportBatchItemFailures]]",
+        )
+    if visibility_timeout is not None and function_timeout is not None and function_timeout > visibility_timeout:
+        raise MappingError(
+            "InvalidParameterValueException",
+            f"Queue visibility timeout: {visibility_timeout} seconds is less than Function timeout: "
+            f"{function_timeout} seconds",
+        )
+
+
+def queue_missing() -> MappingError:
+    """What Lambda answers when the mapping's queue does not exist."""
+    return MappingError(
+        "InvalidParameterValueException",
+        "Error occurred while ReceiveMessage. SQS Error Code: AWS.SimpleQueueService.NonExistentQueue. "
+        "SQS Error Message: The specified queue does not exist for this wsdl version.",
+    )
+
+
+def already_mapped(queue_arn: str, function_name: str, uuid: str) -> MappingError:
+    return MappingError(
+        "ResourceConflictException",
+        f'An event source mapping with SQS arn (" {queue_arn} ") and function (" {function_name} ") already exists. '
+        f"Please update or delete the existing mapping with UUID {uuid}",
+        status=409,
+    )
+
+
+def normalise(spec: dict) -> dict:
+    """CloudFormation passes numbers and booleans as text at times; the API takes them typed."""
+    out = dict(spec)
+    for key in ("BatchSize", "MaximumBatchingWindowInSeconds"):
+        if isinstance(out.get(key), str) and out[key].strip().lstrip("-").isdigit():
+            out[key] = int(out[key])
+    if isinstance(out.get("Enabled"), str):
+        out["Enabled"] = out["Enabled"].strip().lower() == "true"
+    scaling = out.get("ScalingConfig")
+    if isinstance(scaling, dict) and isinstance(scaling.get("MaximumConcurrency"), str):
+        out["ScalingConfig"] = {**scaling, "MaximumConcurrency": int(scaling["MaximumConcurrency"])}
+    return out
+
+
+# ---------------------------------------------------------------- the event and the response (pure)
+
+
+def lambda_message_attributes(attributes: dict) -> dict:
+    """SQS message attributes in the shape Lambda's SQS event gives them."""
+    out = {}
+    for name, value in (attributes or {}).items():
+        item: dict = {}
+        if value.get("StringValue") is not None:
+            item["stringValue"] = value["StringValue"]
+        if value.get("BinaryValue") is not None:
+            raw = value["BinaryValue"]
+            item["binaryValue"] = base64.b64encode(raw).decode("ascii") if isinstance(raw, bytes) else raw
+        item["stringListValues"] = list(value.get("StringListValues") or [])
+        item["binaryListValues"] = list(value.get("BinaryListValues") or [])
+        item["dataType"] = value.get("DataType")
+        out[name] = item
+    return out
+
+
+def record(message, queue_arn: str, region: str) -> dict:
+    """The event record of one received message (moto's ``Message`` as ReceiveMessage returned it)."""
+    attributes = {
+        "ApproximateReceiveCount": str(message.approximate_receive_count),
+        "SentTimestamp": str(message.sent_timestamp),
+    }
+    if message.group_id is not None:  # FIFO queues
+        if message.sequence_number is not None:
+            attributes["SequenceNumber"] = str(message.sequence_number)
+        attributes["MessageGroupId"] = message.group_id
+    attributes["SenderId"] = message.sender_id
+    if message.group_id is not None and message.deduplication_id is not None:
+        attributes["MessageDeduplicationId"] = message.deduplication_id
+    attributes["ApproximateFirstReceiveTimestamp"] = str(message.approximate_first_receive_timestamp)
+    trace = (message.system_attributes or {}).get("AWSTraceHeader")
+    if trace:
+        attributes["AWSTraceHeader"] = trace.get("StringValue") if isinstance(trace, dict) else str(trace)
+    return {
+        "messageId": message.id,
+        "receiptHandle": message.receipt_handle,
+        "body": message.body,
+        "attributes": attributes,
+        "messageAttributes": lambda_message_attributes(message.message_attributes),
+        "md5OfBody": message.body_md5,
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+
+
+def event_size(record_sizes: list[int]) -> int:
+    """Bytes of the event holding records of these serialized sizes (see :func:`event_text`)."""
+    if not record_sizes:
+        return len(_EVENT_HEAD) + len(_EVENT_TAIL)
+    return len(_EVENT_HEAD) + len(_EVENT_TAIL) + sum(record_sizes) + len(_SEP) * (len(record_sizes) - 1)
+
+
+def event_text(record_texts: list[str]) -> str:
+    return _EVENT_HEAD + _SEP.join(record_texts) + _EVENT_TAIL
+
+
+def records_to_keep(payload: bytes | str | None, message_ids: list[str]) -> set[str]:
+    """The messages a partial batch response leaves in the queue (ReportBatchItemFailures).
+
+    As "Implementing partial batch responses" (services-sqs-errorhandling) says:
+    an empty or null ``batchItemFailures`` list, and an empty or null response,
+    mean the whole batch succeeded; a response that is not valid JSON (or not an
+    object), an empty or null ``itemIdentifier``, an item without that key, or an
+    identifier that is not a message of the batch fail the whole batch."""
+    everything = set(message_ids)
+    if payload is None:
+        return set()
+    if isinstance(payload, (bytes, bytearray)):
+        payload = payload.decode("utf-8", "replace")
+    if not payload.strip():
+        return set()
+    try:
+        doc = json.loads(payload)
+    except ValueError:
+        return everything
+    if doc is None:
+        return set()
+    if not isinstance(doc, dict):
+        return everything
+    failures = doc.get("batchItemFailures")
+    if failures is None:
+        return set()
+    if not isinstance(failures, list):
+        return everything
+    keep = set()
+    for item in failures:
+        if not isinstance(item, dict) or "itemIdentifier" not in item:
+            return everything
+        ident = item["itemIdentifier"]
+        if not isinstance(ident, str) or not ident or ident not in everything:
+            return everything
+        keep.add(ident)
+    return keep
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """When a batch being gathered is invoked: full, window over, or payload limit."""
+
+    batch_size: int
+    window_s: float
+
+    def want(self, have: int) -> int:
+        """How many messages the next read asks for."""
+        return max(0, min(RECEIVE_MAX, self.batch_size - have))
+
+    def ready(self, have: int, first_at: float | None, now: float) -> bool:
+        if have == 0:
+            return False
+        if have >= self.batch_size or self.window_s <= 0:
+            return True
+        return first_at is not None and now >= first_at + self.window_s
+
+    @staticmethod
+    def fits(record_sizes: list[int], size: int) -> bool:
+        """Whether one more record of ``size`` bytes keeps the event within the payload limit."""
+        return event_size(record_sizes + [size]) <= PAYLOAD_LIMIT
+
+
+def concurrency_limit(maximum_concurrency: int | None, reserved: int | None) -> int:
+    """Batches one mapping may have in flight (services-sqs-scaling)."""
+    limit = int(maximum_concurrency) if maximum_concurrency else DEFAULT_CONCURRENCY
+    if reserved is not None and str(reserved) != "":
+        limit = min(limit, int(reserved))
+    return max(0, min(limit, LOCAL_CEILING))
+
+
+# ---------------------------------------------------------------- moto's side
+
+
+def _backends(account: str, region: str):
+    from moto.awslambda.models import lambda_backends
+    from moto.sqs.models import sqs_backends
+
+    return lambda_backends[account][region], sqs_backends[account][region]
+
+
+def _parse_queue_arn(arn: str) -> tuple[str, str, str]:
+    """(region, account, queue name) of an SQS queue ARN."""
+    parts = arn.split(":")
+    return parts[3], parts[4], parts[5]
+
+
+def find_queue(arn: str):
+    """moto's Queue for ``arn``, or None."""
+    from moto.sqs.models import sqs_backends
+
+    try:
+        region, account, name = _parse_queue_arn(arn)
+    except IndexError:
+        return None
+    queue = sqs_backends[account][region].queues.get(name)
+    return queue if queue is not None and queue.queue_arn == arn else None
+
+
+def is_sqs(arn: str | None) -> bool:
+    return bool(arn) and arn.split(":")[2:3] == ["sqs"]
+
+
+@dataclass
+class _Batch:
+    texts: list[str]
+    ids: list[str]
+    handles: dict[str, str]
+    retries: int
+
+
+class Poller:
+    """One mapping's poller: a thread that gathers batches, and one thread per batch in flight."""
+
+    def __init__(self, manager: EventSources, esm, account: str, region: str):
+        self.manager = manager
+        self.esm = esm
+        self.account = account
+        self.region = region
+        self.in_flight = 0
+        self._lock = threading.Lock()
+        self._own = threading.Condition()
+        self._queue_cond: threading.Condition | None = None
+        self._dirty = False
+        self._stopped = False
+        self._carry: list[tuple[str, str, str, int]] = []
+        self._thread = threading.Thread(target=self._run, name=f"esm-{esm.uuid[:8]}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped = True
+        self.nudge()
+
+    def nudge(self) -> None:
+        """Wake the poller: a setting changed, a batch ended, or it should stop."""
+        for cond in (self._own, self._queue_cond):
+            if cond is None:
+                continue
+            with cond:
+                self._dirty = True
+                cond.notify_all()
+
+    # ------------------------------------------------------------ the loop
+
+    def _alive(self) -> bool:
+        if self._stopped:
+            return False
+        try:
+            lam, _ = _backends(self.account, self.region)
+        except Exception:
+            return False
+        # A reset of moto's state, or a delete this poller was not told of, ends it.
+        return getattr(lam, "_event_source_mappings", {}).get(self.esm.uuid) is self.esm
+
+    def _run(self) -> None:
+        while self._alive():
+            try:
+                self._step()
+            except Exception as exc:  # never let one mapping's trouble end its poller silently
+                print(f"sqslab-offline: event source mapping {self.esm.uuid}: {exc!r}", flush=True)
+                self._wait(None, IDLE_WAIT_S)
+        self.manager._forget(self)
+
+    def _step(self) -> None:
+        esm = self.esm
+        if not esm.enabled:
+            self._carry.clear()
+            self._wait(None, IDLE_WAIT_S)
+            return
+        queue = find_queue(esm.event_source_arn)
+        fn = self._function()
+        if queue is None or fn is None:
+            self._wait(None, IDLE_WAIT_S)
+            return
+        self._queue_cond = _condition_of(queue)
+        scaling = esm.scaling_config or {}
+        limit = concurrency_limit(scaling.get("MaximumConcurrency"), fn.reserved_concurrency)
+        if self.in_flight >= limit:
+            self._wait(queue, IDLE_WAIT_S)
+            return
+        batch = self._gather(queue)
+        if batch is None:
+            return
+        with self._lock:
+            self.in_flight += 1
+        threading.Thread(target=self._process, args=(queue, batch), name=f"esm-batch-{esm.uuid[:8]}",
+                         daemon=True).start()
+
+    def _function(self):
+        lam, _ = _backends(self.account, self.region)
+        try:
+            return lam.get_function(self.esm.function_arn)
+        except Exception:
+            return None
+
+    def _gather(self, queue) -> _Batch | None:
+        esm = self.esm
+        texts: list[str] = []
+        sizes: list[int] = []
+        ids: list[str] = []
+        handles: dict[str, str] = {}
+        retries = 0
+        first_at = None
+
+        def take(text: str, mid: str, handle: str, count: int) -> None:
+            nonlocal retries, first_at
+            texts.append(text)
+            sizes.append(len(text.encode("utf-8")))
+            ids.append(mid)
+            handles[mid] = handle
+            retries += count > 1
+            if first_at is None:
+                first_at = time.monotonic()
+
+        for item in self._carry:
+            take(*item)
+        self._carry = []
+        while self._alive() and esm.enabled:
+            plan = BatchPlan(int(esm.batch_size or 10), float(esm.max_batch_window or 0))
+            if plan.ready(len(texts), first_at, time.monotonic()):
+                break
+            got = self._receive(queue, plan.want(len(texts)))
+            full = False
+            for message in got:
+                text = json.dumps(record(message, queue.queue_arn, queue.region))
+                item = (text, message.id, message.receipt_handle, int(message.approximate_receive_count))
+                if full or (texts and not BatchPlan.fits(sizes, len(text.encode("utf-8")))):
+                    full = True  # the payload limit: this record opens the next batch
+                    self._carry.append(item)
+                else:
+                    take(*item)
+            if full or plan.ready(len(texts), first_at, time.monotonic()):
+                break
+            if not got:
+                deadline = first_at + plan.window_s if texts and first_at is not None else None
+                self._wait(queue, IDLE_WAIT_S, deadline)
+        else:
+            return None  # stopped, disabled or deleted: what was read returns after its visibility timeout
+        if not texts:
+            return None
+        return _Batch(texts, ids, handles, retries)
+
+    def _receive(self, queue, count: int) -> list:
+        """One ReceiveMessage on moto's backend, counting the messages it moves to a dead-letter queue."""
+        _, sqs = _backends(self.account, self.region)
+        dlq = queue.dead_letter_queue
+        doomed: set[str] = set()
+        if dlq is not None and queue.redrive_policy:
+            limit = int(queue.redrive_policy.get("maxReceiveCount", 0) or 0)
+            doomed = {m.id for m in list(queue._messages) if m.approximate_receive_count >= limit and m.visible}
+        got = sqs.receive_message(queue.name, count, 0, int(queue.visibility_timeout or 0), ["All"])
+        if doomed:
+            remaining = {m.id for m in list(queue._messages)}
+            moved = len(doomed - remaining)
+            if moved:
+                self.manager._count("moved_to_dlq", moved)
+        return got
+
+    def _wait(self, queue, timeout: float, deadline: float | None = None) -> None:
+        """Sleep until something may have changed: a send (the queue's condition), a nudge,
+        the end of a visibility timeout or delay, ``deadline`` (monotonic), or ``timeout``."""
+        cond = _condition_of(queue) if queue is not None else self._own
+        with cond:
+            if self._dirty:
+                self._dirty = False
+                return
+            if queue is not None:
+                # 0 means a message looks receivable though the last read got none (another
+                # consumer's FIFO group, a read racing this one): look again shortly.
+                timeout = min(timeout, _quiet_for(queue) or RECHECK_S)
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                timeout = min(timeout, left)
+            cond.wait(timeout)
+            self._dirty = False
+
+    # ------------------------------------------------------------ one batch
+
+    def _process(self, queue, batch: _Batch) -> None:
+        esm = self.esm
+        keep: set[str] = set(batch.ids)
+        try:
+            fn = self._function()
+            if fn is None:
+                return
+            from sqslab.offline import lambda_service
+
+            self.manager._count("batches", 1)
+            self.manager._count("records", len(batch.ids))
+            self.manager._count("retries", batch.retries)
+            outcome = lambda_service.get().run(fn, event_text(batch.texts))
+            if outcome.errored:
+                self.manager._count("failed_batches", 1)
+            elif "ReportBatchItemFailures" in (esm.function_response_types or []):
+                keep = records_to_keep(outcome.payload, batch.ids)
+                if keep:
+                    self.manager._count("failed_batches" if keep == set(batch.ids) else "partial_batches", 1)
+            else:
+                keep = set()
+            _, sqs = _backends(self.account, self.region)
+            for mid in batch.ids:
+                if mid in keep:
+                    continue
+                try:
+                    sqs.delete_message(queue.name, batch.handles[mid])
+                except Exception:
+                    pass  # the queue was purged or deleted meanwhile
+        except Exception as exc:
+            print(f"sqslab-offline: event source mapping {esm.uuid}: a batch failed in the runtime: {exc!r}",
+                  flush=True)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+            self.nudge()
+
+
+def _condition_of(queue) -> threading.Condition:
+    """The condition moto's SQS queue signals on every new message."""
+    return queue._messages_lock
+
+
+def _quiet_for(queue) -> float:
+    """Seconds until a message of ``queue`` may become receivable without a send:
+    0 if one is now, the time to the next end of a visibility timeout or delay, at
+    most :data:`RECHECK_S` while messages are in flight (a consumer may release
+    them early) and :data:`IDLE_WAIT_S` otherwise. Called holding the queue's condition."""
+    now = time.time() * 1000
+    soonest = None
+    in_flight = False
+    busy_groups = set()
+    visible = []
+    for m in list(queue._messages):
+        if m.delayed_until > now:
+            soonest = m.delayed_until if soonest is None else min(soonest, m.delayed_until)
+        elif m.visible_at >= now:
+            in_flight = True
+            soonest = m.visible_at if soonest is None else min(soonest, m.visible_at)
+            if m.group_id is not None:
+                busy_groups.add(m.group_id)
+        else:
+            visible.append(m)
+    if any(m.group_id is None or m.group_id not in busy_groups for m in visible):
+        return 0.0
+    wait = IDLE_WAIT_S
+    if soonest is not None:
+        wait = min(wait, max(0.0, (soonest - now) / 1000) + 0.002)
+    if in_flight:
+        wait = min(wait, RECHECK_S)
+    return wait
+
+
+class EventSources:
+    """The pollers of the server's SQS event source mappings, and what they did."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._pollers: dict[str, Poller] = {}
+        self.counts = {"batches": 0, "records": 0, "retries": 0, "failed_batches": 0, "partial_batches": 0,
+                       "moved_to_dlq": 0}
+
+    def _count(self, key: str, n: int) -> None:
+        if n:
+            with self._lock:
+                self.counts[key] += n
+
+    # ------------------------------------------------------------ what the API patches call
+
+    def created(self, esm, account: str, region: str) -> None:
+        mark(esm, "Creating")
+        poller = Poller(self, esm, account, region)
+        with self._lock:
+            old = self._pollers.pop(esm.uuid, None)
+            self._pollers[esm.uuid] = poller
+        if old is not None:
+            old.stop()
+        poller.start()
+
+    def updated(self, esm, was_enabled: bool) -> None:
+        if esm.enabled and not was_enabled:
+            mark(esm, "Enabling")
+        elif was_enabled and not esm.enabled:
+            mark(esm, "Disabling")
+        else:
+            mark(esm, "Updating")
+        poller = self._pollers.get(esm.uuid)
+        if poller is not None:
+            poller.nudge()
+
+    def deleted(self, esm) -> None:
+        with self._lock:
+            poller = self._pollers.pop(esm.uuid, None)
+        if poller is not None:
+            poller.stop()
+
+    def _forget(self, poller: Poller) -> None:
+        with self._lock:
+            if self._pollers.get(poller.esm.uuid) is poller:
+                del self._pollers[poller.esm.uuid]
+
+    def state(self, esm) -> str:
+        """The State GetEventSourceMapping reports now."""
+        noted, since = getattr(esm, "_sqslab_state", ("Creating", 0.0))
+        if time.monotonic() - since < SETTLE_S:
+            return noted
+        if esm.enabled:
+            return "Enabled"
+        poller = self._pollers.get(esm.uuid)
+        return "Disabling" if poller is not None and poller.in_flight else "Disabled"
+
+    # ------------------------------------------------------------ lifecycle
+
+    def describe(self) -> dict:
+        with self._lock:
+            pollers = list(self._pollers.values())
+            counts = dict(self.counts)
+        return {
+            "mappings": len(pollers),
+            "enabled": sum(1 for p in pollers if p.esm.enabled),
+            "in_flight": sum(p.in_flight for p in pollers),
+            "counts": counts,
+        }
+
+    def shutdown(self) -> None:
+        with self._lock:
+            pollers = list(self._pollers.values())
+            self._pollers.clear()
+        for poller in pollers:
+            poller.stop()
+
+
+def mark(esm, state: str) -> None:
+    """Record a transitional State on moto's mapping object, reported for :data:`SETTLE_S`."""
+    esm._sqslab_state = (state, time.monotonic())
+
+
+# ---------------------------------------------------------------- the server's one instance
+
+_SOURCES: EventSources | None = None
+
+
+def install() -> EventSources:
+    """Create the process-wide pollers' home; the server calls it after installing the runtime."""
+    global _SOURCES
+    _SOURCES = EventSources()
+    return _SOURCES
+
+
+def get() -> EventSources | None:
+    return _SOURCES
+
+
+def describe() -> dict:
+    return _SOURCES.describe() if _SOURCES else {"installed": False}
+
+
+def shutdown() -> None:
+    if _SOURCES is not None:
+        _SOURCES.shutdown()
