@@ -43,6 +43,8 @@ PATCHES: tuple[Patch, ...] = (
           cloudformation._apply_update_follows_conditions),
     Patch("cfn_mapping_update_resets_removed_properties", "a mapping keeps properties an update left out",
           cloudformation._apply_mapping_update_resets_removed_properties),
+    Patch("cfn_queue_update_sets_attributes", "a queue update applies only two of its properties",
+          cloudformation._apply_queue_update_sets_attributes),
     Patch("iam_role_policy_json", "CloudFormation role policies stored as dict repr", iam._apply_role_policy_json),
     Patch("iam_role_managed_policies", "CloudFormation roles ignore ManagedPolicyArns", iam._apply_role_managed_policies),
     Patch("lambda_env_strings", "environment values kept as int/bool", awslambda._apply_lambda_env_strings),

@@ -398,3 +398,49 @@ def _apply_update_follows_conditions() -> str:
     _mark(build_resource_diff, patch, original)
     parsing.ResourceMap.build_resource_diff = build_resource_diff
     return "an update changes the resources whose conditions read a changed parameter"
+
+
+# ---------------------------------------------------------------------------
+# cfn_queue_update_sets_attributes
+# Upstream gap: moto's Queue.update_from_cloudformation_json applies only
+# VisibilityTimeout and ReceiveMessageWaitTimeSeconds; every other property an
+# updated template changes (RedrivePolicy and its maxReceiveCount, the message
+# retention period, ...) is ignored. CloudFormation updates these in place
+# (AWS::SQS::Queue: "Update requires: No interruption"), and a RedrivePolicy the
+# template no longer sets is removed. This sets them with moto's own
+# SetQueueAttributes path after moto's update.
+_QUEUE_UPDATABLE = ("DelaySeconds", "MaximumMessageSize", "MessageRetentionPeriod", "RedriveAllowPolicy",
+                    "RedrivePolicy", "KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds", "SqsManagedSseEnabled")
+
+
+def _apply_queue_update_sets_attributes() -> str:
+    import copy
+
+    from moto.sqs import models
+
+    patch = "cfn_queue_update_sets_attributes"
+    original = _original(models.Queue, "update_from_cloudformation_json", patch,
+                         ("original_resource", "new_resource_name", "cloudformation_json", "account_id", "region_name"))
+    if original is None:
+        return "already applied"
+    _require_params(_require(models.SQSBackend, "set_queue_attributes", patch), ("self", "queue_name", "attributes"),
+                    patch)
+    if 'self.policy = attributes.get("Policy")' not in inspect.getsource(models.Queue._set_attributes):
+        raise _mismatch(patch, "Queue._set_attributes no longer sets the policy it is given")
+
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json,
+                                        account_id, region_name, **kwargs):
+        queue = original(original_resource, new_resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        properties = cloudformation_json.get("Properties") or {}
+        attributes = {key: copy.deepcopy(properties[key]) for key in _QUEUE_UPDATABLE if key in properties}
+        if "RedrivePolicy" not in properties and getattr(queue, "redrive_policy", None):
+            attributes["RedrivePolicy"] = ""  # removed from the template: no dead-letter queue any more
+        if attributes:
+            # moto's _set_attributes sets the queue policy to the one it is given: keep the current one
+            attributes["Policy"] = queue.policy
+            models.sqs_backends[account_id][region_name].set_queue_attributes(queue.name, attributes)
+        return queue
+
+    _mark(update_from_cloudformation_json, patch, original)
+    models.Queue.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)
+    return "a queue's updated properties (RedrivePolicy, retention, ...) are applied in place"
