@@ -87,7 +87,8 @@ def template_path(value) -> Path:
     if path.is_dir():
         raise SqslabError(f"template {path} is a directory: give the template file in it (e.g. {path}/template.yaml)")
     if not path.is_file():
-        raise SqslabError(f"template not found: {path}")
+        bare = os.sep not in str(value) and "/" not in str(value) and not path.suffix
+        raise SqslabError(f"template not found: {path}" + (f" (give a file, or {TEMPLATE_WORDS})" if bare else ""))
     return path
 
 

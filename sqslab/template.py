@@ -130,6 +130,30 @@ def _warnings(values: dict[str, str]) -> list[str]:
             f"function Timeout {timeout} s is not longer than the {wait} s long-poll wait: "
             "function2 and function3 would time out mid-poll on an empty queue"
         )
+    # A function polled through an event source mapping (Lambda Developer Guide, "Using Lambda
+    # with Amazon SQS": the queue's visibility timeout must be at least the function's timeout,
+    # six times is recommended; a BatchSize over 10 needs a batching window of at least 1 s).
+    function_timeout, visibility = values.get("FunctionTimeout"), values.get("VisibilityTimeout")
+    if function_timeout is not None and visibility is not None:
+        ft, vt = float(function_timeout), float(visibility)
+        if ft > vt:
+            warnings.append(
+                f"FunctionTimeout {function_timeout} s is longer than VisibilityTimeout {visibility} s: "
+                f"Lambda refuses the mapping; AWS recommends a visibility timeout of six times the function's "
+                f"({6 * ft:g} s)"
+            )
+        elif vt < 6 * ft:
+            warnings.append(
+                f"VisibilityTimeout {visibility} s is less than six times FunctionTimeout {function_timeout} s "
+                f"({6 * ft:g} s), as AWS recommends: the margin lets Lambda retry a throttled invocation "
+                "before its messages become visible again"
+            )
+    batch, window = values.get("BatchSize"), values.get("MaximumBatchingWindowInSeconds")
+    if batch is not None and window is not None and float(batch) > 10 and float(window) < 1:
+        warnings.append(
+            f"BatchSize {batch} needs MaximumBatchingWindowInSeconds of at least 1 s (it is {window}): "
+            "Lambda refuses the mapping on a standard queue"
+        )
     return warnings
 
 
