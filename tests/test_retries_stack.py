@@ -364,3 +364,41 @@ def test_update_then_teardown(clients):
     assert not [u for u in clients.sqs.list_queues(QueueNamePrefix=prefix).get("QueueUrls", [])]
     assert prefix not in json.dumps(lam.list_functions()["Functions"])
     assert clients.logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{prefix}")["logGroups"] == []
+
+
+def test_the_command_line_deploys_and_tears_down_by_name(clients, capsys):
+    from sqslab import cli
+
+    name, prefix = unique("rt-cli-"), unique("rc")
+    capsys.readouterr()
+    assert cli.main(["deploy", "--template", "retries", "--stack-name", name, "--param", f"Prefix={prefix}",
+                     "--param", "BatchSize=5"]) == 0
+    out = capsys.readouterr().out
+    assert f"{name}: created (CREATE_COMPLETE)" in out
+    assert f"ConsumerFunctionName {prefix}-consumer" in " ".join(out.split())
+    uuid_ = stack.outputs(name)["EventSourceMappingId"]
+    assert getattr(clients, "lambda").get_event_source_mapping(UUID=uuid_)["BatchSize"] == 5
+    assert cli.main(["teardown", "--stack-name", name]) == 0
+    assert stack.describe(clients.cloudformation, name) is None
+
+
+# ------------------------------------------------------------------ the moto patches this stack needs
+
+
+@pytest.mark.parametrize("apply", ["_apply_update_follows_conditions", "_apply_mapping_update_resets_removed_properties",
+                                   "_apply_queue_update_sets_attributes"])
+def test_each_patch_refuses_a_moto_whose_internals_changed(apply, monkeypatch):
+    from moto.awslambda.models import EventSourceMapping
+    from moto.cloudformation.parsing import ResourceMap
+    from moto.sqs.models import Queue
+
+    from sqslab.offline import patches
+    from sqslab.offline.patches import cloudformation
+
+    owner, attr = {"_apply_update_follows_conditions": (ResourceMap, "build_resource_diff"),
+                   "_apply_mapping_update_resets_removed_properties": (EventSourceMapping,
+                                                                       "update_from_cloudformation_json"),
+                   "_apply_queue_update_sets_attributes": (Queue, "update_from_cloudformation_json")}[apply]
+    monkeypatch.setattr(owner, attr, lambda *changed: None)
+    with pytest.raises(patches.PatchError, match=r"moto .* changed .*Install moto"):
+        getattr(cloudformation, apply)()
