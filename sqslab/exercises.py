@@ -69,10 +69,8 @@ class _ScratchQueue:
     code is tried there, so nothing it leaves behind reaches the stack's queue."""
 
     def __init__(self, lab: StackHandle, visibility_timeout: int = 30):
-        import uuid
-
         self.sqs = lab.client("sqs")
-        self.url = self.sqs.create_queue(QueueName=f"sqslab-exercise-{uuid.uuid4().hex[:8]}",
+        self.url = self.sqs.create_queue(QueueName=lab.scratch_queue_name("exercise"),
                                          Attributes={"VisibilityTimeout": str(visibility_timeout)})["QueueUrl"]
 
     def send(self, n: int) -> list[str]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from sqslab import checks
+from sqslab import checks, scratch
 from sqslab import target as targets
 from sqslab.config import DEFAULT_STACK, FUNCTIONS
 from sqslab.errors import SqslabError
@@ -71,3 +71,8 @@ class StackHandle:
 
     def function_names(self) -> dict[str, str]:
         return {fn: self.function_name(fn) for fn in FUNCTIONS}
+
+    def scratch_queue_name(self, purpose: str) -> str:
+        """A name for a short-lived queue of an experiment on this stack (:mod:`sqslab.scratch`):
+        the stack's teardown deletes any such queue a failed cell left behind."""
+        return scratch.queue_name(self.name, purpose)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from sqslab import target as targets
+from sqslab import scratch
 from sqslab.config import DEFAULT_STACK
 from sqslab.handle import StackHandle
 
@@ -91,29 +91,73 @@ def purge(stack_name: str = DEFAULT_STACK, target=None) -> int:
     raise RuntimeError("the queue could not be purged within 65 s")
 
 
-def leftovers(stack_name: str = DEFAULT_STACK, prefix: str = "fa-021", target=None) -> list[str]:
-    """Anything of the stack that still exists: stack, queue, functions, log groups, roles."""
-    from sqslab.stack import artifact_bucket_name, describe
+def leftovers(stack_name: str = DEFAULT_STACK, target=None, held: list | None = None) -> list[str]:
+    """What still exists of the stack, one line each: the stack itself, any resource in ``held``
+    ((type, physical id) pairs: what it held before its teardown, as :func:`sqslab.stack.teardown`
+    reports them; by default, what it holds now), its functions' log groups, the scratch queues of
+    its experiments and its artifacts. Resource types this cannot look up are counted, not guessed."""
+    from sqslab.stack import artifact_bucket_name, describe, held_resources
 
-    tgt = targets.resolve(target)
+    lab = StackHandle.of(stack_name, target)
+    cfn = lab.client("cloudformation")
     found = []
-    if describe(targets.client("cloudformation", tgt), stack_name):
-        found.append(f"stack {stack_name}")
-    sqs = targets.client("sqs", tgt)
-    for url in sqs.list_queues(QueueNamePrefix=prefix).get("QueueUrls", []):
-        found.append(f"queue {url.rsplit('/', 1)[-1]}")
-    lam = targets.client("lambda", tgt)
-    for page in lam.get_paginator("list_functions").paginate():
-        found += [f"function {f['FunctionName']}" for f in page["Functions"] if f["FunctionName"].startswith(prefix)]
-    logs = targets.client("logs", tgt)
-    for page in logs.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=f"/aws/lambda/{prefix}"):
-        found += [f"log group {g['logGroupName']}" for g in page["logGroups"]]
-    s3 = targets.client("s3", tgt)
-    bucket = artifact_bucket_name(tgt)
+    if describe(cfn, lab.name):
+        found.append(f"stack {lab.name}")
+        if held is None:
+            held = held_resources(cfn, lab.name)
+    unchecked = 0
+    for rtype, physical_id in held or []:
+        exists = _exists(lab, rtype, physical_id)
+        if exists is None:
+            unchecked += 1
+        elif exists:
+            found.append(f"{rtype} {physical_id}")
+    for url in scratch.queues(lab.client("sqs"), lab.name):
+        found.append(f"scratch queue {url.rsplit('/', 1)[-1]}")
+    s3 = lab.client("s3")
+    bucket = artifact_bucket_name(lab.target)
     try:
-        keys = s3.list_objects_v2(Bucket=bucket, Prefix=f"{stack_name}/").get("KeyCount", 0)
+        keys = s3.list_objects_v2(Bucket=bucket, Prefix=f"{lab.name}/").get("KeyCount", 0)
         if keys:
-            found.append(f"{keys} artifacts in s3://{bucket}/{stack_name}/")
+            found.append(f"{keys} artifacts in s3://{bucket}/{lab.name}/")
     except s3.exceptions.ClientError:
         pass
+    if unchecked:
+        found.append(f"({unchecked} resources of types not looked up here; see the CloudFormation console)")
     return found
+
+
+def _exists(lab: StackHandle, rtype: str, physical_id: str) -> bool | None:
+    """Whether the resource is still there; None for a type this does not look up."""
+    from botocore.exceptions import ClientError
+
+    lookups = {
+        "AWS::SQS::Queue": ("sqs", lambda c: c.get_queue_attributes(QueueUrl=physical_id, AttributeNames=["QueueArn"])),
+        "AWS::Lambda::Function": ("lambda", lambda c: c.get_function_configuration(FunctionName=physical_id)),
+        "AWS::Lambda::EventSourceMapping": ("lambda", lambda c: c.get_event_source_mapping(UUID=physical_id)),
+        "AWS::IAM::Role": ("iam", lambda c: c.get_role(RoleName=physical_id)),
+        "AWS::Logs::LogGroup": ("logs", lambda c: _log_group(c, physical_id)),
+    }
+    if rtype not in lookups:
+        return None
+    service, look = lookups[rtype]
+    try:
+        look(lab.client(service))
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if "NotFound" in code or "NonExistent" in code or code in ("NoSuchEntity", "QueueDoesNotExist"):
+            return False
+        raise
+    return True
+
+
+def _log_group(logs, name: str) -> None:
+    groups = logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+    if not any(g["logGroupName"] == name for g in groups):
+        raise _not_found("ResourceNotFoundException")
+
+
+def _not_found(code: str):
+    from botocore.exceptions import ClientError
+
+    return ClientError({"Error": {"Code": code, "Message": "not found"}}, "lookup")

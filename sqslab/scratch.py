@@ -1,0 +1,55 @@
+"""Short-lived queues that experiments and exercise checks make beside a stack.
+
+Their names start with the stack's scratch prefix, ``sqslab-scratch-<stack>_``:
+the underscore, which stack names cannot hold, ends the stack's part, so stack
+``a`` never claims stack ``a-b``'s queues. A cell deletes its queue when it ends;
+one that failed half-way leaves it, and the stack's teardown (and
+:func:`sqslab.resources.leftovers`) find it by that prefix. Nothing else is ever
+matched: queue names of a stack's template do not start with ``sqslab-scratch-``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+
+from sqslab.errors import SqslabError
+
+PREFIX = "sqslab-scratch-"
+_PURPOSE = re.compile(r"[a-z0-9][a-z0-9-]{0,23}")
+_STACK_PART = 32  # SQS queue names have at most 80 characters
+
+
+def prefix(stack_name: str) -> str:
+    """Where every scratch queue name of this stack starts (at most 48 characters)."""
+    part = stack_name
+    if len(part) > _STACK_PART:  # shortened, and kept apart from other long names by a hash
+        part = f"{stack_name[:_STACK_PART - 9]}-{hashlib.sha256(stack_name.encode()).hexdigest()[:8]}"
+    return f"{PREFIX}{part}_"
+
+
+def queue_name(stack_name: str, purpose: str) -> str:
+    """A new scratch queue name: the stack's prefix, what it is for, six random hex digits."""
+    if not isinstance(purpose, str) or not _PURPOSE.fullmatch(purpose):
+        raise SqslabError(f"scratch queue purpose {purpose!r}: use 1-24 lower-case letters, digits and hyphens")
+    return f"{prefix(stack_name)}{purpose}-{uuid.uuid4().hex[:6]}"
+
+
+def queues(sqs, stack_name: str) -> list[str]:
+    """The URLs of this stack's scratch queues that exist now."""
+    urls: list[str] = []
+    for page in sqs.get_paginator("list_queues").paginate(QueueNamePrefix=prefix(stack_name)):
+        urls += page.get("QueueUrls", [])
+    return urls
+
+
+def delete_all(sqs, stack_name: str) -> int:
+    """Delete this stack's scratch queues; returns how many there were."""
+    urls = queues(sqs, stack_name)
+    for url in urls:
+        try:
+            sqs.delete_queue(QueueUrl=url)
+        except sqs.exceptions.QueueDoesNotExist:
+            pass
+    return len(urls)
