@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqslab import checks
+from sqslab import checks, scratch
 from sqslab import target as targets
 from sqslab.config import DEFAULT_STACK
 from sqslab.errors import DeployError, SqslabError
@@ -355,13 +355,32 @@ def outputs(stack_name: str = DEFAULT_STACK, target=None) -> dict[str, str]:
     return outputs_of(stack)
 
 
+def held_resources(cfn, stack_name: str) -> list[tuple[str, str]]:
+    """(resource type, physical id) of everything the stack holds, its nested stacks' too."""
+    held, todo = [], [stack_name]
+    while todo:
+        for page in cfn.get_paginator("list_stack_resources").paginate(StackName=todo.pop()):
+            for res in page["StackResourceSummaries"]:
+                if not res.get("PhysicalResourceId") or res.get("ResourceStatus", "").startswith("DELETE"):
+                    continue
+                if res["ResourceType"] == "AWS::CloudFormation::Stack":
+                    todo.append(res["PhysicalResourceId"])
+                else:
+                    held.append((res["ResourceType"], res["PhysicalResourceId"]))
+    return held
+
+
 def teardown(stack_name: str = DEFAULT_STACK, target=None, bucket: str | None = None, progress: bool = True) -> dict:
-    """Delete the stack, its artifacts, and the artifact bucket if sqslab created it."""
+    """Delete the stack (its report lists what it held), the scratch queues experiments left
+    beside it (:mod:`sqslab.scratch`), its artifacts, and the artifact bucket if sqslab created it."""
     stack_name, bucket = checks.stack_name(stack_name), checks.bucket_name(bucket)
     tgt = targets.resolve(target)
     cfn, s3 = targets.client("cloudformation", tgt), targets.client("s3", tgt)
-    report = {"stack": stack_name, "stack_deleted": False, "artifacts_deleted": 0, "bucket_deleted": False}
+    report = {"stack": stack_name, "stack_deleted": False, "resources": [], "scratch_queues_deleted": 0,
+              "artifacts_deleted": 0, "bucket_deleted": False}
+    report["scratch_queues_deleted"] = scratch.delete_all(targets.client("sqs", tgt), stack_name)
     if describe(cfn, stack_name):
+        report["resources"] = held_resources(cfn, stack_name)
         cfn.delete_stack(StackName=stack_name)
         status = wait(cfn, stack_name, progress)
         if status != "DELETE_COMPLETE":
