@@ -439,6 +439,13 @@ class Poller:
 
         def take(text: str, mid: str, handle: str, count: int) -> None:
             nonlocal retries, first_at
+            if mid in handles:
+                # Read again within the window (a visibility timeout shorter than the window):
+                # one record per message, with the newest receipt handle.
+                texts[ids.index(mid)] = text
+                sizes[ids.index(mid)] = len(text.encode("utf-8"))
+                handles[mid] = handle
+                return
             texts.append(text)
             sizes.append(len(text.encode("utf-8")))
             ids.append(mid)
