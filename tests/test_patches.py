@@ -156,3 +156,45 @@ def test_every_patch_is_applied_in_the_server(offline):
 
     applied = server.status()["runtime"]["patches"]
     assert set(applied) == {p.name for p in patches.PATCHES}
+
+
+def test_guard_fails_when_send_message_no_longer_runs_mappings_as_expected(monkeypatch):
+    """sqs_no_push_on_send depends on moto's Queue.add_message walking lambda_event_source_mappings."""
+    from moto.sqs.models import Queue
+
+    from sqslab.offline.patches import sqs
+
+    monkeypatch.setattr(Queue, "add_message", lambda self, message: None)
+    with pytest.raises(patches.PatchError, match="sqs_no_push_on_send: moto .* no longer runs mappings"):
+        sqs._apply_sqs_no_push_on_send()
+    assert not isinstance(Queue.__dict__.get("lambda_event_source_mappings"), property)
+
+
+def test_guard_checks_the_mapping_signatures(monkeypatch):
+    from moto.awslambda.models import LambdaBackend
+
+    monkeypatch.setattr(LambdaBackend, "create_event_source_mapping", lambda self, body: None)
+    with pytest.raises(patches.PatchError, match="lambda_esm_sqs_checks: moto .* changed"):
+        awslambda._apply_lambda_esm_sqs_checks()
+    with pytest.raises(patches.PatchError, match="lambda_esm_sqs_poller: moto .* changed"):
+        awslambda._apply_lambda_esm_sqs_poller()
+
+
+def test_send_message_no_longer_runs_the_mapped_function(clients, lam, role_arn):
+    """With moto's own path a send to a queue whose handler sleeps 1 s took over 1 s;
+    the offline pollers deliver it after SendMessage has returned."""
+    from helpers import make_function
+
+    tag = uuid.uuid4().hex[:8]
+    url = clients.sqs.create_queue(QueueName=f"push-{tag}", Attributes={"VisibilityTimeout": "5"})["QueueUrl"]
+    arn = clients.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    name = make_function(lam, role_arn, "import time\ndef handler(event, context):\n    time.sleep(1)\n", Timeout=3)
+    uid = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=name)["UUID"]
+    try:
+        import time
+
+        t0 = time.perf_counter()
+        clients.sqs.send_message(QueueUrl=url, MessageBody="x")
+        assert time.perf_counter() - t0 < 0.5
+    finally:
+        lam.delete_event_source_mapping(UUID=uid)
