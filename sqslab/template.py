@@ -393,8 +393,10 @@ def planned_names(template: str | Path, parameters: dict[str, str], stack_name: 
 
 
 def excerpt(logical_id: str, template: str | Path = DEFAULT_TEMPLATE) -> str:
-    """The YAML text of one resource, as written in the template file."""
-    lines = Path(template).read_text().splitlines()
+    """The YAML text of one resource, as written in the template file (a path or a word of
+    :data:`sqslab.config.TEMPLATES`)."""
+    template = resolve_template(template)
+    lines = template.read_text().splitlines()
     start = next((i for i, ln in enumerate(lines) if ln == f"  {logical_id}:"), None)
     if start is None:
         raise SqslabError(f"no resource {logical_id!r} in {template}")

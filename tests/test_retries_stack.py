@@ -42,6 +42,7 @@ def test_the_word_retries_names_the_template_everywhere():
     # the Python API takes the word as the command line does
     assert stack.check_deploy_inputs("retries", "x", None, None)[0] == RETRIES
     assert template.validate("retries").template == RETRIES
+    assert template.excerpt("ConsumerMapping", "retries").startswith("  ConsumerMapping:\n    Type: AWS::Lambda::EventSourceMapping")
 
 
 def test_parameters_carry_aws_limits():
