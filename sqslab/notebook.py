@@ -49,6 +49,13 @@ class Lab(StackHandle):
     visibility_timeout: int = 90
     wait: int = 20
 
+    def invoke(self, function: str, payload=None, progress: bool = True):
+        """Invoke one of the stack's functions (``"function1"``...) with ``LogType="Tail"`` and wait
+        for it: an :class:`~sqslab.invoke.Invocation` with ``.body``, ``.duration_ms``, ``.summary()``."""
+        from sqslab.invoke import invoke
+
+        return invoke(function, payload, stack_name=self, progress=progress)
+
 
 def setup(target: str, stack_name: str, profile: str, visibility_timeout=None, wait=None, deploy: bool = False,
           **extra) -> Lab:

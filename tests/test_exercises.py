@@ -82,3 +82,28 @@ def test_04_solutions_are_right_and_wrong_answers_wrong(lab, capsys):
 
     assert exercises.check_04_2(lab, one_at_a_time) is False
     assert "MaxNumberOfMessages=10" in capsys.readouterr().out
+
+    def stops_on_a_short_answer(sqs, queue_url):  # 25 = 10 + 10 + 5: right offline, loses messages on AWS
+        deleted = 0
+        while True:
+            messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
+                                           WaitTimeSeconds=1).get("Messages", [])
+            for message in messages:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+                deleted += 1
+            if len(messages) < 10:
+                return deleted
+
+    assert exercises.check_04_2(lab, stops_on_a_short_answer) is False
+    assert "stop at the first empty answer, and only there" in capsys.readouterr().out
+
+    def ends_on_a_short_poll(sqs, queue_url):
+        deleted = 0
+        while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+            for message in messages:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+                deleted += 1
+        return deleted
+
+    assert exercises.check_04_2(lab, ends_on_a_short_poll) is False
+    assert "should come from a long poll" in capsys.readouterr().out

@@ -79,8 +79,10 @@ class CallLog:
                           time_ms=end)
             elif op == "ReceiveMessage":
                 messages = parsed.get("Messages", [])
+                wait = params.get("WaitTimeSeconds")
                 self._add(**base, event="receive_call", start_ms=context.get("sqslab_start_ms", end), end_ms=end,
-                          messages=len(messages))
+                          messages=len(messages), max_messages=int(params.get("MaxNumberOfMessages", 1)),
+                          wait_s=int(wait) if wait is not None else None)
                 timeout = params.get("VisibilityTimeout")
                 timeout = int(timeout) if timeout is not None else self._timeout_of(sqs, params["QueueUrl"])
                 for m in messages:
