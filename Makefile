@@ -36,7 +36,7 @@ test-slow: $(STAMP)
 
 ## Invoke latency (cold, warm) and long-poll timing, printed with medians.
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_invoke.py
+	$(BIN)/python benchmarks/bench_invoke.py && $(BIN)/python benchmarks/bench_event_source.py
 
 ## JupyterLab with the offline server running.
 lab: $(STAMP)
