@@ -25,6 +25,10 @@ HANDOUTS = ROOT / "build" / "handouts"
 RECORDING = ROOT / "data" / "recorded" / "article_run_offline.json"
 PRICING = ROOT / "data" / "sqs_pricing.json"
 
+# The series' own git repository: `[project.urls] Repository` in pyproject.toml, read by
+# repository(). The navigation's Colab and Binder links and the Colab install cell use it.
+PYPROJECT = ROOT / "pyproject.toml"
+
 DEFAULT_STACK = "sqslab"
 FUNCTIONS = ("function1", "function2", "function3")
 
@@ -34,3 +38,20 @@ PROFILES = {
     # A fast look at the same behaviour.
     "quick": {"VisibilityTimeout": 6, "ReceiveMessageWaitTimeSeconds": 2},
 }
+
+
+def repository(pyproject: Path = PYPROJECT) -> str | None:
+    """The series' repository address (``[project.urls] Repository``), or None when none is set."""
+    import re
+
+    try:
+        text = pyproject.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10: the one line is enough
+        section = re.search(r"^\[project\.urls\]\s*$(.*?)(?=^\[|\Z)", text, re.M | re.S)
+        found = section and re.search(r'^Repository\s*=\s*"([^"]*)"', section.group(1), re.M)
+        return (found.group(1) or None) if found else None
+    return tomllib.loads(text).get("project", {}).get("urls", {}).get("Repository") or None

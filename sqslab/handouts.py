@@ -74,7 +74,8 @@ def export(nb, names: list[str]) -> str:
 
     exporter = HTMLExporter(embed_images=True, extra_loaders=[DictLoader({"handout.html.j2": _TEMPLATE})],
                             template_file="handout.html.j2")
-    exporter.register_preprocessor(TagRemovePreprocessor(remove_input_tags={"observation"}), enabled=True)
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_input_tags={"observation"}, remove_cell_tags={"colab"}),
+                                   enabled=True)
     exporter.register_preprocessor(_navigation_preprocessor(), enabled=True)
     resources = {"metadata": {"name": nav.title_in(nb, "Handout")}}  # the page's <title>
     body, _ = exporter.from_notebook_node(nb, resources=resources)

@@ -4,19 +4,31 @@ Writes (or, with ``--check``, verifies) a markdown cell holding the
 ``<!--NAVIGATION-->`` marker as the second and the last cell of every numbered
 notebook, in file-name order. The index notebook is the contents page.
 
+The third cell of every notebook installs the series when it runs in Colab
+(and does nothing anywhere else). Both follow the repository's address in
+``pyproject.toml`` (``[project.urls] Repository``, :func:`sqslab.config.repository`):
+with a GitHub address, the navigation also links each notebook in Colab and
+Binder; with none set, there are no such links and the install cell asks for one.
+
     python -m sqslab.nav [--check] [notebooks/]
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import nbformat
 
+from sqslab.config import repository
+
 MARK = "<!--NAVIGATION-->"
 INDEX = "00_index.ipynb"
+INSTALL_ID = "colab-install"
+BRANCH = "main"
 
 
 def series(folder: Path) -> list[Path]:
@@ -37,33 +49,73 @@ def title_of(path: Path) -> str:
     return title_in(nbformat.read(path, as_version=4), path.stem)
 
 
-def nav_text(paths: list[Path], i: int) -> str:
+def launch_links(repo: str | None, path: Path) -> str:
+    """"Open in Colab | Binder" for a notebook of a GitHub repository; empty for any other address."""
+    found = re.fullmatch(r"https://github\.com/([\w.-]+)/([\w.-]+?)(?:\.git)?/?", repo or "")
+    if not found:
+        return ""
+    owner, name = found.groups()
+    colab = f"https://colab.research.google.com/github/{owner}/{name}/blob/{BRANCH}/notebooks/{path.name}"
+    binder = f"https://mybinder.org/v2/gh/{owner}/{name}/{BRANCH}?labpath={quote(f'notebooks/{path.name}', safe='')}"
+    return f"Open this notebook in [Colab]({colab}) or [Binder]({binder})"
+
+
+def nav_text(paths: list[Path], i: int, repo: str | None = None) -> str:
     parts = []
     if i > 0:
         parts.append(f"< [{title_of(paths[i - 1])}]({paths[i - 1].name})")
     parts.append(f"[Contents]({INDEX})")
     if i + 1 < len(paths):
         parts.append(f"[{title_of(paths[i + 1])}]({paths[i + 1].name}) >")
-    return f"{MARK}\n" + " | ".join(parts)
+    launch = launch_links(repo, paths[i])
+    return f"{MARK}\n" + " | ".join(parts) + (f"\n\n{launch}" if launch else "")
+
+
+def install_cell_text(repo: str | None) -> str:
+    """The cell that, in Colab only, clones the series into ~/sqslab and installs it."""
+    return "\n".join([
+        "# extra code – in Colab: fetches the series and installs it (about a minute); anywhere else: nothing",
+        "import os, sys",
+        "",
+        f"REPOSITORY = {repo!r}  # the series' git address (pyproject.toml, [project.urls] Repository)",
+        "SERIES = os.path.expanduser(\"~/sqslab\")",
+        "if \"google.colab\" in sys.modules and not os.path.isdir(SERIES):",
+        "    assert REPOSITORY, \"set REPOSITORY above to the address of the series' git repository\"",
+        "    !git clone --quiet --depth 1 {REPOSITORY} {SERIES}",
+        "    assert os.path.isdir(SERIES), f\"could not clone {REPOSITORY}: check the address\"",
+        "    %pip install --quiet -e {SERIES}",
+        "if \"google.colab\" in sys.modules:",
+        "    sys.path.insert(0, SERIES)",
+        "    %cd {SERIES}/notebooks",
+    ])
+
+
+def _is_install(cell) -> bool:
+    return cell.cell_type == "code" and cell.get("id") == INSTALL_ID
 
 
 def _is_nav(cell) -> bool:
     return cell.cell_type == "markdown" and cell.source.startswith(MARK)
 
 
-def apply(folder: Path, check: bool = False) -> list[str]:
-    """Write navigation; returns the notebooks that were (or, checking, would be) changed."""
+def apply(folder: Path, check: bool = False, repo: str | None = None, read_repository: bool = True) -> list[str]:
+    """Write navigation and the Colab install cell; returns the notebooks that were (or,
+    checking, would be) changed. ``repo``: the repository's address, by default pyproject.toml's."""
     paths = series(folder)
+    if repo is None and read_repository:
+        repo = repository()
     changed = []
     for i, path in enumerate(paths):
         nb = nbformat.read(path, as_version=4)
-        text = nav_text(paths, i)
-        cells = [c for c in nb.cells if not _is_nav(c)]
+        text = nav_text(paths, i, repo)
+        cells = [c for c in nb.cells if not _is_nav(c) and not _is_install(c)]
         top = nbformat.v4.new_markdown_cell(text)
         bottom = nbformat.v4.new_markdown_cell(text)
-        top.id, bottom.id = "navigation-top", "navigation-bottom"
-        new = cells[:1] + [top] + cells[1:] + [bottom]
-        if [(c.cell_type, c.source) for c in new] != [(c.cell_type, c.source) for c in nb.cells]:
+        install = nbformat.v4.new_code_cell(install_cell_text(repo))
+        top.id, bottom.id, install.id = "navigation-top", "navigation-bottom", INSTALL_ID
+        install.metadata["tags"] = ["colab"]
+        new = cells[:1] + [top, install] + cells[1:] + [bottom]
+        if [(c.cell_type, c.source, c.get("id")) for c in new] != [(c.cell_type, c.source, c.get("id")) for c in nb.cells]:
             changed.append(path.name)
             if not check:
                 nb.cells = new
