@@ -163,9 +163,13 @@ def _teardown(args) -> int:
 
 
 def _tutorial(args) -> int:
-
-    from sqslab import tutorial
     from sqslab.target import target_name
+
+    try:
+        from sqslab import tutorial
+    except ModuleNotFoundError as exc:  # the runner's own packages are the jupyter extra
+        raise SqslabError(f"sqslab tutorial needs {exc.name}, part of the jupyter extra: "
+                          "pip install -e '.[jupyter]' (make tutorial installs it)") from None
 
     tutorial.run(profile=args.profile, out_dir=Path(args.out), target=target_name(args.target),
                  only=args.only or None)
