@@ -42,7 +42,8 @@ def _offline(args) -> int:
             sources = report.get("event_sources") or {}
             if sources.get("mappings") or any((sources.get("counts") or {}).values()):
                 c = sources.get("counts", {})
-                print(f"mappings     {sources.get('mappings', 0)} SQS event source mappings "
+                n = sources.get("mappings", 0)
+                print(f"mappings     {n} SQS event source mapping{'' if n == 1 else 's'} "
                       f"({sources.get('enabled', 0)} enabled, {sources.get('in_flight', 0)} batches in flight)")
                 print(f"batches      {c.get('batches', 0)} ({c.get('records', 0)} records; "
                       f"{c.get('failed_batches', 0)} failed, {c.get('partial_batches', 0)} partly failed), "

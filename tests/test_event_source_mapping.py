@@ -27,7 +27,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sqslab.offline import event_source as es
-from tests.helpers import log_messages, make_function
+from tests.helpers import log_messages, make_function, run_sqslab
 
 HANDLER = """
 import json, os, time
@@ -193,6 +193,8 @@ def test_a_failed_batch_returns_after_the_visibility_timeout_then_goes_to_the_de
     assert after["retries"] - before["retries"] >= 1
     assert after["moved_to_dlq"] - before["moved_to_dlq"] >= 1
     assert after["failed_batches"] - before["failed_batches"] >= 2
+    shown = run_sqslab("offline", "status").stdout
+    assert "retries" in shown and "moved to a dead-letter queue" in shown, shown
 
 
 def test_partial_batch_response_keeps_only_the_listed_record(mapped):
