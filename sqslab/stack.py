@@ -35,6 +35,7 @@ from sqslab.template import (
     planned_names,
     render,
     resolve_template,
+    resource_paths,
     validate,
 )
 
@@ -109,6 +110,47 @@ def refuse_taken_names(cfn, template: Path, parameters: dict[str, str], stack_na
         raise SqslabError(f"{shown} is taken: stack {owner} already owns {planned.name}{more}; "
                           f"deploy {stack_name} with another {choose}, or {fix}")
     raise SqslabError(f"stack {owner} already owns {planned.name}{more}, a name fixed in the template: {fix}")
+
+
+# Resource types that hold data an update could lose: a queue's messages, a log group's
+# events, a bucket's objects, a table's items.
+HOLDS_DATA = {"AWS::SQS::Queue": "queue", "AWS::Logs::LogGroup": "log group", "AWS::S3::Bucket": "bucket",
+              "AWS::DynamoDB::Table": "table"}
+
+
+def refuse_losing_data(cfn, template: Path, parameters: dict[str, str], stack_name: str,
+                       region: str, account: str) -> None:
+    """One line, before an update, when it would delete or replace something of the stack that
+    holds data: a resource the new template drops (CloudFormation deletes it), or one it gives
+    another name (a name change is an update that "requires: Replacement", e.g. QueueName)."""
+    paths = resource_paths(template)
+    planned = {p.logical_id: p.name for p in planned_names(template, parameters, stack_name, region, account)}
+    lost = []
+    for logical, rtype, physical in stack_tree(cfn, stack_name):
+        if rtype not in HOLDS_DATA:
+            continue
+        renamed = logical in planned and not names_match(physical, planned[logical])
+        if paths.get(logical) != rtype or renamed:
+            lost.append((rtype, physical.rsplit("/", 1)[-1]))
+    if not lost:
+        return
+    rtype, name = lost[0]
+    more = f" (and {len(lost) - 1} more that hold data)" if len(lost) > 1 else ""
+    raise SqslabError(f"this deploy would delete or replace stack {stack_name}'s {HOLDS_DATA[rtype]} {name}{more}, "
+                      f"and what it holds: deploy {_shown(template)} under another --stack-name, "
+                      f"or tear {stack_name} down first (sqslab teardown --stack-name {stack_name})")
+
+
+def _shown(template: Path) -> str:
+    from sqslab.config import ROOT, TEMPLATES
+
+    for word, path in TEMPLATES.items():
+        if Path(path).resolve() == Path(template).resolve():
+            return f"--template {word}"
+    try:
+        return str(Path(template).resolve().relative_to(ROOT))
+    except ValueError:
+        return str(template)
 
 
 # ------------------------------------------------------------------ deploy
@@ -260,6 +302,7 @@ def deploy(
                   Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"], Tags=STACK_TAGS)
 
     if existing:
+        refuse_losing_data(cfn, Path(template), checked.parameters, stack_name, tgt.region, account)
         current_params = {p["ParameterKey"]: p["ParameterValue"] for p in existing.get("Parameters", [])}
         current_body = cfn.get_template(StackName=stack_name)["TemplateBody"]
         if isinstance(current_body, dict):
@@ -355,19 +398,27 @@ def outputs(stack_name: str = DEFAULT_STACK, target=None) -> dict[str, str]:
     return outputs_of(stack)
 
 
-def held_resources(cfn, stack_name: str) -> list[tuple[str, str]]:
-    """(resource type, physical id) of everything the stack holds, its nested stacks' too."""
-    held, todo = [], [stack_name]
+def stack_tree(cfn, stack_name: str) -> list[tuple[str, str, str]]:
+    """(logical path, type, physical id) of everything the stack holds, its nested stacks'
+    too (a nested one's path as ``Outer/Inner``, as :func:`sqslab.template.resource_paths`)."""
+    held, todo = [], [("", stack_name)]
     while todo:
-        for page in cfn.get_paginator("list_stack_resources").paginate(StackName=todo.pop()):
+        outer, sid = todo.pop()
+        for page in cfn.get_paginator("list_stack_resources").paginate(StackName=sid):
             for res in page["StackResourceSummaries"]:
                 if not res.get("PhysicalResourceId") or res.get("ResourceStatus", "").startswith("DELETE"):
                     continue
+                logical = f"{outer}{res['LogicalResourceId']}"
                 if res["ResourceType"] == "AWS::CloudFormation::Stack":
-                    todo.append(res["PhysicalResourceId"])
+                    todo.append((f"{logical}/", res["PhysicalResourceId"]))
                 else:
-                    held.append((res["ResourceType"], res["PhysicalResourceId"]))
+                    held.append((logical, res["ResourceType"], res["PhysicalResourceId"]))
     return held
+
+
+def held_resources(cfn, stack_name: str) -> list[tuple[str, str]]:
+    """(resource type, physical id) of everything the stack holds, its nested stacks' too."""
+    return [(rtype, physical) for _, rtype, physical in stack_tree(cfn, stack_name)]
 
 
 def teardown(stack_name: str = DEFAULT_STACK, target=None, bucket: str | None = None, progress: bool = True) -> dict:

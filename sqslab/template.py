@@ -344,6 +344,20 @@ def _resolve(value, context: dict[str, str], used: set[str], declared: set[str])
     return None
 
 
+def resource_paths(template: str | Path) -> dict[str, str]:
+    """Every resource of the template and of its nested templates: ``{logical path: type}``,
+    a nested one as ``Outer/Inner`` (the logical ids :func:`planned_names` uses)."""
+    path = Path(template).resolve()
+    found: dict[str, str] = {}
+    for logical_id, res in (load_template(path).get("Resources") or {}).items():
+        rtype = str(res.get("Type", ""))
+        found[logical_id] = rtype
+        url = (res.get("Properties") or {}).get("TemplateURL")
+        if rtype == "AWS::CloudFormation::Stack" and isinstance(url, str) and not re.match(r"https?://", url):
+            found |= {f"{logical_id}/{inner}": t for inner, t in resource_paths(path.parent / url).items()}
+    return found
+
+
 def names_match(physical_id, name: str) -> bool:
     """Whether a physical resource id (a name, a queue URL, an ARN) is the resource named ``name``."""
     physical_id = str(physical_id or "")

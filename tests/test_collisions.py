@@ -193,3 +193,24 @@ def test_nested_update_keeps_the_queue_and_its_messages(clients):
     assert attrs["VisibilityTimeout"] == "30" and attrs["CreatedTimestamp"] == before["CreatedTimestamp"]
     assert counts(clients, f"{prefix}-queue") == (1, 0)
     stack.teardown(name, progress=False)
+
+
+@pytest.mark.parametrize("change", ["another template", "another Prefix", "the other layout"])
+def test_an_update_that_would_delete_or_replace_a_queue_is_refused(clients, change):
+    """An update deletes what the new template leaves out and replaces a queue whose QueueName
+    changes ("Update requires: Replacement", AWS::SQS::Queue in the CloudFormation template
+    reference): either loses the queue's messages, so the deploy is refused before it starts."""
+    name, prefix = unique("keep-"), unique("kp")
+    stack.deploy(stack_name=name, params={"Prefix": prefix}, progress=False)
+    invoke.invoke("function1", stack_name=name, progress=False)
+    template, params = {
+        "another template": ("retries", {"Prefix": unique("rt")}),
+        "another Prefix": ("single", {"Prefix": unique("kq")}),
+        "the other layout": ("nested", {"Prefix": prefix}),
+    }[change]
+    with pytest.raises(SqslabError, match=rf"would delete or replace stack {name}'s (queue|log group) .*"
+                                          rf"under another --stack-name, or tear {name} down first"):
+        stack.deploy(template, stack_name=name, params=params, progress=False)
+    assert counts(clients, f"{prefix}-queue") == (1, 0), "the message is still there"
+    assert "Function1Name" in stack.outputs(name), "the stack is still the article's"
+    stack.teardown(name, progress=False)
