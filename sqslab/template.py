@@ -17,6 +17,7 @@ import functools
 import hashlib
 import io
 import json
+import os
 import re
 import zipfile
 from collections.abc import Callable
@@ -251,11 +252,34 @@ def lint(docs: list[tuple[Path, dict]], region: str) -> tuple[list[str], list[st
 
 @functools.lru_cache(maxsize=64)
 def _lint_text(text: str, region: str) -> tuple[tuple[str, str], ...]:
-    """cfn-lint's findings for one template text (the same text is linted once per process)."""
+    """cfn-lint's findings for one template text. The same text is linted once per process, and
+    once per cfn-lint version on this machine: the findings are kept in the user's cache folder
+    (a notebook's deploy, which finds the stack unchanged, then skips cfn-lint's second of start-up)."""
+    from importlib.metadata import version
+
+    key = hashlib.sha256(f"{version('cfn-lint')}\n{region}\n{text}".encode()).hexdigest()
+    cached = _lint_cache_dir() / f"{key}.json"
+    try:
+        return tuple((rule, message) for rule, message in json.loads(cached.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        pass
     from cfnlint.api import ManualArgs
     from cfnlint.api import lint as cfn_lint
 
-    return tuple((m.rule.id, m.message) for m in cfn_lint(text, config=ManualArgs(regions=[region])))
+    found = tuple((m.rule.id, m.message) for m in cfn_lint(text, config=ManualArgs(regions=[region])))
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps(found), encoding="utf-8")
+        partial.replace(cached)  # whole or not at all, even with two deploys at once
+    except OSError:
+        pass  # a read-only home: lint again next time
+    return found
+
+
+def _lint_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "sqslab" / "cfn-lint"
 
 
 def _short(path: Path) -> str:

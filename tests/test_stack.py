@@ -249,3 +249,29 @@ def test_cfn_lint_warnings_are_reported_but_do_not_block(clients, tmp_path):
     assert result.action == "created"
     assert any(w.startswith("cfn-lint: ") and "W2001" in w and "Unused" in w for w in result.warnings)
     stack.teardown(name, progress=False)
+
+
+def test_lint_findings_are_kept_per_text_and_cfn_lint_version(tmp_path, monkeypatch):
+    """A deploy that finds the stack unchanged need not start cfn-lint again: the findings for a
+    template text are read from the cache; a damaged entry is linted again."""
+    import cfnlint.api
+
+    from sqslab import template
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    text = template.render(template.load_template(template.DEFAULT_TEMPLATE)) + "\n"  # a text of its own
+    template._lint_text.cache_clear()
+    first = template._lint_text(text, "us-east-1")
+    (entry,) = (tmp_path / "sqslab" / "cfn-lint").glob("*.json")
+    template._lint_text.cache_clear()
+
+    def no_lint(*args, **kwargs):
+        raise AssertionError("cfn-lint ran although its findings were kept")
+
+    monkeypatch.setattr(cfnlint.api, "lint", no_lint)
+    assert template._lint_text(text, "us-east-1") == first
+    entry.write_text("{not json")
+    template._lint_text.cache_clear()
+    with pytest.raises(AssertionError, match="cfn-lint ran"):
+        template._lint_text(text, "us-east-1")
+    template._lint_text.cache_clear()
