@@ -27,7 +27,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sqslab.offline import event_source as es
-from tests.helpers import log_messages, make_function, run_sqslab
+from helpers import log_messages, make_function, run_sqslab
 
 HANDLER = """
 import json, os, time
