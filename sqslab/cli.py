@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from sqslab.config import DEFAULT_STACK, HANDOUTS, RECORDING
+from sqslab.config import DEFAULT_STACK, HANDOUTS, RECORDING, TEMPLATE_WORDS
 from sqslab.errors import SqslabError
 
 
@@ -229,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--bucket", default=None, help="artifact bucket (default: one sqslab creates and names)")
 
     dep = sub.add_parser("deploy", help="validate, package and deploy the stack")
-    dep.add_argument("--template", default=None, help="a template path, or 'single' (default) or 'nested'")
+    dep.add_argument("--template", default=None, help=f"a template path, or one of {TEMPLATE_WORDS} (default 'single')")
     dep.add_argument("--param", action="append", metavar="Key=Value", help="a template parameter (repeatable)")
     stack_args(dep, bucket=True)
     dep.set_defaults(func=_deploy)
