@@ -113,6 +113,41 @@ def _aws_default_region(profile: str | None) -> str:
     return region
 
 
+_LOADER = None
+_LOADER_LOCK = threading.Lock()
+SERVICES = ("sqs", "lambda", "logs", "cloudformation", "s3", "sts", "iam")  # what the series calls
+
+
+def _with_shared_loader(botocore_session):
+    """``botocore_session`` reading service models through one loader per process: each model
+    file is then read once, not once per client (7 clients: 0.05 s instead of 0.5 s)."""
+    global _LOADER
+    import botocore.loaders
+
+    with _LOADER_LOCK:
+        if _LOADER is None:
+            _LOADER = botocore.loaders.create_loader()
+    botocore_session.register_component("data_loader", _LOADER)
+    return botocore_session
+
+
+def _boto3_session(botocore_session, **kwargs):
+    import boto3
+
+    made = boto3.Session(botocore_session=_with_shared_loader(botocore_session), **kwargs)
+    paths = _LOADER.search_paths  # boto3 adds its own data folder for every session made: keep one
+    paths[:] = list(dict.fromkeys(paths))
+    return made
+
+
+def warm_models(services=SERVICES) -> None:
+    """Read the service models the series uses, so the first clients of a notebook are quick.
+    Makes clients for an unused loopback address and sends nothing."""
+    for service in services:
+        _boto3_session(offline_botocore_session(), aws_access_key_id="warm", aws_secret_access_key="warm",
+                       region_name=OFFLINE_REGION).client(service, endpoint_url="http://127.0.0.1:9")
+
+
 def offline_botocore_session(region: str = OFFLINE_REGION):
     """A botocore session sealed off from the user's AWS configuration.
 
@@ -130,17 +165,14 @@ def offline_botocore_session(region: str = OFFLINE_REGION):
 
 def session(target: str | Target | None = None, **kwargs):
     """A boto3 session for the target."""
-    import boto3
 
     tgt = resolve(target, **kwargs)
     if tgt.offline:
-        return boto3.Session(
-            botocore_session=offline_botocore_session(tgt.region),
-            aws_access_key_id=OFFLINE_ACCESS_KEY,
-            aws_secret_access_key=OFFLINE_SECRET_KEY,
-            region_name=tgt.region,
-        )
-    return boto3.Session(profile_name=tgt.profile, region_name=tgt.region)
+        return _boto3_session(offline_botocore_session(tgt.region), aws_access_key_id=OFFLINE_ACCESS_KEY,
+                              aws_secret_access_key=OFFLINE_SECRET_KEY, region_name=tgt.region)
+    import botocore.session
+
+    return _boto3_session(botocore.session.Session(profile=tgt.profile), region_name=tgt.region)
 
 
 def client_config(tgt: Target, **overrides):

@@ -100,3 +100,14 @@ def test_nothing_creates_a_client_at_import():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "0"
+
+
+def test_sessions_share_one_model_loader_without_piling_up_its_search_paths():
+    from sqslab import target
+
+    made = [target.session("offline") for _ in range(5)]
+    loaders = {id(s._session.get_component("data_loader")) for s in made}
+    assert loaders == {id(target._LOADER)}
+    paths = target._LOADER.search_paths
+    assert len(paths) == len(set(paths)), "boto3 adds its data folder per session: kept once"
+    target.warm_models(("sqs",))  # sends nothing: the address it names has no server
