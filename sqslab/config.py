@@ -33,11 +33,19 @@ DEFAULT_STACK = "sqslab"
 FUNCTIONS = ("function1", "function2", "function3")
 
 PROFILES = {
-    # The article's own timings.
-    "article": {"VisibilityTimeout": 90, "ReceiveMessageWaitTimeSeconds": 20},
-    # A fast look at the same behaviour.
-    "quick": {"VisibilityTimeout": 6, "ReceiveMessageWaitTimeSeconds": 2},
+    # The article's own timings. For the retries stack (chapters 05 and 06): its template's
+    # defaults, as AWS recommends them (a visibility timeout six times the function timeout),
+    # a batching window of 5 s, and a trickle of one message every 2 s to batch.
+    "article": {"VisibilityTimeout": 90, "ReceiveMessageWaitTimeSeconds": 20,
+                "ConsumerTimeout": 5, "RetriesVisibilityTimeout": 30, "BatchingWindow": 5, "SendEvery": 2.0},
+    # A fast look at the same behaviour (the retries queue's visibility timeout is then only
+    # as long as the function timeout: allowed, though under AWS's six times).
+    "quick": {"VisibilityTimeout": 6, "ReceiveMessageWaitTimeSeconds": 2,
+              "ConsumerTimeout": 2, "RetriesVisibilityTimeout": 2, "BatchingWindow": 1, "SendEvery": 0.4},
 }
+# The retries stack's settings the chapters keep as the template has them.
+RETRIES_BATCH_SIZE = 10
+RETRIES_MAX_RECEIVE_COUNT = 3
 
 
 def repository(pyproject: Path = PYPROJECT) -> str | None:

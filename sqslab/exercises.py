@@ -8,6 +8,7 @@ answers are in ``solutions/``; the tests run them through these same checks.
 
 from __future__ import annotations
 
+import json
 import time
 
 from sqslab.handle import StackHandle
@@ -68,10 +69,16 @@ class _ScratchQueue:
     """A queue of the check's own, on the lab's target, deleted afterwards: the learner's
     code is tried there, so nothing it leaves behind reaches the stack's queue."""
 
-    def __init__(self, lab: StackHandle, visibility_timeout: int = 30):
+    def __init__(self, lab: StackHandle, visibility_timeout: int = 30, purpose: str = "exercise",
+                 attributes: dict | None = None):
         self.sqs = lab.client("sqs")
-        self.url = self.sqs.create_queue(QueueName=lab.scratch_queue_name("exercise"),
-                                         Attributes={"VisibilityTimeout": str(visibility_timeout)})["QueueUrl"]
+        self.url = self.sqs.create_queue(QueueName=lab.scratch_queue_name(purpose),
+                                         Attributes={"VisibilityTimeout": str(visibility_timeout),
+                                                     **(attributes or {})})["QueueUrl"]
+
+    @property
+    def arn(self) -> str:
+        return self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
     def send(self, n: int) -> list[str]:
         bodies = [f"message-{i}-{time.time_ns()}" for i in range(n)]
@@ -250,3 +257,150 @@ def check_04_2(lab: StackHandle, drain) -> bool | None:
         return _say(False, "the empty answer that ends the drain should come from a long poll (WaitTimeSeconds=1 "
                            "or more): an empty short poll can miss messages that are there")
     return _say(True, f"{len(receives)} requests for 25 messages: ten at a time, then one empty long poll to be sure")
+
+
+def _consumer_timeout(lab: StackHandle) -> int:
+    return int(lab.client("lambda").get_function_configuration(FunctionName=lab.consumer_name)["Timeout"])
+
+
+def check_05_1(lab: StackHandle, prediction) -> bool | None:
+    """Queues with visibility timeouts T - 1, T and 6T for a function whose timeout is T:
+    which mappings does Lambda accept?"""
+    if prediction is None:
+        return _say(None, "predict three booleans: (accepted at T - 1, at T, at 6 * T)")
+    try:
+        predicted = tuple(prediction)
+    except TypeError:
+        predicted = ()
+    if len(predicted) != 3 or not all(isinstance(p, bool) for p in predicted):
+        return _say(False, f"{prediction!r} is not three booleans: write them like (True, False, True)")
+    lam = lab.client("lambda")
+    timeout = _consumer_timeout(lab)
+    got = []
+    for vt in (timeout - 1, timeout, 6 * timeout):
+        with _ScratchQueue(lab, visibility_timeout=max(vt, 0), purpose="mapping-check") as queue:
+            try:
+                uuid = lam.create_event_source_mapping(EventSourceArn=queue.arn, FunctionName=lab.consumer_name)["UUID"]
+            except lam.exceptions.InvalidParameterValueException:
+                got.append(False)
+            else:
+                got.append(True)
+                lam.delete_event_source_mapping(UUID=uuid)
+    print(f"function timeout T = {timeout} s; queues with visibility timeouts {timeout - 1}, {timeout} and "
+          f"{6 * timeout} s: accepted {tuple(got)}")
+    why = ("Lambda refuses a mapping when the function's timeout is longer than the queue's visibility timeout; "
+           "equal is allowed, and six times the function timeout is what AWS recommends")
+    return _say(predicted == tuple(got), why)
+
+
+def check_05_2(lab: StackHandle, map_queue) -> bool | None:
+    """Map a queue to the consumer with batches of at most 5 messages, gathered for up to 1 s."""
+    from sqslab.experiments import polled
+
+    if map_queue is None:
+        return _say(None, "define map_queue(lam, sqs, queue_url, function_name) and run its cell")
+    lam = lab.client("lambda")
+    timeout = _consumer_timeout(lab)
+    with _ScratchQueue(lab, visibility_timeout=6 * timeout, purpose="map-queue") as queue:
+        uuid = map_queue(lam, queue.sqs, queue.url, lab.consumer_name)
+        if not isinstance(uuid, str):
+            return _say(False, "return the mapping's UUID (create_event_source_mapping(...)['UUID'])")
+        try:
+            mapping = lam.get_event_source_mapping(UUID=uuid)
+            if mapping["EventSourceArn"] != queue.arn:
+                return _say(False, "the mapping should read the queue given as queue_url: its ARN is the "
+                                   "QueueArn attribute (get_queue_attributes)")
+            since = polled.now_ms()
+            ids = [queue.sqs.send_message(QueueUrl=queue.url, MessageBody=f"order {n + 1}")["MessageId"]
+                   for n in range(12)]
+            run = polled.wait_processed(lab, since, ids, timeout=30).only(ids)
+        finally:
+            try:
+                lam.delete_event_source_mapping(UUID=uuid)
+            except lam.exceptions.ResourceNotFoundException:
+                pass
+    sizes = run.batches["size"].tolist()
+    print(f"your mapping: BatchSize {mapping['BatchSize']}, window {mapping.get('MaximumBatchingWindowInSeconds', 0)} s; "
+          f"12 messages sent at once made {len(sizes)} invocations with batches of {sizes}")
+    if mapping["BatchSize"] != 5 or max(sizes) > 5:
+        return _say(False, "at most 5 messages per invocation: BatchSize=5")
+    if mapping.get("MaximumBatchingWindowInSeconds", 0) != 1:
+        return _say(False, "gather for up to 1 s: MaximumBatchingWindowInSeconds=1")
+    return _say(True, "BatchSize caps each batch at 5, and the 1 s window lets each batch fill before Lambda invokes")
+
+
+def check_06_1(lab: StackHandle, prediction) -> bool | None:
+    """maxReceiveCount 2, ReportBatchItemFailures on, one batch of four messages with one poison:
+    how many invocations in all, and how many messages end in the dead-letter queue?"""
+    from sqslab.experiments import polled
+
+    if prediction is None:
+        return _say(None, "predict (invocations, messages in the dead-letter queue) as two numbers")
+    if _pair(prediction) is None:
+        return _say(False, f"{prediction!r} is not two numbers: write them like (4, 2)")
+    lam = lab.client("lambda")
+    env = lam.get_function_configuration(FunctionName=lab.consumer_name).get("Environment", {}).get("Variables", {})
+    if env.get("report_batch_item_failures") != "true":
+        return _say(None, "the consumer does not report failed items now: run the chapter's cell that sets "
+                          "report_batch_item_failures back to true, then this one")
+    timeout = _consumer_timeout(lab)
+    with _ScratchQueue(lab, visibility_timeout=timeout, purpose="dlq") as dlq:
+        policy = json.dumps({"deadLetterTargetArn": dlq.arn, "maxReceiveCount": 2})
+        with _ScratchQueue(lab, visibility_timeout=timeout, purpose="poison", attributes={"RedrivePolicy": policy}) as queue:
+            uuid = lam.create_event_source_mapping(EventSourceArn=queue.arn, FunctionName=lab.consumer_name,
+                                                   BatchSize=10, MaximumBatchingWindowInSeconds=1,
+                                                   FunctionResponseTypes=["ReportBatchItemFailures"])["UUID"]
+            try:
+                since = polled.now_ms()
+                bodies = ["order 1", "order 2", "poison: order 3", "order 4"]
+                sent = queue.sqs.send_message_batch(QueueUrl=queue.url, Entries=[
+                    {"Id": str(i), "MessageBody": b} for i, b in enumerate(bodies)])["Successful"]
+                ids = [m["MessageId"] for m in sent]
+                polled.watch_queue(queue.sqs, dlq.url, until=1, timeout=4 * timeout + 30, say=lambda *_: None)
+                run = polled.wait_processed(lab, since, ids, timeout=30).only(ids)
+                in_dlq = polled.queue_count(queue.sqs, dlq.url)
+            finally:
+                lam.delete_event_source_mapping(UUID=uuid)
+    got = (run.invocation_count(), in_dlq)
+    print(f"measured on queues of this check's own: {got[0]} invocations, {got[1]} message(s) in the dead-letter queue")
+    why = ("the first invocation gets all four; with ReportBatchItemFailures only the poison message stays, so the "
+           "second invocation gets it alone; after its second receive (maxReceiveCount 2) SQS moves it to the "
+           "dead-letter queue on the next receive, without another invocation")
+    return _say(_pair(prediction) == got, why)
+
+
+def check_06_2(lab: StackHandle, redrive) -> bool | None:
+    """Move every message of a dead-letter queue back to its source queue, attributes and all."""
+    if redrive is None:
+        return _say(None, "define redrive(sqs, dead_letter_url, source_url) and run its cell")
+    with _ScratchQueue(lab, visibility_timeout=30, purpose="redrive-dlq") as dlq, \
+            _ScratchQueue(lab, visibility_timeout=30, purpose="redrive-source") as source:
+        bodies = [f"order {n + 1}" for n in range(13)]
+        for body in bodies[:-1]:
+            dlq.sqs.send_message(QueueUrl=dlq.url, MessageBody=body)
+        dlq.sqs.send_message(QueueUrl=dlq.url, MessageBody=bodies[-1],
+                             MessageAttributes={"customer": {"DataType": "String", "StringValue": "42"}})
+        moved = redrive(dlq.sqs, dlq.url, source.url)
+        left = dlq.count()
+        arrived = []
+        while got := source.sqs.receive_message(QueueUrl=source.url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                                MessageAttributeNames=["All"]).get("Messages", []):
+            for m in got:
+                arrived.append(m)
+                source.sqs.delete_message(QueueUrl=source.url, ReceiptHandle=m["ReceiptHandle"])
+    print(f"13 messages in a dead-letter queue of this check's own: your function returned {moved}; "
+          f"{len(arrived)} arrived in the source queue, {left} left in the dead-letter queue")
+    if sorted(m["Body"] for m in arrived) != sorted(bodies):
+        return _say(False, "every message must reach the source queue, once: receive up to 10 at a time until a "
+                           "receive comes back empty, and send_message each body to the source queue")
+    if left:
+        return _say(False, "the messages are still in the dead-letter queue too: delete_message each one once it "
+                           "has been sent to the source queue")
+    last = [m for m in arrived if m["Body"] == bodies[-1]][0]
+    if last.get("MessageAttributes", {}).get("customer", {}).get("StringValue") != "42":
+        return _say(False, "one message had a message attribute (customer = 42) and lost it: receive with "
+                           "MessageAttributeNames=['All'] and send it on with MessageAttributes")
+    if moved != 13:
+        return _say(False, "every message moved, but return how many you moved (13 here)")
+    return _say(True, "received, sent on with its attributes, then deleted from the dead-letter queue: a redrive "
+                      "by hand, as StartMessageMoveTask does it on AWS")

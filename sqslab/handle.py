@@ -1,6 +1,8 @@
 """A deployed stack as a notebook or a command uses it, made once and passed down:
 the resolved target, its clients (made once per service), and the stack's outputs
-(queue URL and name, the three functions' names), read once.
+(queue URL and name, the functions' names), read once. The same handle serves the
+article's stack (function1-3) and the retries stack (``--template retries``: a
+consumer polled through an event source mapping, a dead-letter queue).
 
     lab = StackHandle.of("sqslab", "offline")
     sqs = lab.client("sqs")
@@ -21,7 +23,8 @@ from sqslab import target as targets
 from sqslab.config import DEFAULT_STACK, FUNCTIONS
 from sqslab.errors import SqslabError
 
-_LOGICAL = re.compile(r"function([123])")
+# Outputs that name a function: Function{N}Name -> functionN, ConsumerFunctionName -> consumer.
+_FUNCTION_OUTPUT = re.compile(r"Function(\d+)Name|(Consumer)FunctionName")
 
 
 @dataclass
@@ -62,15 +65,59 @@ class StackHandle:
     def queue_url(self) -> str:
         return self.outputs["QueueUrl"]
 
-    def function_name(self, logical: str) -> str:
-        """``function1`` -> the deployed name (the stack's ``Function1Name`` output)."""
-        match = _LOGICAL.fullmatch(logical)
-        if not match:
-            raise SqslabError(f"{logical!r} is not one of the stack's functions: use {', '.join(FUNCTIONS)}")
-        return self.outputs[f"Function{match.group(1)}Name"]
+    @property
+    def queue_arn(self) -> str:
+        return self.outputs["QueueArn"]
+
+    def _output(self, key: str, what: str) -> str:
+        try:
+            return self.outputs[key]
+        except KeyError:
+            raise SqslabError(f"stack {self.name} has no {what} (output {key}): it is the retries stack's; "
+                              f"deploy it with `sqslab deploy --template retries --stack-name {self.name}`") from None
+
+    @property
+    def dead_letter_queue_url(self) -> str:
+        return self._output("DeadLetterQueueUrl", "dead-letter queue")
+
+    @property
+    def dead_letter_queue_name(self) -> str:
+        return self._output("DeadLetterQueueName", "dead-letter queue")
+
+    @property
+    def dead_letter_queue_arn(self) -> str:
+        return self._output("DeadLetterQueueArn", "dead-letter queue")
+
+    @property
+    def consumer_name(self) -> str:
+        """The deployed name of the function the event source mapping invokes."""
+        return self._output("ConsumerFunctionName", "consumer function")
+
+    @property
+    def mapping_id(self) -> str:
+        """The event source mapping's UUID (for get/update_event_source_mapping)."""
+        return self._output("EventSourceMappingId", "event source mapping")
 
     def function_names(self) -> dict[str, str]:
-        return {fn: self.function_name(fn) for fn in FUNCTIONS}
+        """Logical name -> deployed name of every function the stack's outputs name:
+        ``Function{N}Name`` -> ``functionN``, ``ConsumerFunctionName`` -> ``consumer``."""
+        found = {}
+        for key, value in self.outputs.items():
+            match = _FUNCTION_OUTPUT.fullmatch(key)
+            if match:
+                found["consumer" if match.group(2) else f"function{match.group(1)}"] = value
+        order = {fn: i for i, fn in enumerate(FUNCTIONS)}
+        return dict(sorted(found.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
+
+    def function_name(self, logical: str) -> str:
+        """``function1`` -> the deployed name (the stack's ``Function1Name`` output); ``consumer``
+        on the retries stack (``ConsumerFunctionName``)."""
+        if not isinstance(logical, str) or not re.fullmatch(r"function\d+|consumer", logical):
+            raise SqslabError(f"{logical!r} is not one of the stack's functions: use {', '.join(FUNCTIONS)}")
+        names = self.function_names()
+        if logical not in names:
+            raise SqslabError(f"{logical!r} is not one of the stack's functions: use {', '.join(names)}")
+        return names[logical]
 
     def scratch_queue_name(self, purpose: str) -> str:
         """A name for a short-lived queue of an experiment on this stack (:mod:`sqslab.scratch`):

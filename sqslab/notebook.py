@@ -6,17 +6,24 @@ import json
 import platform
 from dataclasses import dataclass
 
-from sqslab.config import FUNCTIONS, LAMBDAS, PROFILES
+from sqslab.config import FUNCTIONS, LAMBDAS, PROFILES, RETRIES_BATCH_SIZE, RETRIES_MAX_RECEIVE_COUNT
 from sqslab.handle import StackHandle
 
 OBSERVATIONS_MIME = "application/vnd.sqslab.observations+json"
 
 
 
+def retries_stack_name(stack_name: str) -> str:
+    """The retries stack that goes with the article's stack ``stack_name`` (chapters 05 and 06):
+    ``sqslab`` -> ``sqslab-retries``; a name that already ends in ``-retries`` is kept."""
+    return stack_name if stack_name.endswith("-retries") else f"{stack_name}-retries"
+
+
 def check_parameters(target: str, stack_name: str, profile: str, visibility_timeout=None, wait=None,
-                     **extra) -> tuple[int, int]:
+                     template: str = "single", **extra) -> tuple[int, int]:
     """Check a notebook's parameters (as papermill or a reader set them) before anything runs;
     returns (visibility timeout, long-poll wait) in seconds, the profile's where not given.
+    With ``template="retries"`` the visibility timeout is the retries queue's.
 
     Each problem stops the notebook with one line: from here on, an error sqslab raises
     shows as ``sqslab: ...`` without a traceback.
@@ -28,10 +35,17 @@ def check_parameters(target: str, stack_name: str, profile: str, visibility_time
     target_name(target)
     checks.stack_name(stack_name)
     checks.choice("profile", profile, PROFILES)
+    checks.choice("template", template, ("single", "retries"))
     chosen = PROFILES[profile]
     # SQS Developer Guide: visibility timeout 0 s to 12 hours; long-poll wait 0 to 20 s.
-    vt = checks.seconds("visibility_timeout", chosen["VisibilityTimeout"] if visibility_timeout is None
-                        else visibility_timeout, 0, 43200, "SQS")
+    if template == "retries":
+        # a mapping's function needs a timeout of at least 1 s, and no longer than the visibility timeout
+        vt = checks.seconds("visibility_timeout", chosen["RetriesVisibilityTimeout"] if visibility_timeout is None
+                            else visibility_timeout, 1, 43200, "SQS")
+        checks.stack_name(retries_stack_name(stack_name))
+    else:
+        vt = checks.seconds("visibility_timeout", chosen["VisibilityTimeout"] if visibility_timeout is None
+                            else visibility_timeout, 0, 43200, "SQS")
     wt = checks.seconds("wait", chosen["ReceiveMessageWaitTimeSeconds"] if wait is None else wait, 0, 20, "SQS")
     for name, value in extra.items():
         if name == "source":
@@ -43,11 +57,21 @@ def check_parameters(target: str, stack_name: str, profile: str, visibility_time
 
 @dataclass
 class Lab(StackHandle):
-    """The notebook's stack on its target (clients, names), with the timings it runs with."""
+    """The notebook's stack on its target (clients, names), with the timings it runs with.
+
+    On the retries stack (``template="retries"``) also the consumer's timeout, the mapping's
+    batching window and BatchSize, the queue's maxReceiveCount, and how often the chapters'
+    producers send (``send_every``, seconds)."""
 
     profile: str = "article"
     visibility_timeout: int = 90
     wait: int = 20
+    template: str = "single"
+    function_timeout: int = 0
+    batching_window: int = 0
+    batch_size: int = RETRIES_BATCH_SIZE
+    max_receive_count: int = RETRIES_MAX_RECEIVE_COUNT
+    send_every: float = 0.0
 
     def invoke(self, function: str, payload=None, progress: bool = True):
         """Invoke one of the stack's functions (``"function1"``...) with ``LogType="Tail"`` and wait
@@ -56,16 +80,37 @@ class Lab(StackHandle):
 
         return invoke(function, payload, stack_name=self, progress=progress)
 
+    def parameters(self, **overrides) -> dict:
+        """The stack parameters this lab deploys with (``overrides`` replace some)."""
+        if self.template == "retries":
+            params = {"VisibilityTimeout": self.visibility_timeout, "FunctionTimeout": self.function_timeout,
+                      "BatchSize": self.batch_size, "MaximumBatchingWindowInSeconds": self.batching_window,
+                      "MaxReceiveCount": self.max_receive_count, "ReportBatchItemFailures": "true"}
+        else:
+            params = {"VisibilityTimeout": self.visibility_timeout, "ReceiveMessageWaitTimeSeconds": self.wait}
+        return {**params, **overrides}
+
 
 def setup(target: str, stack_name: str, profile: str, visibility_timeout=None, wait=None, deploy: bool = False,
-          **extra) -> Lab:
+          template: str = "single", **extra) -> Lab:
     """A notebook's setup, in one call: its parameters checked (see :func:`check_parameters`),
     the offline emulator started if none is running, the stack deployed with these timings
-    when ``deploy`` (nothing happens if it already is), and the versions in use shown."""
+    when ``deploy`` (nothing happens if it already is), and the versions in use shown.
+
+    ``template="retries"``: the lab is the retries stack beside ``stack_name``
+    (:func:`retries_stack_name`), with the profile's consumer timeout (never longer than the
+    visibility timeout) and batching window."""
     from sqslab.target import start_offline
 
-    vt, wt = check_parameters(target, stack_name, profile, visibility_timeout, wait, **extra)
-    lab = Lab(stack_name, start_offline(target), profile=profile, visibility_timeout=vt, wait=wt)
+    vt, wt = check_parameters(target, stack_name, profile, visibility_timeout, wait, template, **extra)
+    tgt = start_offline(target)
+    if template == "retries":
+        chosen = PROFILES[profile]
+        lab = Lab(retries_stack_name(stack_name), tgt, profile=profile, visibility_timeout=vt, wait=wt,
+                  template="retries", function_timeout=max(1, min(chosen["ConsumerTimeout"], vt)),
+                  batching_window=chosen["BatchingWindow"], send_every=chosen["SendEvery"])
+    else:
+        lab = Lab(stack_name, tgt, profile=profile, visibility_timeout=vt, wait=wt)
     if deploy:
         ensure_stack(lab)
     show_versions(lab.target.name)
@@ -103,18 +148,57 @@ def show_versions(target_name: str) -> None:
     display(Markdown(versions(target_name)))
 
 
-def ensure_stack(lab: Lab, progress: bool = True) -> dict:
-    """Deploy the lab's stack with its timings unless it is already there as asked; returns its outputs."""
+def ensure_stack(lab: Lab, progress: bool = True, **overrides) -> dict:
+    """Deploy the lab's stack with its timings unless it is already there as asked; returns its outputs.
+    ``overrides``: stack parameters to deploy with instead of the lab's (retries stack:
+    ``ReportBatchItemFailures="false"``, say)."""
     from sqslab import stack
 
-    params = {"VisibilityTimeout": lab.visibility_timeout, "ReceiveMessageWaitTimeSeconds": lab.wait}
-    result = stack.deploy(stack_name=lab.name, params=params, target=lab.target, progress=progress)
-    print(f"stack {lab.name}: {result.action} ({result.status}), VisibilityTimeout {lab.visibility_timeout} s, "
-          f"long-poll wait {lab.wait} s")
+    params = lab.parameters(**overrides)
+    template = "retries" if lab.template == "retries" else "single"
+    result = stack.deploy(template, stack_name=lab.name, params=params, target=lab.target, progress=progress)
+    lab.refresh()
+    if lab.template == "retries":
+        restored = match_mapping(lab, params)
+        print(f"stack {lab.name}: {result.action} ({result.status}), queue VisibilityTimeout {params['VisibilityTimeout']} s, "
+              f"function timeout {params['FunctionTimeout']} s, BatchSize {params['BatchSize']}, batching window "
+              f"{params['MaximumBatchingWindowInSeconds']} s, maxReceiveCount {params['MaxReceiveCount']}, "
+              f"ReportBatchItemFailures {params['ReportBatchItemFailures']}")
+        for line in restored:
+            print("set back as the stack's parameters say:", line)
+    else:
+        print(f"stack {lab.name}: {result.action} ({result.status}), VisibilityTimeout {lab.visibility_timeout} s, "
+              f"long-poll wait {lab.wait} s")
     for w in result.warnings:
         print("warning:", w)
-    lab.refresh()
     return result.outputs
+
+
+def match_mapping(lab: Lab, params: dict) -> list[str]:
+    """Make the retries stack's mapping and consumer what ``params`` say, where a chapter changed
+    them by hand (update_event_source_mapping, update_function_configuration) and stopped before
+    changing them back: CloudFormation compares parameters, not the resources, so a deploy with
+    the same parameters would leave such a change in place. Returns what was set back."""
+    lam = lab.client("lambda")
+    mapping = lam.get_event_source_mapping(UUID=lab.mapping_id)
+    report = str(params["ReportBatchItemFailures"]).lower() == "true"
+    wanted = {"BatchSize": int(params["BatchSize"]),
+              "MaximumBatchingWindowInSeconds": int(params["MaximumBatchingWindowInSeconds"]),
+              "FunctionResponseTypes": ["ReportBatchItemFailures"] if report else []}
+    changed = {k: v for k, v in wanted.items() if (mapping.get(k) or ([] if k == "FunctionResponseTypes" else 0)) != v}
+    if mapping.get("State") not in ("Enabled", "Enabling", "Creating", "Updating"):
+        changed["Enabled"] = True
+    done = []
+    if changed:
+        lam.update_event_source_mapping(UUID=lab.mapping_id, **changed)
+        done.append("mapping " + ", ".join(f"{k} {v}" for k, v in changed.items()))
+    config = lam.get_function_configuration(FunctionName=lab.consumer_name)
+    variables = dict(config.get("Environment", {}).get("Variables", {}))
+    if variables.get("report_batch_item_failures") != ("true" if report else "false"):
+        variables["report_batch_item_failures"] = "true" if report else "false"
+        lam.update_function_configuration(FunctionName=lab.consumer_name, Environment={"Variables": variables})
+        done.append(f"consumer environment report_batch_item_failures {variables['report_batch_item_failures']}")
+    return done
 
 
 def show_handlers(*logical: str) -> None:

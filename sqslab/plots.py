@@ -189,3 +189,188 @@ def polling_cost_figure(table: pd.DataFrame, title: str = "Short versus long pol
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+# ---------------------------------------------------------------- Lambda polls the queue (05, 06)
+
+_BATCH_HATCHES = ["///", "\\\\\\", "...", "xx", "++", "oo"]
+_BATCH_MARKERS = ["s", "^", "D", "v", "P", "p"]
+
+
+def batches_figure(attempts: pd.DataFrame, batches: pd.DataFrame, window_s: float,
+                   title: str = "Which message was in which invocation"):
+    """One row per message (in the order sent): sent (open circle), processed (a filled marker,
+    one shape per invocation). Each invocation's batching window is a hatched band over its
+    messages' rows, from its first message's arrival to the invocation (a vertical line)."""
+    import matplotlib.pyplot as plt
+
+    first = attempts.sort_values("start_ms").groupby("message_id", sort=False).first().reset_index()
+    first = first.sort_values("sent_ms", kind="stable").reset_index(drop=True)
+    t0 = first["sent_ms"].min()
+    n = len(first)
+    row = {m: n - 1 - i for i, m in enumerate(first["message_id"])}
+    fig, ax = plt.subplots(figsize=(10, 1.6 + 0.32 * max(n, 4)))
+    labelled = set()
+
+    def once(key, text):
+        if key in labelled:
+            return None
+        labelled.add(key)
+        return text
+
+    end = 0.0
+    for b in batches.itertuples(index=False):
+        mine = first[first["message_id"].isin(b.message_ids)]
+        if mine.empty:
+            continue
+        k = (int(b.batch) - 1) % len(_BATCH_HATCHES)
+        rows = [row[m] for m in mine["message_id"]]
+        lo, hi = min(rows) - 0.4, max(rows) + 0.4
+        opened = (mine["sent_ms"].min() - t0) / 1000
+        invoked = (b.time_ms - t0) / 1000
+        end = max(end, invoked)
+        ax.fill_between([opened, invoked], lo, hi, facecolor="0.92", edgecolor="0.4", hatch=_BATCH_HATCHES[k], lw=0.8,
+                        label=once("window", f"batching window (up to {window_s:g} s from the batch's first message)"))
+        ax.plot([invoked, invoked], [lo - 0.1, hi + 0.1], "-", color="black", lw=2,
+                label=once("invoke", "invocation: the function gets the batch"))
+        ax.annotate(f"invocation {b.batch}\n{len(mine)} message{'s' * (len(mine) != 1)}", xy=(invoked, hi + 0.1),
+                    xytext=(3, 0), textcoords="offset points", ha="left", va="bottom", fontsize=8)
+        for m in mine.itertuples(index=False):
+            y = row[m.message_id]
+            sent, done = (m.sent_ms - t0) / 1000, (m.start_ms - t0) / 1000
+            ax.plot([sent, done], [y, y], ":", color="black", lw=1)
+            ax.plot(sent, y, "o", mfc="white", mec="black", ms=7, label=once("sent", "sent (SendMessage)"))
+            ax.plot(done, y, _BATCH_MARKERS[k], color="black", ms=7,
+                    label=once("done", "processed (its record in the invocation; shape by invocation)"))
+    ax.set_yticks(range(n))
+    ax.set_yticklabels([f"{b}" for b in reversed(first["body"].tolist())], fontsize=8)
+    ax.set_ylim(-0.8, n - 0.2 + 0.9)
+    ax.set_ylabel("message (in the order sent)")
+    ax.set_xlabel("time since the first message was sent (s)")
+    ax.set_xlim(-0.03 * max(end, 1), max(end, 1) * 1.12)
+    ax.set_title(title)
+    ax.grid(axis="x", alpha=0.3)
+    _legend_below(fig, ax, ncol=2)
+    return fig
+
+
+def sweep_figure(table: pd.DataFrame, title: str = "Invocations for the same messages, by mapping setting"):
+    """Invocations per (BatchSize, batching window) setting, with the number of messages marked."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 4.2))
+    x = range(len(table))
+    for i, r in table.iterrows():
+        ax.bar(i, r["invocations"], color="white", edgecolor="black", hatch=_BATCH_HATCHES[i % len(_BATCH_HATCHES)],
+               label="invocations, counted from the logs (one batch each)" if i == 0 else None)
+        sizes = r["batch_sizes"]
+        if len(sizes) == 1:
+            detail = f"1 invocation\none batch of {sizes[0]}"
+        elif sizes:
+            spread = f"{min(sizes)}-{max(sizes)}" if min(sizes) != max(sizes) else f"{sizes[0]}"
+            detail = f"{r['invocations']} invocations\nbatches of {spread}"
+        else:
+            detail = "no invocation"
+        ax.annotate(detail, xy=(i, r["invocations"]), xytext=(0, 4), textcoords="offset points", ha="center",
+                    va="bottom", fontsize=8, bbox={"fc": "white", "ec": "none", "pad": 1})
+    sent = int(table["messages"].iloc[0])
+    ax.axhline(sent, ls="--", color="black", lw=1, label=f"messages sent ({sent}): one invocation each at most")
+    ax.set_xticks(list(x))
+    ax.set_xticklabels([f"BatchSize {r.BatchSize}\nwindow {r.window_s:g} s" for r in table.itertuples()], fontsize=8)
+    ax.set_ylabel("invocations of the function")
+    ax.set_xlabel("event source mapping setting (the same trickle of messages to each)")
+    ax.set_ylim(0, sent * 1.3)
+    ax.set_title(title)
+    _legend_below(fig, ax, ncol=2)
+    return fig
+
+
+def attempts_figure(attempts: pd.DataFrame, dead_letters: pd.DataFrame | None = None,
+                    visibility_timeout_s: float | None = None,
+                    title: str = "Each attempt at each message, and the dead-letter queue"):
+    """One row per message (in the order sent): sent (open circle), each attempt (black circle when
+    the record succeeded and was deleted, grey when it succeeded but its batch failed, a cross when
+    it failed) labelled with its ApproximateReceiveCount, and the arrival in the dead-letter queue (a square)."""
+    import matplotlib.pyplot as plt
+
+    att = attempts.sort_values("start_ms", kind="stable")
+    order = att.groupby("message_id", sort=False)["sent_ms"].first().sort_values(kind="stable")
+    t0 = order.min()
+    n = len(order)
+    row = {m: n - 1 - i for i, m in enumerate(order.index)}
+    bodies = att.groupby("message_id")["body"].first()
+    fig, ax = plt.subplots(figsize=(10, 1.7 + 0.42 * max(n, 3)))
+    labelled = set()
+
+    def once(key, text):
+        if key in labelled:
+            return None
+        labelled.add(key)
+        return text
+
+    end = 0.0
+    dead = dead_letters if dead_letters is not None else pd.DataFrame(columns=["message_id", "arrived_ms"])
+    for message_id, y in row.items():
+        mine = att[att["message_id"] == message_id]
+        sent = (order[message_id] - t0) / 1000
+        xs = [(t - t0) / 1000 for t in mine["start_ms"]]
+        arrived = dead.loc[dead["message_id"] == message_id, "arrived_ms"].dropna()
+        last = (arrived.iloc[0] - t0) / 1000 if not arrived.empty else xs[-1]
+        end = max(end, last, *xs)
+        ax.plot([sent, *xs], [y] * (len(xs) + 1), ":", color="black", lw=1)
+        ax.plot(sent, y, "o", mfc="white", mec="black", ms=7, label=once("sent", "sent (SendMessage)"))
+        for x, a in zip(xs, mine.itertuples(index=False), strict=True):
+            if a.outcome == "ok" and not a.kept:
+                ax.plot(x, y, "o", color="black", ms=8, label=once("ok", "processed and deleted"))
+            elif a.outcome == "ok":
+                ax.plot(x, y, "o", mfc="0.6", mec="black", ms=8,
+                        label=once("ok-kept", "processed fine, but its batch failed: not deleted"))
+            else:
+                ax.plot(x, y, "X", color="black", ms=10, label=once("failed", "record that failed (poison)"))
+            ax.annotate(f"#{a.receive_count}", xy=(x, y + 0.18), ha="center", va="bottom", fontsize=8)
+        if not arrived.empty:
+            x = (arrived.iloc[0] - t0) / 1000
+            ax.plot([xs[-1], x], [y, y], "--", color="0.4", lw=1.2)
+            ax.plot(x, y, "s", mfc="0.75", mec="black", ms=10, label=once("dlq", "first seen in the dead-letter queue"))
+    if visibility_timeout_s:
+        ax.plot([], [], " ", label=once("vt", f"#n: ApproximateReceiveCount; attempts come back after the "
+                                               f"{visibility_timeout_s:g} s visibility timeout"))
+    ax.set_yticks(range(n))
+    ax.set_yticklabels([str(bodies[m]) for m in reversed(list(order.index))], fontsize=8)
+    ax.set_ylim(-0.7, n - 0.3 + 0.4)
+    ax.set_ylabel("message (in the order sent)")
+    ax.set_xlabel("time since the first message was sent (s)")
+    ax.set_xlim(-0.03 * max(end, 1), max(end, 1) * 1.08)
+    ax.set_title(title)
+    ax.grid(axis="x", alpha=0.3)
+    _legend_below(fig, ax, ncol=2)
+    return fig
+
+
+def reprocessing_figure(table: pd.DataFrame,
+                        title: str = "One poison message in a batch: how often the good ones are processed"):
+    """Per setting, stacked: good messages processed once, good messages processed again, poison attempts."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 4.4))
+    x = list(range(len(table)))
+    once = table["good_messages"]
+    again = table["good_again"]
+    poison = table["poison_attempts"]
+    ax.bar(x, once, color="white", edgecolor="black", label="good messages, first processing")
+    ax.bar(x, again, bottom=once, color="0.8", edgecolor="black", hatch="///", label="good messages processed again")
+    ax.bar(x, poison, bottom=once + again, color="0.5", edgecolor="black", hatch="xx", label="attempts at the poison message")
+    for i, r in table.iterrows():
+        total = r["good_messages"] + r["good_again"] + r["poison_attempts"]
+        ax.annotate(f"{r['good_again']} good processed again\n{r['invocations']} invocations", xy=(i, total),
+                    ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(x)
+    ax.set_xticklabels(table["setting"], fontsize=9)
+    ax.set_ylabel("records processed (record lines in the logs)")
+    ax.set_xlabel("event source mapping setting")
+    top = (once + again + poison).max()
+    ax.set_ylim(0, top * 1.3 + 1)
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.set_title(title)
+    _legend_below(fig, ax, ncol=2)
+    return fig
