@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from sqslab import handouts
-from sqslab.config import HANDOUTS, NOTEBOOKS, PROFILES
+from sqslab.config import HANDOUTS, NOTEBOOKS, PROFILES, RETRIES_MAX_RECEIVE_COUNT
 from sqslab.errors import SqslabError
 from sqslab.kernels import KERNEL_ARGUMENTS, SeriesKernelManager, WarmKernel
 
@@ -27,6 +27,9 @@ def waits_by_design(profile: str, extra: dict | None = None) -> dict[str, float]
     vt = extra.get("visibility_timeout") or timings["VisibilityTimeout"]
     wait = extra.get("wait") if extra.get("wait") is not None else timings["ReceiveMessageWaitTimeSeconds"]
     compare = extra.get("compare_seconds") or (60 if profile == "article" else 12)
+    # the retries stack (05, 06): its queue's visibility timeout, the mapping's batching window
+    retries_vt = extra.get("visibility_timeout") or timings["RetriesVisibilityTimeout"]
+    window, every, max_receive = timings["BatchingWindow"], timings["SendEvery"], RETRIES_MAX_RECEIVE_COUNT
     return {
         # from function2's receive to the end of its visibility timeout (function3's empty
         # poll runs inside it), then function2's empty long poll
@@ -36,6 +39,15 @@ def waits_by_design(profile: str, extra: dict | None = None) -> dict[str, float]
         "03_visibility_timeout": 6 + 8,
         # the message sent half-way through a long poll; the two consumers' run side by side
         "04_long_polling": max(wait, 1) / 2 + compare,
+        # ten messages, one every `send_every` s, then the last batch's window (n05-send, n05-wait);
+        # the sweep's same trickle, and again the last window of the mapping with the stack's window
+        # (n05-sweep-send, n05-sweep-wait)
+        "05_event_source_mapping": 2 * (9 * every + window),
+        # the poison message: received maxReceiveCount times, one visibility timeout apart, and moved
+        # at the receive one visibility timeout after the last (n06-poison-wait); the same for the batch
+        # without partial batch responses (n06-without-wait); the redrive's last, empty 1 s long poll
+        # (n06-hand); the redriven messages' batching window (n06-redrive-wait)
+        "06_failures_and_dead_letter_queues": 2 * max_receive * retries_vt + 1 + window,
     }
 
 

@@ -107,3 +107,88 @@ def test_04_solutions_are_right_and_wrong_answers_wrong(lab, capsys):
 
     assert exercises.check_04_2(lab, ends_on_a_short_poll) is False
     assert "should come from a long poll" in capsys.readouterr().out
+
+
+@pytest.fixture
+def retries_lab():
+    """A retries stack of its own: a consumer with a 1 s timeout polled through a mapping."""
+    name, prefix = f"exr-{uuid.uuid4().hex[:6]}", f"exr{uuid.uuid4().hex[:6]}"
+    stack.deploy("retries", stack_name=name, params={"Prefix": prefix, "FunctionTimeout": 1, "VisibilityTimeout": 6,
+                                                     "MaximumBatchingWindowInSeconds": 1}, progress=False)
+    yield StackHandle.of(name, "offline")
+    stack.teardown(name, progress=False)
+
+
+def test_05_solutions_are_right_and_wrong_answers_wrong(retries_lab, capsys):
+    answers = solutions("05_event_source_mapping")
+    assert exercises.check_05_1(retries_lab, answers.prediction_1) is True
+    assert exercises.check_05_2(retries_lab, answers.map_queue) is True
+    assert capsys.readouterr().out.count("right: ") == 2
+    assert exercises.check_05_1(retries_lab, (False, False, True)) is False
+    assert exercises.check_05_1(retries_lab, (0, 1, 1)) is False and "three booleans" in capsys.readouterr().out
+
+    def batches_of_ten(lam, sqs, queue_url, function_name):
+        arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        return lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=function_name,
+                                               MaximumBatchingWindowInSeconds=1)["UUID"]
+
+    assert exercises.check_05_2(retries_lab, batches_of_ten) is False
+    assert "BatchSize=5" in capsys.readouterr().out
+
+    def no_window(lam, sqs, queue_url, function_name):
+        arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        return lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=function_name, BatchSize=5)["UUID"]
+
+    assert exercises.check_05_2(retries_lab, no_window) is False
+    assert "MaximumBatchingWindowInSeconds=1" in capsys.readouterr().out
+    assert exercises.check_05_2(retries_lab, lambda lam, sqs, url, fn: None) is False
+    assert not retries_lab.client("lambda").list_event_source_mappings(FunctionName=retries_lab.consumer_name)[
+        "EventSourceMappings"][1:], "each check deletes the learner's mapping; only the stack's is left"
+
+
+def test_06_solutions_are_right_and_wrong_answers_wrong(retries_lab, capsys):
+    answers = solutions("06_failures_and_dead_letter_queues")
+    assert exercises.check_06_1(retries_lab, answers.prediction_1) is True
+    assert exercises.check_06_2(retries_lab, answers.redrive) is True
+    assert capsys.readouterr().out.count("right: ") == 2
+    assert exercises.check_06_1(retries_lab, (2, 4)) is False
+    assert exercises.check_06_1(retries_lab, "two") is False
+
+    def send_only(sqs, dead_letter_url, source_url):
+        moved = 0
+        while messages := sqs.receive_message(QueueUrl=dead_letter_url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                              MessageAttributeNames=["All"], VisibilityTimeout=30).get("Messages", []):
+            for message in messages:
+                sqs.send_message(QueueUrl=source_url, MessageBody=message["Body"],
+                                 MessageAttributes=message.get("MessageAttributes", {}))
+                moved += 1
+        return moved
+
+    capsys.readouterr()
+    assert exercises.check_06_2(retries_lab, send_only) is False
+    assert "delete_message" in capsys.readouterr().out
+
+    def loses_attributes(sqs, dead_letter_url, source_url):
+        moved = 0
+        while messages := sqs.receive_message(QueueUrl=dead_letter_url, MaxNumberOfMessages=10,
+                                              WaitTimeSeconds=1).get("Messages", []):
+            for message in messages:
+                sqs.send_message(QueueUrl=source_url, MessageBody=message["Body"])
+                sqs.delete_message(QueueUrl=dead_letter_url, ReceiptHandle=message["ReceiptHandle"])
+                moved += 1
+        return moved
+
+    assert exercises.check_06_2(retries_lab, loses_attributes) is False
+    assert "MessageAttributes" in capsys.readouterr().out
+
+    def one_receive(sqs, dead_letter_url, source_url):
+        messages = sqs.receive_message(QueueUrl=dead_letter_url, MaxNumberOfMessages=10,
+                                       MessageAttributeNames=["All"]).get("Messages", [])
+        for message in messages:
+            sqs.send_message(QueueUrl=source_url, MessageBody=message["Body"],
+                             MessageAttributes=message.get("MessageAttributes", {}))
+            sqs.delete_message(QueueUrl=dead_letter_url, ReceiptHandle=message["ReceiptHandle"])
+        return len(messages)
+
+    assert exercises.check_06_2(retries_lab, one_receive) is False
+    assert "until a receive comes back empty" in capsys.readouterr().out

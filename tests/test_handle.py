@@ -49,3 +49,29 @@ def test_outputs_are_read_once(lab):
 def test_a_name_that_is_not_deployed_is_one_line():
     with pytest.raises(SqslabError, match="stack never-there is not deployed offline: run `sqslab deploy` first"):
         StackHandle.of("never-there", "offline").outputs  # noqa: B018
+
+
+def test_the_retries_stack_names_its_consumer_queues_and_mapping():
+    """function_names() follows the outputs (logs.fetch_stack reads every function through it): the
+    retries stack's consumer is ``consumer``; its dead-letter queue and mapping have properties too."""
+    name, prefix = f"hr-{uuid.uuid4().hex[:6]}", f"hr{uuid.uuid4().hex[:6]}"
+    stack.deploy("retries", stack_name=name, params={"Prefix": prefix}, progress=False)
+    try:
+        handle = StackHandle.of(name, "offline")
+        assert handle.function_names() == {"consumer": f"{prefix}-consumer"}
+        assert handle.function_name("consumer") == handle.consumer_name == f"{prefix}-consumer"
+        assert handle.dead_letter_queue_name == f"{prefix}-dlq" and handle.dead_letter_queue_url.endswith(f"/{prefix}-dlq")
+        assert handle.dead_letter_queue_arn.endswith(f":{prefix}-dlq") and handle.queue_arn.endswith(f":{prefix}-queue")
+        mapping = handle.client("lambda").get_event_source_mapping(UUID=handle.mapping_id)
+        assert mapping["EventSourceArn"] == handle.queue_arn
+        with pytest.raises(SqslabError, match="'function1' is not one of the stack's functions: use consumer"):
+            handle.function_name("function1")
+    finally:
+        stack.teardown(name, progress=False)
+
+
+def test_the_articles_stack_has_no_dead_letter_queue(lab):
+    handle, _ = lab
+    with pytest.raises(SqslabError, match="has no dead-letter queue .*--template retries"):
+        handle.dead_letter_queue_url  # noqa: B018
+    assert "consumer" not in handle.function_names()

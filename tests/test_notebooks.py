@@ -24,7 +24,8 @@ def load(p: Path):
 def test_series_is_complete():
     names = [p.name for p in NOTEBOOKS]
     assert names[0] == "00_index.ipynb" and names[-1] == "99_cleanup.ipynb"
-    assert {"01_deploy.ipynb", "02_invoke.ipynb", "03_visibility_timeout.ipynb", "04_long_polling.ipynb"} <= set(names)
+    assert {"01_deploy.ipynb", "02_invoke.ipynb", "03_visibility_timeout.ipynb", "04_long_polling.ipynb",
+            "05_event_source_mapping.ipynb", "06_failures_and_dead_letter_queues.ipynb"} <= set(names)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -178,10 +179,53 @@ def test_long_polling(executed):
     assert figures(executed, "04_long_polling.ipynb") == 2
 
 
+def test_event_source_mapping(executed):
+    """05: one invocation per batch; the window makes batches of a trickle; the create-time check."""
+    o = obs(executed, "05_event_source_mapping.ipynb")
+    # ten messages, one every 0.4 s, a 1 s window: batches close a window after their first message
+    assert o["sent"] == 10 and o["processed"] == 10 and o["processed_once"] is True
+    assert o["invocations"] == o["report_lines"] == len(o["batch_sizes"]), "one invocation (REPORT line) per batch"
+    assert sum(o["batch_sizes"]) == 10 and 3 <= o["invocations"] <= 5 and max(o["batch_sizes"]) <= 3
+    assert o["create_refused"] is True and o["created_with_six_times"] is True
+    assert ("Queue visibility timeout: 1 seconds is less than Function timeout: "
+            f"{o['function_timeout_s']} seconds") in o["create_refused_message"]
+    assert "InvalidParameterValueException" in o["create_refused_message"]
+    # the sweep: (1, 0), (10, 0), (10, 1 s), (10, 4 s) on the same trickle
+    assert o["sweep_settings"] == [[1, 0], [10, 0], [10, 1], [10, 4]] and o["sweep_processed"] == [10] * 4
+    one, no_window, window, long_window = o["sweep_invocations"]
+    assert one == 10 and all(size == [1] * 10 for size in o["sweep_batch_sizes"][:1])
+    assert no_window >= 8, "without a window a trickle is hardly batched"
+    assert 3 <= window <= 5 and long_window == 1 and o["sweep_batch_sizes"][3] == [10], "the long window fills the batch"
+    assert figures(executed, "05_event_source_mapping.ipynb") == 2
+
+
+def test_failures_and_dead_letter_queue(executed):
+    """06: retries at each visibility timeout, the dead-letter queue after maxReceiveCount, good messages
+    reprocessed only without partial batch responses, and the redrive."""
+    o = obs(executed, "06_failures_and_dead_letter_queues.ipynb")
+    assert o["max_receive_count"] == 3 and o["visibility_timeout_s"] == 2
+    assert o["poison_attempts"] == 3 and o["poison_receive_counts"] == [1, 2, 3]
+    assert o["retry_gaps_s"] == [pytest.approx(2, abs=0.4)] * 2, "each retry one visibility timeout after the last"
+    assert o["good_attempts"] == [1, 1, 1, 1]
+    assert o["dead_letter_after_first"] == 1 and o["dead_letter_bodies"] == ["poison: order 3"]
+    # one poison record in a batch of five: with partial batch responses no good one runs again; without, all
+    # four run three times and reach the dead-letter queue with it
+    assert o["good_again_with"] == 0 and o["good_again_without"] == 8
+    assert o["invocations_with"] == 3 and o["invocations_without"] == 3
+    assert o["dead_letter_after_second"] == 6 and len(o["dead_letter_bodies_without"]) == 5
+    # the redrive (by hand offline: the emulator has no StartMessageMoveTask)
+    assert o["redrive_by_hand"] is True and o["redriven"] == 6
+    assert o["good_after_redrive"] == ["order 10", "order 6", "order 7", "order 9"]
+    assert o["good_after_redrive_receive_counts"] == [1]
+    assert figures(executed, "06_failures_and_dead_letter_queues.ipynb") == 3
+
+
 def test_cleanup_leaves_nothing(executed):
     o = obs(executed, "99_cleanup.ipynb")
     assert o["stack_deleted"] is True and o["leftovers"] == 0
     assert o["resources_held"] >= 10  # the queue, three functions, their roles and log groups
+    # the retries stack: two queues, the consumer, its role, its log group, its mapping
+    assert o["retries_stack_deleted"] is True and o["retries_resources_held"] >= 6
 
 
 def test_recorded_source_draws_the_articles_run(offline, tmp_path):

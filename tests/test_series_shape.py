@@ -24,6 +24,18 @@ def test_the_api_is_on_the_page():
     text = "\n".join(c.source for p in SERIES for c in code_cells(p) if not c.source.startswith("# extra code"))
     for call in ("receive_message(", "delete_message(", "send_message(", "change_message_visibility("):
         assert f".{call}" in text, f"no cell calls {call}"
+    for chapter, calls in {
+        "05_event_source_mapping": ("lam.create_event_source_mapping(", "lam.get_event_source_mapping(",
+                                    "lam.delete_event_source_mapping(", "sqs.send_message(", "sqs.get_queue_attributes(",
+                                    "except lam.exceptions.InvalidParameterValueException"),
+        "06_failures_and_dead_letter_queues": ("lam.update_event_source_mapping(", "sqs.send_message_batch(",
+                                               "sqs.get_queue_attributes(", "sqs.start_message_move_task(",
+                                               "sqs.receive_message(", "sqs.send_message(", "sqs.delete_message("),
+    }.items():
+        page = "\n".join(c.source for c in code_cells(NOTEBOOKS / f"{chapter}.ipynb")
+                         if not c.source.startswith("# extra code"))
+        for call in calls:
+            assert call in page, f"{chapter}: no cell calls {call}"
     assert re.search(r"lambda_client\.invoke\(FunctionName=", text), "no cell makes the bare boto3 invoke"
     invoke_cells = [c.source for c in code_cells(NOTEBOOKS / "02_invoke.ipynb")]
     assert any("nb.show_handlers()" in s for s in invoke_cells), "02 shows the handlers' source"
@@ -46,7 +58,8 @@ def test_observation_cells_are_tagged(path):
             assert "observation" in cell.metadata.get("tags", []), f"{path.name} cell {cell.id} is not tagged"
 
 
-@pytest.mark.parametrize("chapter", ["02_invoke", "03_visibility_timeout", "04_long_polling"])
+@pytest.mark.parametrize("chapter", ["02_invoke", "03_visibility_timeout", "04_long_polling", "05_event_source_mapping",
+                                     "06_failures_and_dead_letter_queues"])
 def test_exercises_have_checks_and_answers(chapter):
     cells = code_cells(NOTEBOOKS / f"{chapter}.ipynb")
     checks = [c for c in cells if "exercises.check_" in c.source]
