@@ -13,6 +13,7 @@ forms), parameters checked against the template's own constraints, packaging lik
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import io
@@ -57,7 +58,18 @@ _CfnLoader.add_multi_constructor("!", _cfn_tag)
 
 
 def load_template(path: str | Path) -> dict:
+    """The template as data (a copy of its own: callers change it). A deploy reads the same file
+    several times (parameters, names, packaging); it is parsed once while it stays unchanged."""
     path = checks.template_path(path)
+    try:
+        stat = path.stat()
+        return copy.deepcopy(_parse(path, stat.st_mtime_ns, stat.st_size))
+    except OSError as exc:
+        raise SqslabError(f"template {path} cannot be read: {exc.strerror or exc}") from None
+
+
+@functools.lru_cache(maxsize=32)
+def _parse(path: Path, mtime_ns: int, size: int) -> dict:
     try:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as exc:
