@@ -54,6 +54,16 @@ PATCHES: tuple[Patch, ...] = (
           awslambda._apply_lambda_esm_sqs_checks),
     Patch("lambda_esm_sqs_poller", "SQS mappings are not polled; State reported at once",
           awslambda._apply_lambda_esm_sqs_poller),
+    Patch("lambda_invoke_request_checks", "Invoke runs a payload that is not JSON, or over 6 MB",
+          awslambda._apply_lambda_invoke_request_checks),
+    Patch("sqs_queue_attribute_limits", "queue attributes out of range (VisibilityTimeout 43201) are kept",
+          sqs._apply_sqs_queue_attribute_limits),
+    Patch("sqs_change_visibility_in_flight", "ChangeMessageVisibility never answers MessageNotInflight",
+          sqs._apply_sqs_change_visibility_in_flight),
+    Patch("sqs_long_poll_wakes_on_visibility", "a long poll sees a message visible again up to 1 s late",
+          sqs._apply_sqs_long_poll_wakes_on_visibility),
+    Patch("sqs_fifo_dedup_interval", "a FIFO deduplication id is forgotten once its message is deleted",
+          sqs._apply_sqs_fifo_dedup_interval),
 )
 
 

@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import inspect
+import time
 
-from sqslab.offline.patches.guards import _mismatch, _require, _require_params
+from sqslab.offline.patches.guards import _mark, _mismatch, _original, _require, _require_params
 
 
 # ---------------------------------------------------------------------------
@@ -56,3 +57,254 @@ def _apply_sqs_no_push_on_send() -> str:
 
     Queue.lambda_event_source_mappings = property(_none, _ignore)
     return "SendMessage no longer invokes mapped functions; the offline pollers deliver"
+
+
+# ---------------------------------------------------------------------------
+# sqs_queue_attribute_limits
+# Upstream gap: moto's CreateQueue and SetQueueAttributes store VisibilityTimeout,
+# DelaySeconds, MessageRetentionPeriod and ReceiveMessageWaitTimeSeconds
+# whatever their value (43201 is kept; text that is not a number is a server
+# error), and check MaximumMessageSize on CreateQueue only. SQS refuses a value
+# outside its range with InvalidAttributeValue, before it changes anything
+# (SQS API reference, CreateQueue and SetQueueAttributes: request parameters
+# and errors). Both requests reach Queue._set_attributes, checked here first.
+QUEUE_ATTRIBUTE_LIMITS = {
+    "DelaySeconds": (0, 900),  # 15 minutes
+    "MaximumMessageSize": (1024, 1_048_576),  # 1 KiB to 1 MiB
+    "MessageRetentionPeriod": (60, 1_209_600),  # 1 minute to 14 days
+    "ReceiveMessageWaitTimeSeconds": (0, 20),
+    "VisibilityTimeout": (0, 43_200),  # 12 hours
+}
+
+
+def attribute_out_of_range(attributes: dict) -> str | None:
+    """The first attribute SQS refuses for its value (not an integer, or out of
+    :data:`QUEUE_ATTRIBUTE_LIMITS`), or None."""
+    for name, (low, high) in QUEUE_ATTRIBUTE_LIMITS.items():
+        if name not in attributes:
+            continue
+        value = attributes[name]
+        if isinstance(value, bool):
+            return name
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            return name
+        if not low <= number <= high:
+            return name
+    return None
+
+
+def _apply_sqs_queue_attribute_limits() -> str:
+    import functools
+
+    from moto.sqs import exceptions
+    from moto.sqs.models import Queue
+
+    patch = "sqs_queue_attribute_limits"
+    original = _original(Queue, "_set_attributes", patch, ("self", "attributes", "now"))
+    if original is None:
+        return "already applied"
+    refuse = _require(exceptions, "InvalidAttributeValue", patch)
+    source = inspect.getsource(original)
+    if "integer_fields" not in source or "setattr(self" not in source:
+        raise _mismatch(patch, "no longer sets queue attributes in Queue._set_attributes as expected")
+
+    @functools.wraps(original)
+    def _set_attributes(self, attributes, now=None):
+        bad = attribute_out_of_range(attributes or {})
+        if bad is not None:
+            raise refuse(bad)
+        return original(self, attributes, now)
+
+    Queue._set_attributes = _mark(_set_attributes, patch, original)
+    return "queue attributes out of SQS's ranges are refused with InvalidAttributeValue"
+
+
+# ---------------------------------------------------------------------------
+# sqs_change_visibility_in_flight
+# Upstream gap: moto's ChangeMessageVisibility changes any message that ever had
+# the receipt handle, in flight or not, and answers ReceiptHandleIsInvalid for
+# the handle of a deleted message. The SQS API reference (ChangeMessageVisibility,
+# Errors) answers MessageNotInflight for a message that is not in flight: it
+# was received, but its visibility timeout has ended (or was set to 0) and
+# nobody has received it since. For a handle of a message deleted meanwhile SQS
+# answers InvalidParameterValue "... Reason: Message does not exist or is not
+# available for visibility timeout change." A handle SQS never issued stays
+# ReceiptHandleIsInvalid (moto's answer). ChangeMessageVisibilityBatch reports
+# the same codes per entry, in Failed.
+NOT_IN_FLIGHT = ("MessageNotInflight", "The specified message isn't in flight.")
+
+
+def _gone_message(receipt_handle: str) -> str:
+    return (f"Value {receipt_handle} for parameter ReceiptHandle is invalid. Reason: Message does not exist or "
+            "is not available for visibility timeout change.")
+
+
+def _visibility_refusal(queue, receipt_handle: str) -> tuple[str, str] | None:
+    """(code, message) SQS answers a visibility change of this handle with, or None to let moto act."""
+    for message in list(queue._messages):
+        if message.had_receipt_handle(receipt_handle):
+            return NOT_IN_FLIGHT if message.visible else None
+    if receipt_handle in queue.deleted_messages:
+        return "InvalidParameterValue", _gone_message(receipt_handle)
+    return None  # moto answers ReceiptHandleIsInvalid
+
+
+def _apply_sqs_change_visibility_in_flight() -> str:
+    from moto.sqs import exceptions
+    from moto.sqs.models import Message, Queue, SQSBackend
+
+    patch = "sqs_change_visibility_in_flight"
+    change = _original(SQSBackend, "change_message_visibility", patch,
+                       ("self", "queue_name", "receipt_handle", "visibility_timeout"))
+    if change is None:
+        return "already applied"
+    batch = _original(SQSBackend, "change_message_visibility_batch", patch, ("self", "queue_name", "entries"))
+    sqs_error = _require(exceptions, "SQSException", patch)
+    for attr in ("had_receipt_handle", "visible"):
+        _require(Message, attr, patch)
+    if "self.deleted_messages" not in inspect.getsource(Queue.__init__):
+        raise _mismatch(patch, "Queue no longer keeps deleted_messages")
+
+    def change_message_visibility(self, queue_name, receipt_handle, visibility_timeout):
+        refusal = _visibility_refusal(self.get_queue(queue_name), receipt_handle)
+        if refusal is not None:
+            raise sqs_error(*refusal)
+        return change(self, queue_name, receipt_handle, visibility_timeout)
+
+    def change_message_visibility_batch(self, queue_name, entries):
+        queue = self.get_queue(queue_name)
+        success, failed = [], []
+        for entry in entries:  # one at a time, so each entry gets its own answer
+            refusal = _visibility_refusal(queue, entry.get("ReceiptHandle", ""))
+            if refusal is None:
+                try:
+                    done, errors = batch(self, queue_name, [entry])
+                except sqs_error as exc:  # the message changed state meanwhile
+                    done, errors = [], [{"Id": entry["Id"], "SenderFault": True, "Code": exc.code,
+                                         "Message": exc.message}]
+                success += done
+                failed += errors
+            else:
+                failed.append({"Id": entry["Id"], "SenderFault": True, "Code": refusal[0], "Message": refusal[1]})
+        return success, failed
+
+    SQSBackend.change_message_visibility = _mark(change_message_visibility, patch, change)
+    SQSBackend.change_message_visibility_batch = _mark(change_message_visibility_batch, patch, batch)
+    return "ChangeMessageVisibility answers MessageNotInflight / InvalidParameterValue as SQS does"
+
+
+# ---------------------------------------------------------------------------
+# sqs_long_poll_wakes_on_visibility
+# Upstream gap: moto's ReceiveMessage long poll (SQSBackend.receive_message)
+# sleeps in Queue.wait_for_messages(1) on the queue's condition, which only a
+# new message signals: a message whose visibility timeout or delay ends while a
+# poll waits is returned up to a second late (measured 0.51 s), and one made
+# visible by ChangeMessageVisibility 0 likewise. SQS returns a message to a
+# waiting long poll as soon as it is visible (developer guide,
+# sqs-short-and-long-polling). As the event source pollers do
+# (sqslab.offline.event_source), the wait here sleeps on the same condition
+# but no longer than until the queue's next visibility timeout or delay ends,
+# and a visibility change signals the condition, which wakes long polls and
+# the pollers alike.
+WAKE_MARGIN_S = 0.002  # moto counts a message visible strictly after visible_at
+
+
+def next_change_in(queue) -> float | None:
+    """Seconds until the next message of ``queue`` stops being in flight or delayed, or None."""
+    now = time.time() * 1000
+    soonest = None
+    for m in list(queue._messages):
+        for at in (m.delayed_until, m.visible_at):
+            if at and at > now:
+                soonest = at if soonest is None else min(soonest, at)
+    return None if soonest is None else (soonest - now) / 1000 + WAKE_MARGIN_S
+
+
+def _apply_sqs_long_poll_wakes_on_visibility() -> str:
+    from moto.sqs.models import Queue, SQSBackend
+
+    patch = "sqs_long_poll_wakes_on_visibility"
+    wait = _original(Queue, "wait_for_messages", patch, ("self", "timeout"))
+    if wait is None:
+        return "already applied"
+    change = _original(SQSBackend, "change_message_visibility", patch,
+                       ("self", "queue_name", "receipt_handle", "visibility_timeout"))
+    if "_messages_lock" not in inspect.getsource(wait):
+        raise _mismatch(patch, "no longer waits on Queue._messages_lock in wait_for_messages")
+    if "wait_for_messages" not in inspect.getsource(SQSBackend.receive_message):
+        raise _mismatch(patch, "no longer long-polls through Queue.wait_for_messages")
+    _require(Queue, "messages", patch)
+
+    def wait_for_messages(self, timeout):
+        with self._messages_lock:
+            if self.messages:
+                return
+            left = next_change_in(self)
+            self._messages_lock.wait(timeout if left is None else min(timeout, left))
+
+    def change_message_visibility(self, queue_name, receipt_handle, visibility_timeout):
+        result = change(self, queue_name, receipt_handle, visibility_timeout)
+        cond = self.get_queue(queue_name)._messages_lock
+        with cond:
+            cond.notify_all()
+        return result
+
+    Queue.wait_for_messages = _mark(wait_for_messages, patch, wait)
+    SQSBackend.change_message_visibility = _mark(change_message_visibility, patch, change)
+    return "long polls wake when a message's visibility timeout or delay ends, or its visibility changes"
+
+
+# ---------------------------------------------------------------------------
+# sqs_fifo_dedup_interval
+# Upstream gap: moto's Queue.add_message deduplicates a FIFO send only against
+# the messages still in the queue, so a deduplication id is forgotten as soon
+# as its message is deleted. SQS keeps it for the 5-minute deduplication
+# interval after the send that was accepted, "even after the message has been
+# received and deleted" (developer guide: FIFO-key-terms, "Using the message
+# deduplication ID", "Exactly-once processing"): a later send with that id is
+# accepted but not delivered. The ids are kept per queue (per message group
+# with DeduplicationScope messageGroup); a message moved to a dead-letter queue
+# (received before) is not a send and is not checked.
+DEDUP_INTERVAL_MS = 300_000  # moto.sqs.models.DEDUPLICATION_TIME_IN_SECONDS, in ms
+_DEDUP_ATTR = "_sqslab_dedup_ids"
+
+
+def _apply_sqs_fifo_dedup_interval() -> str:
+    import functools
+
+    from moto.sqs import models
+
+    patch = "sqs_fifo_dedup_interval"
+    original = _original(models.Queue, "add_message", patch, ("self", "message"))
+    if original is None:
+        return "already applied"
+    if "deduplication_id" not in inspect.getsource(original):
+        raise _mismatch(patch, "no longer deduplicates FIFO sends in Queue.add_message")
+    if getattr(models, "DEDUPLICATION_TIME_IN_SECONDS", None) != DEDUP_INTERVAL_MS // 1000:
+        raise _mismatch(patch, "changed DEDUPLICATION_TIME_IN_SECONDS")
+    init = inspect.getsource(models.Queue.__init__)
+    for attr in ("_messages_lock", "fifo_queue"):
+        if f"self.{attr}" not in init:
+            raise _mismatch(patch, f"Queue no longer has {attr}")
+
+    @functools.wraps(original)
+    def add_message(self, message):
+        dedup_id = getattr(message, "deduplication_id", None)
+        if not (self.fifo_queue and dedup_id and not message.approximate_receive_count):
+            return original(self, message)
+        scope = str(getattr(self, "deduplication_scope", "queue") or "queue")
+        key = (message.group_id if scope == "messageGroup" else None, dedup_id)
+        sent = int(message.sent_timestamp or time.time() * 1000)
+        with self._messages_lock:
+            seen = self.__dict__.setdefault(_DEDUP_ATTR, {})
+            for old in [k for k, at in seen.items() if sent - at >= DEDUP_INTERVAL_MS]:
+                del seen[old]
+            if key in seen:
+                return  # accepted, not delivered
+            seen[key] = sent  # before moto stores it: a consumer may delete it at once
+        return original(self, message)
+
+    models.Queue.add_message = _mark(add_message, patch, original)
+    return "FIFO deduplication ids are kept for 5 minutes, deleted or not"
