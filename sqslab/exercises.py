@@ -343,7 +343,8 @@ def check_06_1(lab: StackHandle, prediction) -> bool | None:
     if env.get("report_batch_item_failures") != "true":
         return _say(None, "the consumer does not report failed items now: run the chapter's cell that sets "
                           "report_batch_item_failures back to true, then this one")
-    timeout = _consumer_timeout(lab)
+    # as short as Lambda allows, plus the 1 s window and a margin: each attempt ends before its message returns
+    timeout = _consumer_timeout(lab) + 2
     with _ScratchQueue(lab, visibility_timeout=timeout, purpose="dlq") as dlq:
         policy = json.dumps({"deadLetterTargetArn": dlq.arn, "maxReceiveCount": 2})
         with _ScratchQueue(lab, visibility_timeout=timeout, purpose="poison", attributes={"RedrivePolicy": policy}) as queue:
