@@ -198,3 +198,124 @@ def test_send_message_no_longer_runs_the_mapped_function(clients, lam, role_arn)
         assert time.perf_counter() - t0 < 0.5
     finally:
         lam.delete_event_source_mapping(UUID=uid)
+
+
+# ---------------------------------------------------------------- documented behaviours (tests/test_documented_behaviour.py)
+
+
+def test_guard_checks_the_invoke_api_path(monkeypatch):
+    from moto.awslambda.models import LambdaBackend
+
+    monkeypatch.setattr(LambdaBackend, "invoke", lambda self, function_name, body: None)
+    with pytest.raises(patches.PatchError, match="lambda_invoke_request_checks: moto .* changed"):
+        awslambda._apply_lambda_invoke_request_checks()
+
+
+def test_guards_of_the_sqs_patches(monkeypatch):
+    import inspect
+
+    from moto.sqs import models
+
+    from sqslab.offline.patches import sqs
+
+    monkeypatch.setattr(models.Queue, "_set_attributes", lambda self, attributes: None)
+    with pytest.raises(patches.PatchError, match="sqs_queue_attribute_limits: moto .* changed"):
+        sqs._apply_sqs_queue_attribute_limits()
+    monkeypatch.undo()
+
+    monkeypatch.setattr(models.SQSBackend, "change_message_visibility", lambda self, queue_name, handle: None)
+    with pytest.raises(patches.PatchError, match="sqs_change_visibility_in_flight: moto .* changed"):
+        sqs._apply_sqs_change_visibility_in_flight()
+    monkeypatch.undo()
+
+    monkeypatch.setattr(models.Queue, "wait_for_messages", lambda self, timeout: None)
+    with pytest.raises(patches.PatchError, match="sqs_long_poll_wakes_on_visibility: moto .* no longer waits"):
+        sqs._apply_sqs_long_poll_wakes_on_visibility()
+    monkeypatch.undo()
+
+    monkeypatch.setattr(models.Queue, "add_message", inspect.unwrap(models.Queue.add_message))
+    monkeypatch.setattr(models, "DEDUPLICATION_TIME_IN_SECONDS", 600)
+    with pytest.raises(patches.PatchError, match="sqs_fifo_dedup_interval: moto .* changed DEDUPLICATION_TIME"):
+        sqs._apply_sqs_fifo_dedup_interval()
+
+
+def test_invoke_request_error_is_lambdas():
+    """The checks of lambda_invoke_request_checks, pure: JSON first read as Lambda's
+    parser does (no NaN), sizes by invocation type."""
+    check = awslambda.invoke_request_error
+    assert check("", None) is None and check(b"", "Event") is None
+    assert check('{"a": [1, 2.5, null, true]}', "RequestResponse") is None
+    assert check('"text"', None) is None
+    for body in ("not json", '{"a": 1', "NaN", "[Infinity]", "1 2", b"\xff\xfe"):
+        code, message, status = check(body, None)
+        assert (code, status) == ("InvalidRequestContentException", 400)
+        assert message.startswith("Could not parse request body into json: Could not parse payload into json: ")
+    sync = '"' + "x" * (6 * 1024 * 1024 - 2) + '"'
+    assert check(sync, None) is None and check(sync, "DryRun") is None
+    assert check(sync + " ", None)[0::2] == ("RequestEntityTooLargeException", 413)
+    event = '"' + "x" * (1024 * 1024 - 2) + '"'
+    assert check(event, "Event") is None
+    code, message, status = check(event + " ", "Event")
+    assert (code, status) == ("RequestEntityTooLargeException", 413)
+    assert message == "1048577 byte payload is too large for the Event invocation type (limit 1048576 bytes)"
+
+
+def test_attribute_out_of_range():
+    from sqslab.offline.patches import sqs
+
+    assert sqs.attribute_out_of_range({"VisibilityTimeout": "43200", "DelaySeconds": 0, "Policy": "x"}) is None
+    assert sqs.attribute_out_of_range({"VisibilityTimeout": "43201"}) == "VisibilityTimeout"
+    assert sqs.attribute_out_of_range({"DelaySeconds": "5", "MessageRetentionPeriod": "59"}) == "MessageRetentionPeriod"
+    assert sqs.attribute_out_of_range({"ReceiveMessageWaitTimeSeconds": "1.5"}) == "ReceiveMessageWaitTimeSeconds"
+    assert sqs.attribute_out_of_range({"MaximumMessageSize": True}) == "MaximumMessageSize"
+
+
+def test_fifo_dedup_id_is_kept_for_five_minutes_exactly(monkeypatch):
+    """sqs_fifo_dedup_interval on moto's own models, with sent times set by hand: an id
+    is refused within 300 s of the accepted send, deleted or not, and taken after."""
+    import inspect
+
+    from moto.sqs import models
+
+    from sqslab.offline.patches import sqs
+
+    monkeypatch.setattr(models.Queue, "add_message", inspect.unwrap(models.Queue.add_message))
+    sqs._apply_sqs_fifo_dedup_interval()
+    queue = models.Queue("dedup-check.fifo", region="us-east-1", account_id="123456789012", FifoQueue="true")
+
+    def send(body: str, at_ms: int, dedup="d", group="g"):
+        message = models.Message(uuid.uuid4().hex, body)
+        message.deduplication_id, message.group_id, message.sent_timestamp = dedup, group, at_ms
+        queue.add_message(message)
+        return [m.body for m in queue._messages]
+
+    t = 1_700_000_000_000
+    assert send("first", t) == ["first"]
+    queue._messages.clear()  # received and deleted
+    assert send("dup", t + 299_999) == []
+    assert send("other id", t + 1000, dedup="e") == ["other id"]
+    queue._messages.clear()
+    assert send("after", t + 300_000) == ["after"]
+    moved = models.Message(uuid.uuid4().hex, "from a source queue")  # a dead-letter move is not a send
+    moved.deduplication_id, moved.group_id, moved.sent_timestamp = "after-dlq", "g", t
+    moved.approximate_receive_count = 3
+    queue.add_message(moved)
+    assert [m.body for m in queue._messages][-1] == "from a source queue"
+
+
+def test_long_poll_wait_is_bounded_by_the_next_visibility_end():
+    """next_change_in: the soonest end of a visibility timeout or delay, in seconds."""
+    import time
+
+    from moto.sqs import models
+
+    from sqslab.offline.patches import sqs
+
+    queue = models.Queue("wake-check", region="us-east-1", account_id="123456789012")
+    assert sqs.next_change_in(queue) is None
+    now = time.time() * 1000
+    for visible_at, delayed_until in ((now + 5000, 0), (now - 10, now + 1200), (0, 0)):
+        message = models.Message(uuid.uuid4().hex, "m")
+        message.visible_at, message.delayed_until = visible_at, delayed_until
+        queue._messages.append(message)
+    assert 1.1 < sqs.next_change_in(queue) <= 1.2 + sqs.WAKE_MARGIN_S
