@@ -24,6 +24,11 @@ INDEX = "index.html"
 # template by name, so a renamed block shows up as the CDN script coming back
 # (the browser test fails on it).
 _PRINT_CSS = """
+/* Code shown as an output (a handler's source): monospace and unwrapped, as in JupyterLab. */
+.jp-OutputArea-output .highlight pre {
+  font-family: var(--jp-code-font-family, monospace); font-size: var(--jp-code-font-size, 13px);
+  line-height: 1.4; white-space: pre; overflow-x: auto; padding: 0.5em; background: #f8f8f8;
+}
 @media print {
   .jp-OutputArea-output, .jp-OutputArea-output img, .jp-RenderedImage, figure { break-inside: avoid; }
   pre { white-space: pre-wrap; overflow-wrap: anywhere; }

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -37,7 +38,11 @@ _INSPECT = """
   const attr = (name) => [...document.querySelectorAll('[' + name + ']')].map((e) => e.getAttribute(name));
   const ids = [...document.querySelectorAll('[id]')].map((e) => e.id)
     .concat([...document.querySelectorAll('a[name]')].map((e) => e.getAttribute('name')));
-  return JSON.stringify({title: document.title, images, hrefs: attr('href'), srcs: attr('src'), ids});
+  const code = [...document.querySelectorAll('.jp-OutputArea-output .highlight pre')].map((p) => {
+    const style = getComputedStyle(p);
+    return {white_space: style.whiteSpace, font: style.fontFamily};
+  });
+  return JSON.stringify({title: document.title, images, hrefs: attr('href'), srcs: attr('src'), ids, code});
 })()
 """
 
@@ -191,6 +196,9 @@ class Browser:
         page = Page(path, title=seen["title"], images=seen["images"], hrefs=seen["hrefs"], ids=set(seen["ids"]))
         self.call("Runtime.evaluate", expression="0")  # a round trip, so late console messages are in
         page.problems += self._console_problems()
+        for code in seen["code"]:  # source shown as an output (a handler's) reads as code: monospace, unwrapped
+            if code["white_space"] != "pre" or not re.search(r"mono|courier|menlo|consolas", code["font"], re.I):
+                page.problems.append(f"code output shown as {code['white_space']} in {code['font']}")
         for img in seen["images"]:
             if not (img["width"] > 0 and img["decoded"]):
                 page.problems.append(f"image does not decode: {img['src']}...")
