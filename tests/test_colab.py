@@ -79,3 +79,26 @@ def test_in_colab_without_a_repository_the_cell_says_what_to_set(tmp_path):
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LANG": "C.UTF-8"}
     done = ipython(Path(sys.executable), FAKE_COLAB + nav.install_cell_text(None), env)
     assert "set REPOSITORY above to the address of the series' git repository" in done.stdout + done.stderr
+
+
+def test_binder_environment_installs_the_package_with_what_it_needs():
+    """Binder (repo2docker) builds from environment.yml; a pip line that points into the repository
+    (``-e .``) makes it copy the whole repository before installing. Every dependency of the package
+    and of its jupyter extra is listed for conda too, so the environment resolves in one step."""
+    import re
+
+    import yaml
+
+    tomllib = pytest.importorskip("tomllib", reason="reads pyproject.toml with Python 3.11's tomllib")
+
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    conda = {re.split(r"[<>=\[ ]", d, maxsplit=1)[0].lower() for d in env["dependencies"] if isinstance(d, str)}
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
+    assert "-e .[jupyter]" in pip
+    wanted = project["dependencies"] + project["optional-dependencies"]["jupyter"]
+    missing = {re.split(r"[<>=\[ ]", d, maxsplit=1)[0].lower() for d in wanted} - conda
+    assert missing == set(), f"environment.yml lacks {missing}"
+    python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python="))
+    low = project["requires-python"].removeprefix(">=")
+    assert tuple(map(int, python.split("=")[1].split("."))) >= tuple(map(int, low.split(".")))
