@@ -50,6 +50,8 @@ def test_invoke_refuses_a_payload_that_is_not_json(lam, echo):
         lam.invoke(FunctionName=echo, Payload=b'{"a": 1', InvocationType="Event")
     with pytest.raises(lam.exceptions.InvalidRequestContentException):
         lam.invoke(FunctionName=echo, Payload=b"NaN")  # not JSON, though Python's json reads it
+    with pytest.raises(lam.exceptions.InvalidRequestContentException):
+        lam.invoke(FunctionName=echo, Payload=b"\xff\xfe")  # not even text
     # Any JSON value is an event, and no payload at all is allowed.
     assert json.loads(lam.invoke(FunctionName=echo, Payload=b'"text"')["Payload"].read()) == "text"
     assert lam.invoke(FunctionName=echo)["StatusCode"] == 200

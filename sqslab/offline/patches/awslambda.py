@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import inspect
 
-from sqslab.offline.patches.guards import _mark, _mismatch, _original, _require
+from sqslab.offline.patches.guards import _mark, _mismatch, _original, _require, _require_params
 
 
 # ---------------------------------------------------------------------------
@@ -288,6 +288,18 @@ def _apply_lambda_invoke_request_checks() -> str:
         return "already applied"
     if "self.backend.invoke(" not in inspect.getsource(_require(LambdaResponse, "invoke", patch)):
         raise _mismatch(patch, "no longer answers Invoke through LambdaBackend.invoke")
+    setup = _require(LambdaResponse, "setup_class", patch)
+    _require_params(setup, ("self", "request", "full_url", "headers", "use_raw_body"), patch)
+
+    def setup_class(self, request, full_url=None, headers=None, use_raw_body=None):
+        # moto decodes every request body as UTF-8 first, a server error for an Invoke
+        # payload that is not text: keep that one as bytes, for the check below.
+        try:
+            return setup(self, request, full_url, headers, use_raw_body)
+        except UnicodeDecodeError:
+            if not str(getattr(request, "path", "")).rstrip("/").endswith("/invocations"):
+                raise
+            return setup(self, request, full_url, headers, True)
 
     def invoke(self, function_name, qualifier, body, headers, response_headers):
         from sqslab.offline.lambda_service import _header
@@ -302,4 +314,5 @@ def _apply_lambda_invoke_request_checks() -> str:
         return original(self, function_name, qualifier, body, headers, response_headers)
 
     LambdaBackend.invoke = _mark(invoke, patch, original)
+    LambdaResponse.setup_class = _mark(setup_class, patch, setup)
     return "Invoke refuses a payload that is not JSON or over Lambda's payload quota"
