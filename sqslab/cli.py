@@ -57,8 +57,61 @@ def _offline(args) -> int:
                               "start it with `sqslab offline start`")
         from sqslab.offline import identity
 
-        print("\n".join(identity.env_lines(status["endpoint_url"])))
+        creds = identity.load_credentials(server.state_dir())
+        print("\n".join(identity.env_lines(status["endpoint_url"], creds)))
     return 0
+
+
+AWS_SERVICES = ("sqs", "lambda", "logs", "cloudformation", "s3", "s3api", "iam", "sts")
+
+
+def aws_cli_environment(endpoint_url: str, base: dict | None = None) -> dict[str, str]:
+    """The AWS CLI's environment for the offline server: the caller's, without any AWS_*
+    or proxy variable, plus the server's credentials, its region and null AWS files."""
+    from sqslab import target
+    from sqslab.offline import identity
+
+    source = os.environ if base is None else base
+    env = {k: v for k, v in source.items()
+           if not k.upper().startswith("AWS_") and not k.lower().endswith("_proxy")}
+    env.update(identity.environment(endpoint_url, target.offline_credentials()))
+    env["AWS_PAGER"] = ""  # CLI v2: print, do not page
+    return env
+
+
+def aws_cli_command(args: list[str]) -> list[str]:
+    """``aws --endpoint-url URL ARGS`` with the AWS CLI next to this Python, else on PATH."""
+    import shutil
+
+    if any(a == "--endpoint-url" or a.startswith("--endpoint-url=") for a in args):
+        raise SqslabError("sqslab aws gives the offline server's --endpoint-url itself: leave it out")
+    beside = Path(sys.executable).parent / "aws"
+    found = str(beside) if beside.exists() else shutil.which("aws")
+    if not found:
+        raise SqslabError("the AWS CLI is not installed: pip install awscli (or install AWS CLI v2)")
+    return [found, *args]
+
+
+def _aws(args) -> int:
+    """``sqslab aws ...``: the AWS CLI, with the offline server's endpoint and credentials
+    (as awslocal does for LocalStack). AWS CLI v1 ignores AWS_ENDPOINT_URL for SQS and
+    would call the real AWS; with --endpoint-url every service stays on loopback."""
+    from sqslab import target
+
+    rest = list(args.cli_args)
+    if rest[:1] == ["--"]:
+        rest = rest[1:]
+    if not rest:
+        raise SqslabError("say what to run, e.g. `sqslab aws sqs list-queues` "
+                          f"(services the series uses: {', '.join(AWS_SERVICES)})")
+    tgt = target.start_offline("offline")
+    command = aws_cli_command(rest)
+    command[1:1] = ["--endpoint-url", tgt.endpoint_url]
+    env = aws_cli_environment(tgt.endpoint_url)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(command[0], command, env)
+    return 0  # not reached
 
 
 def _start(args):
@@ -220,6 +273,13 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--json", action="store_true")
     off_sub.add_parser("env", help='print export lines: eval "$(sqslab offline env)"')
     off.set_defaults(func=_offline)
+
+    aws = sub.add_parser("aws", help="the AWS CLI on the offline server: sqslab aws sqs list-queues",
+                         description="Runs the AWS CLI with the offline server's --endpoint-url and "
+                                     "credentials, for every service (AWS CLI v1 ignores AWS_ENDPOINT_URL "
+                                     f"for SQS). Services the series uses: {', '.join(AWS_SERVICES)}.")
+    aws.add_argument("cli_args", nargs=argparse.REMAINDER, help="the AWS CLI's arguments")
+    aws.set_defaults(func=_aws)
 
     def stack_args(p, bucket=False):
         p.add_argument("--target", choices=["offline", "aws"], default=None,

@@ -3,10 +3,12 @@
 Two targets:
 
 ``offline`` (the default)
-    The embedded emulator on loopback. Clients get a fixed loopback endpoint, fake
-    credentials and a fixed region; the user's real credentials, profile, config
-    file and proxy settings are never read, so an offline client cannot send a
-    request anywhere but 127.0.0.1. The emulator must be running: the entry
+    The embedded emulator on loopback. Clients get a fixed loopback endpoint, the
+    offline server's own credentials (made at random for its state directory,
+    see :mod:`sqslab.offline.identity`; the server accepts nothing else) and a
+    fixed region; the user's real credentials, profile, config file and proxy
+    settings are never read, so an offline client cannot send a request anywhere
+    but 127.0.0.1. The emulator must be running: the entry
     points (the ``sqslab`` command, ``sqslab tutorial``, a notebook's setup cell)
     start it with :func:`start_offline`; resolving the target only finds it.
 
@@ -30,8 +32,6 @@ from sqslab.offline import identity
 
 TARGETS = ("offline", "aws")
 OFFLINE_REGION = identity.REGION
-OFFLINE_ACCESS_KEY = identity.ACCESS_KEY
-OFFLINE_SECRET_KEY = identity.SECRET_KEY
 OFFLINE_ACCOUNT = identity.ACCOUNT
 
 
@@ -163,13 +163,22 @@ def offline_botocore_session(region: str = OFFLINE_REGION):
     return session
 
 
+def offline_credentials() -> identity.Credentials:
+    """The offline server's credentials (of the state directory in use: ``$SQSLAB_HOME``),
+    made there if no server has started in it yet (it will read the same file)."""
+    from sqslab.offline import server
+
+    return identity.ensure_credentials(server.state_dir())
+
+
 def session(target: str | Target | None = None, **kwargs):
     """A boto3 session for the target."""
 
     tgt = resolve(target, **kwargs)
     if tgt.offline:
-        return _boto3_session(offline_botocore_session(tgt.region), aws_access_key_id=OFFLINE_ACCESS_KEY,
-                              aws_secret_access_key=OFFLINE_SECRET_KEY, region_name=tgt.region)
+        creds = offline_credentials()
+        return _boto3_session(offline_botocore_session(tgt.region), aws_access_key_id=creds.access_key,
+                              aws_secret_access_key=creds.secret_key, region_name=tgt.region)
     import botocore.session
 
     return _boto3_session(botocore.session.Session(profile=tgt.profile), region_name=tgt.region)

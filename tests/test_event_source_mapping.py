@@ -20,14 +20,13 @@ import hashlib
 import json
 import time
 import types
-import urllib.request
 import uuid
 
 import pytest
 from botocore.exceptions import ClientError
 
 from sqslab.offline import event_source as es
-from helpers import log_messages, make_function, run_sqslab
+from helpers import log_messages, make_function, run_sqslab, server_status
 
 HANDLER = """
 import json, os, time
@@ -138,8 +137,7 @@ def mapped(clients, lam, role_arn):
 
 
 def status(offline) -> dict:
-    with urllib.request.urlopen(offline.endpoint_url + "/_sqslab/status", timeout=5) as resp:
-        return json.loads(resp.read())["event_sources"]
+    return server_status(offline.endpoint_url)["event_sources"]
 
 
 # ---------------------------------------------------------------- through boto3

@@ -99,8 +99,9 @@ def assert_clean_environment(pid: int, env: dict) -> None:
     leaked = [e for e in entries if any(v in e for v in (env["AWS_ACCESS_KEY_ID"], "nosuch", "10.255.255.1",
                                                         env["AWS_CONFIG_FILE"], env["AWS_SECRET_ACCESS_KEY"]))]
     assert not leaked, f"the caller's AWS settings reached the server: {leaked}"
-    assert {f"AWS_CONFIG_FILE={os.devnull}", f"AWS_SHARED_CREDENTIALS_FILE={os.devnull}",
-            "AWS_ACCESS_KEY_ID=testing"} <= entries
+    assert {f"AWS_CONFIG_FILE={os.devnull}", f"AWS_SHARED_CREDENTIALS_FILE={os.devnull}"} <= entries
+    assert not [e for e in entries if e.startswith(("AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY=", "AWS_PROFILE="))]
+    assert f"HOME={server.state_dir().resolve() / 'server-home'}" in entries
     assert not [e for e in entries if e.split("=")[0].lower().endswith("_proxy")]
 
 

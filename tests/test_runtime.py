@@ -12,6 +12,11 @@ from helpers import invoke, log_messages, make_function, report_of
 
 from sqslab.loglines import REPORT_RE, parse_report
 from sqslab.offline import server
+from sqslab.target import offline_credentials
+
+
+def offline_key() -> str:
+    return offline_credentials().access_key
 
 # The pattern commonly used to parse Lambda REPORT lines (tabs between fields).
 AWS_REPORT = re.compile(
@@ -60,7 +65,9 @@ def test_handler_result_env_context_and_reserved_variables(lam, clients, role_ar
     assert env["AWS_LAMBDA_FUNCTION_TIMEOUT"] == "7"
     assert env["AWS_REGION"] == "us-east-1"
     assert env["AWS_ENDPOINT_URL"] == offline.endpoint_url
-    assert env["AWS_ACCESS_KEY_ID"] == "testing"
+    # temporary credentials of the environment's own, not the learner's (Lambda: "Using AWS Lambda
+    # environment variables" lists AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)
+    assert env["AWS_ACCESS_KEY_ID"].startswith("ASIA") and env["AWS_ACCESS_KEY_ID"] != offline_key()
     assert env["AWS_EXECUTION_ENV"] == "AWS_Lambda_python3.12"
     assert body["cwd_is_task_root"] and not body["has_real_profile"]
     assert ctx["invoked_function_arn"].endswith(f":function:{name}")

@@ -15,7 +15,7 @@ import time
 from helpers import run_sqslab
 
 from sqslab.errors import SqslabError
-from sqslab.offline import server
+from sqslab.offline import identity, server
 
 sqslab = run_sqslab
 
@@ -33,7 +33,9 @@ def test_start_status_env_stop(own_home):
         assert word in text
     env_out = sqslab("offline", "env").stdout
     assert f"export AWS_ENDPOINT_URL=http://127.0.0.1:{own_home}" in env_out
-    assert "export AWS_ACCESS_KEY_ID=testing" in env_out and "unset AWS_PROFILE" in env_out
+    creds = identity.load_credentials(server.state_dir())
+    assert f"export AWS_ACCESS_KEY_ID={creds.access_key}" in env_out and "unset AWS_PROFILE" in env_out
+    assert f"export AWS_SECRET_ACCESS_KEY={creds.secret_key}" in env_out and "sqslab aws" in env_out
     # start again: the running server is kept, and nothing is said about it
     again = sqslab("offline", "start")
     assert again.returncode == 0 and str(status["pid"]) in again.stdout and again.stderr == ""

@@ -79,7 +79,8 @@ def test_offline_client_sends_nothing_beyond_loopback(offline, monkeypatch, tmp_
     assert all(addr[0] == "127.0.0.1" for addr in connected), connected
     assert seen and all(r.url.startswith(offline.endpoint_url) for r in seen)
     auth = [r.headers["Authorization"].decode() if isinstance(r.headers["Authorization"], bytes) else r.headers["Authorization"] for r in seen]
-    assert all("Credential=testing/" in a for a in auth), auth
+    key = target.offline_credentials().access_key  # the offline server's own key, never the user's
+    assert all(f"Credential={key}/" in a for a in auth), auth
     assert all(b"real-looking-token" not in (r.headers.get("X-Amz-Security-Token") or b"") for r in seen)
     assert sqs.meta.region_name == target.OFFLINE_REGION
 

@@ -16,7 +16,9 @@ sees its request pipe close and kills its own group (see
 (``setsid``) is beyond reach, though it never holds up the runtime.
 
 The worker's environment holds nothing of the server's own (see
-:func:`worker_environment`).
+:func:`worker_environment`). Its credentials are its own too: temporary ones
+(access key id, secret, session token, as Lambda sets them) issued by
+:mod:`sqslab.offline.auth` when the environment starts and revoked when it ends.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqslab.offline import identity
+from sqslab.offline import auth
 
 WORKER = Path(__file__).with_name("worker.py")
 INIT_TIMEOUT_S = 10.0
@@ -70,10 +72,12 @@ class FunctionSpec:
 
 
 def worker_environment(
-    spec: FunctionSpec, task_root: Path, log_stream: str, endpoint_url: str, home_dir: Path
+    spec: FunctionSpec, task_root: Path, log_stream: str, endpoint_url: str, home_dir: Path,
+    credentials: auth.Principal | None = None,
 ) -> dict[str, str]:
     """The worker's whole environment: nothing of the server's own is passed on,
-    so a user's real AWS credentials, profile or proxy can never reach a handler."""
+    so a user's real AWS credentials, profile or proxy can never reach a handler.
+    ``credentials`` are the environment's temporary ones (see :mod:`sqslab.offline.auth`)."""
     env = dict(spec.variables)
     env.update(
         {
@@ -94,15 +98,20 @@ def worker_environment(
             "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
             "AWS_REGION": spec.region,
             "AWS_DEFAULT_REGION": spec.region,
-            "AWS_ACCESS_KEY_ID": identity.ACCESS_KEY,
-            "AWS_SECRET_ACCESS_KEY": identity.SECRET_KEY,
-            "AWS_SESSION_TOKEN": identity.ACCESS_KEY,
             "AWS_ENDPOINT_URL": endpoint_url,
             "AWS_CONFIG_FILE": os.devnull,
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
             "AWS_EC2_METADATA_DISABLED": "true",
         }
     )
+    if credentials is not None:
+        env.update(
+            {
+                "AWS_ACCESS_KEY_ID": credentials.access_key,
+                "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
+                "AWS_SESSION_TOKEN": credentials.token or "",
+            }
+        )
     return env
 
 
@@ -116,13 +125,14 @@ class Environment:
         self.log_stream = f"{now:%Y/%m/%d}/[$LATEST]{self.id}"
         self.messages: queue.Queue = queue.Queue()
         self.started = time.perf_counter()
+        self.credentials = auth.issue_for_environment(spec.arn)
         self.proc = subprocess.Popen(
             [sys.executable, "-I", "-u", str(WORKER)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             cwd=str(task_root),
-            env=worker_environment(spec, task_root, self.log_stream, endpoint_url, home_dir),
+            env=worker_environment(spec, task_root, self.log_stream, endpoint_url, home_dir, self.credentials),
             close_fds=True,
             start_new_session=True,  # its own process group: what the handler starts ends with it
         )
@@ -232,6 +242,7 @@ class Environment:
         if self._group_killed:
             return
         self._group_killed = True
+        auth.revoke(self.credentials.access_key)  # what the environment held opens nothing any more
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):

@@ -14,9 +14,16 @@ and nothing here signals a process that is not the server this state directory
 started: the state file holds a random token that the server also carries on its
 command line, and a process whose command line lacks it is never touched.
 
-The server process gets an environment of its own: none of the caller's AWS
-variables or proxy settings, fake credentials and null configuration files, so a
-user's AWS configuration (even a broken one) cannot reach it.
+Every request must be signed (AWS Signature Version 4) with the credentials of
+this state directory's server, or with the temporary credentials of one of its
+execution environments (:mod:`sqslab.offline.auth`, :mod:`sqslab.offline.identity`):
+another user on the machine, or another offline server's clients, get AWS's
+InvalidClientTokenId or SignatureDoesNotMatch and change nothing.
+
+The server process gets an environment built from scratch (:func:`server_environment`):
+none of the caller's AWS variables or proxy settings, HOME inside the state
+directory and null AWS configuration files, so a user's AWS configuration (even a
+broken one) is never read, and nothing of it is held by the server.
 """
 
 from __future__ import annotations
@@ -168,17 +175,33 @@ def _is_ours(info: ServerInfo) -> bool:
     return not info.token or f"--token={info.token}" in args
 
 
-def _http_get_json(url: str, timeout: float = 2.0) -> dict:
+def _http_get_json(url: str, timeout: float = 2.0, headers: dict | None = None) -> dict:
     # No proxy handler: a proxy in the environment must never see loopback traffic.
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(url, timeout=timeout) as resp:
+    with opener.open(urllib.request.Request(url, headers=headers or {}), timeout=timeout) as resp:
         return json.loads(resp.read().decode())
 
 
-def probe(info: ServerInfo, timeout: float = PROBE_TIMEOUT_S) -> dict | None:
-    """The server's own status document, or None if what answers is not this server."""
+def _signed_status_headers(url: str) -> dict:
+    """Headers signing a GET of the status route with this state directory's credentials
+    (none when they cannot be read: the server then tells its pid only)."""
+    from sqslab.offline import auth, identity
+
     try:
-        doc = _http_get_json(info.endpoint_url + STATUS_PATH, timeout=timeout)
+        creds = identity.load_credentials(state_dir())
+    except SqslabError:
+        return {}
+    return auth.sign("GET", url, access_key=creds.access_key, secret=creds.secret_key,
+                     region=identity.REGION, service="sqslab")
+
+
+def probe(info: ServerInfo, timeout: float = PROBE_TIMEOUT_S) -> dict | None:
+    """The server's own status document, or None if what answers is not this server.
+
+    The request is signed: the server answers an unsigned one with its pid only."""
+    url = info.endpoint_url + STATUS_PATH
+    try:
+        doc = _http_get_json(url, timeout=timeout, headers=_signed_status_headers(url))
     except (OSError, ValueError, urllib.error.URLError):
         return None
     return doc if doc.get("pid") == info.pid else None
@@ -309,6 +332,9 @@ def _start_unlocked(port: int | None, timeout: float) -> tuple[ServerInfo, bool,
         )
     sdir = state_dir()
     sdir.mkdir(parents=True, exist_ok=True)
+    from sqslab.offline import identity
+
+    identity.ensure_credentials(sdir)  # before the server: its clients and it read the same file
     token = secrets.token_hex(16)
     log = open(log_file(), "ab")
     proc = subprocess.Popen(
@@ -337,34 +363,41 @@ def _start_unlocked(port: int | None, timeout: float) -> tuple[ServerInfo, bool,
     )
 
 
-# Proxy settings, compared in lower case: the server never talks through a proxy.
-_PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "ftp_proxy", "no_proxy")
+# What the server takes from the caller's environment: where programs are, the
+# locale, the temporary folder, and how Python finds sqslab. Nothing else: no AWS_*
+# variable, no proxy, not the caller's HOME.
+_PASSED = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "PYTHONPATH", "SYSTEMROOT")
 
 
 def server_environment(base: dict[str, str] | None = None) -> dict[str, str]:
-    """The server process's environment: the caller's (``SQSLAB_*``, ``PATH``, ``HOME``,
-    locale...) without any ``AWS_*`` or proxy variable, plus fake credentials, a fixed
-    region and null AWS configuration files. moto inside the server makes default
-    boto3 sessions; this way they never read the user's profile, keys or config."""
-    from sqslab.offline import identity
+    """The server process's environment, built from scratch like the workers'.
+
+    From the caller: only :data:`_PASSED` and the ``SQSLAB_*`` settings. Then HOME is
+    a folder in the state directory (so ``~/.aws`` of the user is not even looked
+    at), the AWS configuration and credentials files are the null device, the
+    instance metadata service is off, and there are no credentials at all: moto's
+    own boto3 sessions inside the server find nothing to read. The user's
+    per-user site-packages stay importable (``PYTHONUSERBASE``) though HOME moves."""
+    import site
 
     source = os.environ if base is None else base
-    env = {
-        k: v
-        for k, v in source.items()
-        if not k.upper().startswith("AWS_") and k.lower() not in _PROXY_VARIABLES
-    }
+    sdir = state_dir().resolve()
+    env = {k: source[k] for k in _PASSED if k in source}
+    env.update({k: v for k, v in source.items() if k.startswith("SQSLAB_")})
+    home = sdir / "server-home"
+    home.mkdir(parents=True, exist_ok=True)
     env.update(
         {
+            "HOME": str(home),
+            "SQSLAB_HOME": str(sdir.parent),
+            "PYTHONUSERBASE": source.get("PYTHONUSERBASE") or site.getuserbase(),
             "AWS_CONFIG_FILE": os.devnull,
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-            "AWS_ACCESS_KEY_ID": identity.ACCESS_KEY,
-            "AWS_SECRET_ACCESS_KEY": identity.SECRET_KEY,
-            "AWS_DEFAULT_REGION": identity.REGION,
             "AWS_EC2_METADATA_DISABLED": "true",
             "PYTHONUNBUFFERED": "1",
         }
     )
+    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
     return env
 
 
@@ -451,11 +484,17 @@ def serve(port: int, token: str = "") -> int:
         _say(f"cannot import moto's server ({exc}); reinstall with `make test` or `pip install -e .`")
         return 4
 
+    from sqslab.offline import auth, identity
+
+    creds = identity.ensure_credentials(state_dir())
+    auth.STORE.add(auth.Principal(creds.access_key, creds.secret_key, kind="learner"))
+    app = auth.middleware(_with_status(DomainDispatcherApplication(create_backend_app)),
+                          auth.Verifier(auth.STORE), open_paths=(STATUS_PATH,))
     try:
         server = make_server(
             HOST,
             port,
-            _with_status(DomainDispatcherApplication(create_backend_app)),
+            app,
             threaded=True,
             request_handler=MotoRequestHandler,
         )
@@ -517,12 +556,20 @@ _STATUS: dict = {}
 
 
 def _with_status(app):
-    """Wrap moto's WSGI app with one read-only route: this server's status."""
+    """Wrap moto's WSGI app with one read-only route: this server's status.
+
+    Unsigned (no principal), it says the server's pid and nothing else: what ``ps``
+    shows anyone, enough to tell this server from another program on the port. The
+    whole report (state directory, functions, counts) needs a signed request."""
 
     def wrapped(environ, start_response):
         if environ.get("PATH_INFO") == STATUS_PATH:
             from sqslab.offline import event_source, lambda_service, patches
 
+            if environ.get("sqslab.principal") is None:
+                body = json.dumps({"pid": _STATUS.get("pid")}).encode()
+                start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+                return [body]
             doc = dict(_STATUS)
             doc["runtime"] = {**lambda_service.describe(), "patches": patches.applied()}
             doc["event_sources"] = event_source.describe()

@@ -1,0 +1,532 @@
+"""Who may use the offline server: AWS Signature Version 4, checked on every request.
+
+Each offline server has credentials of its own (:mod:`sqslab.offline.identity`
+writes them, mode 0600, in its state directory): the learner's identity, which
+may do everything, like the administrator of a personal account. Every execution
+environment gets temporary credentials of its own (an access key id, a secret
+and a session token, as Lambda gives them), issued here and revoked when the
+environment ends.
+
+:func:`middleware` wraps the server's WSGI application, so the check applies to
+every service and to moto's own routes. A request is let through only if its
+``Authorization`` header carries a SigV4 signature that this module computes
+again from the request itself (method, path, query, the signed headers, the
+payload's SHA-256) with the secret of the access key it names, following AWS's
+"Signature Version 4 signing process" and "Elements of an AWS API request
+signature"; signatures are compared in constant time. Anything else is answered
+with the error AWS gives in that service's protocol, and nothing reaches moto:
+
+- no signature: ``MissingAuthenticationToken`` (S3: ``AccessDenied``);
+- an access key this server did not issue, or a session token that is not the
+  key's: ``InvalidClientTokenId`` (Lambda and CloudWatch Logs:
+  ``UnrecognizedClientException``; S3: ``InvalidAccessKeyId`` / ``InvalidToken``);
+- a signature that does not match: ``SignatureDoesNotMatch`` (Lambda, Logs:
+  ``InvalidSignatureException``);
+- a request time more than 15 minutes away from the server's clock:
+  ``SignatureDoesNotMatch`` with AWS's "Signature expired" / "Signature not yet
+  current" message (S3: ``RequestTimeTooSkewed``);
+- a malformed ``Authorization`` header: ``IncompleteSignature`` (S3:
+  ``AuthorizationHeaderMalformed``);
+- an S3 body whose SHA-256 is not the ``x-amz-content-sha256`` it was signed
+  with: ``XAmzContentSHA256Mismatch``.
+
+S3 payloads signed as ``UNSIGNED-PAYLOAD`` or streamed in signed chunks
+(``STREAMING-AWS4-HMAC-SHA256-PAYLOAD``) are accepted on their seed signature,
+as botocore sends them. Presigned URLs (the signature in the query string) are
+not accepted: nothing in the series makes them.
+
+The one exception is sqslab's own status route: unsigned, it answers with the
+server's pid only (what ``ps`` shows anyone); signed, with the whole report.
+
+Derived signing keys are cached per secret, date, region and service, so a
+request costs two SHA-256 digests and one HMAC.
+"""
+
+from __future__ import annotations
+
+import base64
+import calendar
+import hashlib
+import hmac
+import io
+import json
+import re
+import secrets
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from urllib.parse import quote, unquote, urlsplit
+
+ALGORITHM = "AWS4-HMAC-SHA256"
+MAX_SKEW_S = 15 * 60  # AWS: a request must arrive within 15 minutes of its time stamp
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+UNSIGNED_PAYLOADS = ("UNSIGNED-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+STREAMING_PREFIX = "STREAMING-"
+_HEX64 = re.compile(r"[0-9a-f]{64}\Z")
+_AUTH_FIELD = re.compile(r"(\w+)=([^,\s]*)")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Whom an access key stands for: the learner (``kind == "learner"``) or one
+    execution environment of a function (``kind == "function"``)."""
+
+    access_key: str
+    secret_key: str
+    kind: str = "learner"
+    token: str | None = None
+    function_arn: str = ""
+    role_arn: str = ""
+
+
+class AuthError(Exception):
+    """A request that may not pass: ``kind`` decides the code each protocol gives."""
+
+    def __init__(self, kind: str, message: str = "", **extra):
+        super().__init__(message or kind)
+        self.kind = kind
+        self.message = message
+        self.extra = extra
+
+
+# ---------------------------------------------------------------- who holds a key
+
+
+class KeyStore:
+    """The access keys a server accepts, and whom each stands for."""
+
+    def __init__(self):
+        self._keys: dict[str, Principal] = {}
+        self._lock = threading.Lock()
+
+    def add(self, principal: Principal) -> Principal:
+        with self._lock:
+            self._keys[principal.access_key] = principal
+        return principal
+
+    def get(self, access_key: str) -> Principal | None:
+        return self._keys.get(access_key)
+
+    def issue(self, function_arn: str = "", role_arn: str = "") -> Principal:
+        """Temporary credentials for one execution environment (``ASIA...`` keys, as STS issues)."""
+        return self.add(Principal(
+            access_key="ASIA" + _key_chars(16),
+            secret_key=secret_key(),
+            kind="function",
+            token=base64.b64encode(secrets.token_bytes(96)).decode("ascii"),
+            function_arn=function_arn,
+            role_arn=role_arn,
+        ))
+
+    def revoke(self, access_key: str) -> None:
+        with self._lock:
+            self._keys.pop(access_key, None)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+_B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+
+def _key_chars(n: int) -> str:
+    return "".join(secrets.choice(_B32) for _ in range(n))
+
+
+def access_key_id() -> str:
+    """A long-term access key id in AWS's form (``AKIA`` and 16 characters)."""
+    return "AKIA" + _key_chars(16)
+
+
+def secret_key() -> str:
+    """A random 40-character secret access key (240 bits)."""
+    return base64.b64encode(secrets.token_bytes(30)).decode("ascii")
+
+
+# The server process's store: the learner's key is added at start, environments' keys as they start.
+STORE = KeyStore()
+
+
+def issue_for_environment(function_arn: str = "", role_arn: str = "") -> Principal:
+    return STORE.issue(function_arn, role_arn)
+
+
+def revoke(access_key: str) -> None:
+    STORE.revoke(access_key)
+
+
+# ---------------------------------------------------------------- the signature
+
+
+def amz_date(ts: float) -> str:
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(ts))
+
+
+def _parse_amz_date(value: str) -> float:
+    return calendar.timegm(time.strptime(value, "%Y%m%dT%H%M%SZ"))
+
+
+def canonical_uri(raw_path: str, service: str) -> str:
+    """The path as the client sent it, encoded once more (every service but S3, whose
+    path is used as sent), with dot segments and repeated slashes removed."""
+    if service == "s3":
+        return raw_path or "/"
+    return quote(_remove_dot_segments(raw_path or "/"), safe="/~")
+
+
+def _remove_dot_segments(path: str) -> str:
+    out: list[str] = []
+    for seg in path.split("/"):
+        if seg in ("", "."):
+            continue
+        if seg == "..":
+            if out:
+                out.pop()
+            continue
+        out.append(seg)
+    result = "/" + "/".join(out)
+    if path.endswith("/") and result != "/":
+        result += "/"
+    return result
+
+
+def canonical_query(raw_query: str, drop: tuple[str, ...] = ()) -> str:
+    pairs = []
+    for part in raw_query.split("&") if raw_query else ():
+        if not part:
+            continue
+        key, _, value = part.partition("=")
+        key, value = quote(unquote(key), safe="-_.~"), quote(unquote(value), safe="-_.~")
+        if key not in drop:
+            pairs.append((key, value))
+    return "&".join(f"{k}={v}" for k, v in sorted(pairs))
+
+
+def _trim(value: str) -> str:
+    return " ".join(value.split())
+
+
+def canonical_request(method: str, uri: str, query: str, headers: dict[str, str], signed: list[str],
+                      payload_hash: str) -> str:
+    lines = "".join(f"{name}:{_trim(headers.get(name, ''))}\n" for name in signed)
+    return "\n".join([method.upper(), uri, query, lines, ";".join(signed), payload_hash])
+
+
+def string_to_sign(timestamp: str, scope: str, creq: str) -> str:
+    return "\n".join([ALGORITHM, timestamp, scope, hashlib.sha256(creq.encode("utf-8")).hexdigest()])
+
+
+_KEYS: dict[tuple[str, str, str, str], bytes] = {}
+_KEYS_MAX = 256
+
+
+def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
+    """kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request"), cached."""
+    cache_key = (secret, date, region, service)
+    key = _KEYS.get(cache_key)
+    if key is None:
+        key = ("AWS4" + secret).encode("utf-8")
+        for part in (date, region, service, "aws4_request"):
+            key = hmac.new(key, part.encode("utf-8"), hashlib.sha256).digest()
+        if len(_KEYS) >= _KEYS_MAX:
+            _KEYS.clear()
+        _KEYS[cache_key] = key
+    return key
+
+
+def sign(method: str, url: str, *, access_key: str, secret: str, region: str, service: str,
+         body: bytes = b"", headers: dict[str, str] | None = None, token: str | None = None,
+         now: float | None = None) -> dict[str, str]:
+    """Headers that sign a request to ``url`` (for sqslab's own status probe and the tests)."""
+    parts = urlsplit(url)
+    stamp = amz_date(time.time() if now is None else now)
+    payload = hashlib.sha256(body).hexdigest()
+    out = {k.lower(): v for k, v in (headers or {}).items()}
+    out.update({"host": parts.netloc, "x-amz-date": stamp, "x-amz-content-sha256": payload})
+    if token:
+        out["x-amz-security-token"] = token
+    signed = sorted(out)
+    scope = f"{stamp[:8]}/{region}/{service}/aws4_request"
+    creq = canonical_request(method, canonical_uri(parts.path, service), canonical_query(parts.query), out,
+                             signed, payload)
+    signature = hmac.new(signing_key(secret, stamp[:8], region, service),
+                         string_to_sign(stamp, scope, creq).encode("utf-8"), hashlib.sha256).hexdigest()
+    out["authorization"] = (f"{ALGORITHM} Credential={access_key}/{scope}, SignedHeaders={';'.join(signed)}, "
+                            f"Signature={signature}")
+    return out
+
+
+# ---------------------------------------------------------------- checking a request
+
+
+@dataclass
+class Request:
+    """What the check needs of a WSGI request."""
+
+    method: str
+    raw_path: str
+    raw_query: str
+    environ: dict
+    authorization: str = ""
+    scope: dict = field(default_factory=dict)
+
+    def header(self, name: str) -> str | None:
+        if name == "content-type":
+            return self.environ.get("CONTENT_TYPE")
+        if name == "content-length":
+            return self.environ.get("CONTENT_LENGTH")
+        return self.environ.get("HTTP_" + name.upper().replace("-", "_"))
+
+
+def request_of(environ: dict) -> Request:
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw:
+        if "://" in raw.split("?", 1)[0]:
+            parts = urlsplit(raw)
+            path, query = parts.path, parts.query
+        else:
+            path, _, query = raw.partition("?")
+    else:
+        path, query = quote(environ.get("PATH_INFO", "/")), environ.get("QUERY_STRING", "")
+    return Request(environ.get("REQUEST_METHOD", "GET"), path, query, environ,
+                   environ.get("HTTP_AUTHORIZATION", ""))
+
+
+def parse_authorization(value: str) -> dict:
+    """``AWS4-HMAC-SHA256 Credential=AKID/date/region/service/aws4_request, SignedHeaders=a;b, Signature=hex``."""
+    algorithm, _, rest = value.strip().partition(" ")
+    if algorithm != ALGORITHM:
+        raise AuthError("incomplete", f"Unsupported authorization type: {algorithm or 'none'}; "
+                        "the offline server accepts AWS Signature Version 4 (AWS4-HMAC-SHA256) only")
+    fields = dict(_AUTH_FIELD.findall(rest))
+    missing = [k for k in ("Credential", "SignedHeaders", "Signature") if not fields.get(k)]
+    if missing:
+        raise AuthError("incomplete", f"Authorization header requires '{missing[0]}' parameter. "
+                        f"Authorization={value[:120]}")
+    cred = fields["Credential"].split("/")
+    if len(cred) != 5 or cred[4] != "aws4_request":
+        raise AuthError("incomplete", f"Credential should be scoped to a valid scope: "
+                        f"<key>/<date>/<region>/<service>/aws4_request, not {fields['Credential']!r}")
+    return {"access_key": cred[0], "date": cred[1], "region": cred[2], "service": cred[3],
+            "signed": fields["SignedHeaders"].split(";"), "signature": fields["Signature"]}
+
+
+class Verifier:
+    """Checks requests against a :class:`KeyStore`."""
+
+    def __init__(self, store: KeyStore, clock=time.time):
+        self.store = store
+        self.clock = clock
+
+    def check(self, req: Request, read_body) -> Principal:
+        """The principal the request is signed by; raises :class:`AuthError` otherwise.
+        ``read_body()`` returns the body (read only once the signature is to be computed)."""
+        if not req.authorization:
+            if "X-Amz-Signature=" in req.raw_query or "Signature=" in req.raw_query:
+                raise AuthError("missing", "Query-string authentication (a presigned URL) is not accepted "
+                                "by the offline server: sign the request's Authorization header")
+            raise AuthError("missing")
+        scope = req.scope = parse_authorization(req.authorization)
+        principal = self.store.get(scope["access_key"])
+        if principal is None:
+            raise AuthError("unknown_key", access_key=scope["access_key"])
+        token = req.header("x-amz-security-token")
+        if (principal.token or token) and not hmac.compare_digest((token or "").encode(),
+                                                                  (principal.token or "").encode()):
+            raise AuthError("bad_token", access_key=scope["access_key"])
+        timestamp = req.header("x-amz-date")
+        if not timestamp:
+            date_header = req.header("date")
+            if not date_header:
+                raise AuthError("incomplete", "Authorization header requires existence of either a "
+                                "'X-Amz-Date' or a 'Date' header.")
+            try:
+                timestamp = amz_date(parsedate_to_datetime(date_header).timestamp())
+            except (TypeError, ValueError):
+                raise AuthError("incomplete", f"Date must be in ISO-8601 'basic format': {date_header!r}") from None
+        try:
+            when = _parse_amz_date(timestamp)
+        except ValueError:
+            raise AuthError("incomplete", f"Date must be in ISO-8601 'basic format'. Got '{timestamp}'. "
+                            "See http://en.wikipedia.org/wiki/ISO_8601") from None
+        if scope["date"] != timestamp[:8]:
+            raise AuthError("signature", f"Date in Credential scope does not match YYYYMMDD from ISO-8601 "
+                            f"version of date from HTTP: '{scope['date']}' != '{timestamp[:8]}', from "
+                            f"'{timestamp}'.")
+        now = self.clock()
+        if when < now - MAX_SKEW_S:
+            raise AuthError("skew", f"Signature expired: {timestamp} is now earlier than "
+                            f"{amz_date(now - MAX_SKEW_S)} ({amz_date(now)} - 15 min.)",
+                            request_time=timestamp, server_time=amz_date(now))
+        if when > now + MAX_SKEW_S:
+            raise AuthError("skew", f"Signature not yet current: {timestamp} is still later than "
+                            f"{amz_date(now + MAX_SKEW_S)} ({amz_date(now)} + 15 min.)",
+                            request_time=timestamp, server_time=amz_date(now))
+        body = read_body()
+        declared = req.header("x-amz-content-sha256")
+        if declared and _HEX64.match(declared):
+            if hashlib.sha256(body).hexdigest() != declared:
+                raise AuthError("content_sha", "The provided 'x-amz-content-sha256' header does not match what "
+                                "was computed.")
+            payload_hash = declared
+        elif declared and (declared in UNSIGNED_PAYLOADS or declared.startswith(STREAMING_PREFIX)):
+            payload_hash = declared
+        elif scope["service"] == "s3":
+            raise AuthError("incomplete", "Missing required header for this request: x-amz-content-sha256")
+        else:
+            payload_hash = hashlib.sha256(body).hexdigest()
+        headers = {name: req.header(name) or "" for name in scope["signed"]}
+        if "host" not in headers:
+            raise AuthError("signature", "'Host' must be a signed header.")
+        creq = canonical_request(req.method, canonical_uri(req.raw_path, scope["service"]),
+                                 canonical_query(req.raw_query), headers, scope["signed"], payload_hash)
+        credential_scope = f"{scope['date']}/{scope['region']}/{scope['service']}/aws4_request"
+        sts = string_to_sign(timestamp, credential_scope, creq)
+        key = signing_key(principal.secret_key, scope["date"], scope["region"], scope["service"])
+        expected = hmac.new(key, sts.encode("utf-8"), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected.encode(), scope["signature"].encode()):
+            raise AuthError("signature", access_key=scope["access_key"], string_to_sign=sts,
+                            canonical_request=creq, signature=scope["signature"])
+        return principal
+
+
+# ---------------------------------------------------------------- AWS's error, in each protocol
+
+
+_LAMBDA_PATH = re.compile(r"/20\d\d-\d\d-\d\d/")
+_QUERY_SERVICES = ("sqs", "cloudformation", "iam", "sts")
+
+# kind -> (status, code in query/XML and SQS, code in JSON (Lambda, Logs), code in S3, default message)
+_ERRORS = {
+    "missing": (403, "MissingAuthenticationToken", "MissingAuthenticationTokenException", "AccessDenied",
+                "Request is missing Authentication Token"),
+    "unknown_key": (403, "InvalidClientTokenId", "UnrecognizedClientException", "InvalidAccessKeyId",
+                    "The security token included in the request is invalid."),
+    "bad_token": (403, "InvalidClientTokenId", "UnrecognizedClientException", "InvalidToken",
+                  "The security token included in the request is invalid."),
+    "signature": (403, "SignatureDoesNotMatch", "InvalidSignatureException", "SignatureDoesNotMatch",
+                  "The request signature we calculated does not match the signature you provided. Check your "
+                  "AWS Secret Access Key and signing method. Consult the service documentation for details."),
+    "skew": (403, "SignatureDoesNotMatch", "InvalidSignatureException", "RequestTimeTooSkewed", ""),
+    "incomplete": (400, "IncompleteSignature", "IncompleteSignatureException", "AuthorizationHeaderMalformed",
+                   "The request signature does not conform to AWS standards."),
+    "content_sha": (400, "SignatureDoesNotMatch", "InvalidSignatureException", "XAmzContentSHA256Mismatch", ""),
+}
+_S3_MESSAGES = {
+    "missing": "Access Denied",
+    "unknown_key": "The AWS Access Key Id you provided does not exist in our records.",
+    "bad_token": "The provided token is malformed or otherwise invalid.",
+    "signature": "The request signature we calculated does not match the signature you provided. "
+                 "Check your key and signing method.",
+    "skew": "The difference between the request time and the current time is too large.",
+}
+
+
+def protocol_of(req: Request) -> str:
+    """``query``, ``sqs-json``, ``json``, ``rest-json`` or ``s3``: how the service asked answers errors."""
+    service = req.scope.get("service") if req.scope else None
+    target = req.header("x-amz-target") or ""
+    if service == "s3":
+        return "s3"
+    if target:
+        return "sqs-json" if target.startswith("AmazonSQS") else "json"
+    if service == "lambda" or (service is None and _LAMBDA_PATH.match(req.raw_path)):
+        return "rest-json"
+    if service in _QUERY_SERVICES or "Action=" in req.raw_query or \
+            (req.header("content-type") or "").startswith("application/x-www-form-urlencoded"):
+        return "query"
+    if service in ("logs",):
+        return "json"
+    return "s3" if service is None else "query"
+
+
+def error_response(err: AuthError, req: Request) -> tuple[str, list[tuple[str, str]], bytes]:
+    """(status line, headers, body) of AWS's answer to a request that may not pass."""
+    status, query_code, json_code, s3_code, default = _ERRORS[err.kind]
+    protocol = protocol_of(req)
+    request_id = str(uuid.uuid4())
+    message = err.message or default
+    reason = {400: "Bad Request", 403: "Forbidden"}[status]
+    headers = [("x-amzn-RequestId", request_id)]
+    if protocol == "s3":
+        message = err.message if err.kind in ("content_sha",) else _S3_MESSAGES.get(err.kind, message)
+        if err.kind == "incomplete":
+            message = err.message or default
+        extra = ""
+        for tag, key in (("AWSAccessKeyId", "access_key"), ("StringToSign", "string_to_sign"),
+                         ("SignatureProvided", "signature"), ("CanonicalRequest", "canonical_request"),
+                         ("RequestTime", "request_time"), ("ServerTime", "server_time")):
+            if key in err.extra:
+                extra += f"<{tag}>{_xml(str(err.extra[key]))}</{tag}>"
+        body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{s3_code}</Code>'
+                f"<Message>{_xml(message)}</Message>{extra}<RequestId>{request_id}</RequestId>"
+                f"<HostId>sqslab-offline</HostId></Error>").encode()
+        headers += [("Content-Type", "application/xml"), ("x-amz-request-id", request_id)]
+    elif protocol == "query":
+        body = (f'<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse><Error><Type>Sender</Type>'
+                f"<Code>{query_code}</Code><Message>{_xml(message)}</Message></Error>"
+                f"<RequestId>{request_id}</RequestId></ErrorResponse>").encode()
+        headers.append(("Content-Type", "text/xml"))
+    elif protocol == "sqs-json":
+        body = json.dumps({"__type": f"com.amazon.coral.service#{query_code}", "message": message}).encode()
+        headers += [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-query-error", f"{query_code};Sender")]
+    elif protocol == "json":
+        body = json.dumps({"__type": json_code, "message": message}).encode()
+        headers.append(("Content-Type", "application/x-amz-json-1.1"))
+    else:  # rest-json (Lambda)
+        body = json.dumps({"Type": "User", "message": message}).encode()
+        headers += [("Content-Type", "application/json"), ("x-amzn-ErrorType", f"{json_code}:")]
+    headers.append(("Content-Length", str(len(body))))
+    return f"{status} {reason}", headers, body
+
+
+def _xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# ---------------------------------------------------------------- the WSGI middleware
+
+
+def _read_body(environ: dict) -> bytes:
+    """The whole body, put back as a fresh stream for the application."""
+    stream = environ.get("wsgi.input")
+    length = environ.get("CONTENT_LENGTH")
+    if stream is None:
+        return b""
+    if length:
+        body = stream.read(int(length))
+    elif environ.get("wsgi.input_terminated"):
+        body = stream.read()
+    else:
+        body = b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+def middleware(app, verifier: Verifier, open_paths: tuple[str, ...] = ()):
+    """``app`` behind the signature check. Unsigned GETs of ``open_paths`` pass with no
+    principal (``environ["sqslab.principal"] is None``): the route itself decides what to say."""
+
+    def wrapped(environ, start_response):
+        req = request_of(environ)
+        if not req.authorization and environ.get("PATH_INFO") in open_paths and req.method == "GET":
+            environ["sqslab.principal"] = None
+            return app(environ, start_response)
+        body: list[bytes] = []
+
+        def read_body() -> bytes:
+            if not body:
+                body.append(_read_body(environ))
+            return body[0]
+
+        try:
+            environ["sqslab.principal"] = verifier.check(req, read_body)
+        except AuthError as err:
+            status, headers, payload = error_response(err, req)
+            start_response(status, headers)
+            return [payload]
+        return app(environ, start_response)
+
+    return wrapped
