@@ -1,5 +1,6 @@
-"""The SQS patch: SendMessage no longer runs mapped functions (the pollers of
-:mod:`sqslab.offline.event_source` do)."""
+"""The SQS patches: SendMessage no longer runs mapped functions (the pollers of
+:mod:`sqslab.offline.event_source` do); queue attributes, ChangeMessageVisibility,
+long polls and FIFO deduplication behave as the SQS documentation says."""
 
 from __future__ import annotations
 
