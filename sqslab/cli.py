@@ -332,7 +332,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["aws"] and argv[1:2] not in (["-h"], ["--help"]):
+        args = argparse.Namespace(func=_aws, cli_args=argv[1:])  # every argument is the AWS CLI's
+    else:
+        args = parser.parse_args(argv)
     try:
         return args.func(args)
     except SqslabError as exc:
