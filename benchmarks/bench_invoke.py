@@ -50,14 +50,15 @@ def line(label: str, values: list[float], unit: str = "ms", scale: float = 1000.
 def timed_invoke(lam, name: str) -> float:
     t0 = time.perf_counter()
     resp = lam.invoke(FunctionName=name, Payload=b"{}")
-    resp["Payload"].read()
+    body = resp["Payload"].read()
     elapsed = time.perf_counter() - t0
     if resp.get("FunctionError"):
-        sys.exit(f"benchmark handler failed: {name}")
+        sys.exit(f"benchmark handler failed: {name}: {body[:300]!r}")
     return elapsed
 
 
-def bench_handler(lam, role: str, label: str, source: str, cold: int, warm: int, env: dict | None = None) -> None:
+def bench_handler(lam, role: str, label: str, source: str, cold: int, warm: int,
+                  env: dict | None = None) -> list[float]:
     colds, warms = [], []
     names = []
     for _ in range(cold):
@@ -77,6 +78,33 @@ def bench_handler(lam, role: str, label: str, source: str, cold: int, warm: int,
     line(f"{label}: warm invoke", warms)
     for name in names:
         lam.delete_function(FunctionName=name)
+    return warms
+
+
+def bench_send_message(sqs, url: str, n: int) -> list[float]:
+    times = []
+    for i in range(n + 5):
+        t0 = time.perf_counter()
+        sqs.send_message(QueueUrl=url, MessageBody="ping")
+        if i >= 5:  # settle
+            times.append(time.perf_counter() - t0)
+    return times
+
+
+def report_authentication(tgt, warm: list[float], sends: list[float]) -> None:
+    """Every request is checked (SigV4, sqslab.offline.auth): the server measures what the check
+    costs per request; without it, each request would be that much quicker."""
+    from sqslab.offline import server
+
+    url = tgt.endpoint_url + server.STATUS_PATH
+    auth = server._http_get_json(url, headers=server._signed_status_headers(url)).get("auth", {})
+    cost_ms = auth.get("check_median_us", 0.0) / 1000
+    print(f"{'signature check per request (server side)':<44} n={auth.get('passed', 0):<4} median "
+          f"{cost_ms:8.3f} ms   p95 {auth.get('check_p95_us', 0.0) / 1000:8.3f} ms")
+    for label, values in (("warm invoke (trivial handler)", warm), ("SendMessage", sends)):
+        with_auth = statistics.median(values) * 1000
+        print(f"{label + ': with / without the check':<44} median {with_auth:8.2f} ms / {with_auth - cost_ms:8.2f} ms"
+              f"   (+{cost_ms:.3f} ms, goal at most 1 ms)")
 
 
 def bench_helper_against_bare(tgt, n: int) -> None:
@@ -130,7 +158,11 @@ def _run(args) -> int:
     queue = f"bench-{uuid.uuid4().hex[:8]}"
     url = sqs.create_queue(QueueName=queue)["QueueUrl"]
     print(f"offline endpoint {tgt.endpoint_url}; client-side latency, boto3 -> server -> worker -> boto3")
-    bench_handler(lam, role, "trivial handler", TRIVIAL, args.cold, args.warm)
+    warm = bench_handler(lam, role, "trivial handler", TRIVIAL, args.cold, args.warm)
+    sends = bench_send_message(sqs, url, args.warm)
+    line("SendMessage", sends)
+    report_authentication(tgt, warm, sends)
+    sqs.purge_queue(QueueUrl=url)
     bench_handler(lam, role, "boto3 handler, SQS send+receive", SQS_ROUNDTRIP, args.cold, max(10, args.warm // 3),
                   env={"queue_name": queue})
     bench_helper_against_bare(tgt, args.warm)

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import base64
 import calendar
+import collections
 import hashlib
 import hmac
 import io
@@ -491,6 +492,21 @@ def _xml(text: str) -> str:
 # ---------------------------------------------------------------- the WSGI middleware
 
 
+# What the check costs, per request (reading the body and verifying), for the status report and `make bench`.
+_COSTS: collections.deque = collections.deque(maxlen=2000)
+_COUNTS = {"passed": 0, "refused": 0}
+
+
+def describe() -> dict:
+    costs = sorted(_COSTS)
+    report = {"keys": len(STORE), **_COUNTS}
+    if costs:
+        report["check_median_us"] = round(costs[len(costs) // 2] * 1e6, 1)
+        report["check_p95_us"] = round(costs[min(len(costs) - 1, int(0.95 * len(costs)))] * 1e6, 1)
+    return report
+
+
+
 def _read_body(environ: dict) -> bytes:
     """The whole body, put back as a fresh stream for the application."""
     stream = environ.get("wsgi.input")
@@ -523,12 +539,16 @@ def middleware(app, verifier: Verifier, open_paths: tuple[str, ...] = ()):
                 body.append(_read_body(environ))
             return body[0]
 
+        t0 = time.perf_counter()
         try:
             environ["sqslab.principal"] = verifier.check(req, read_body)
         except AuthError as err:
+            _COUNTS["refused"] += 1
             status, headers, payload = error_response(err, req)
             start_response(status, headers)
             return [payload]
+        _COSTS.append(time.perf_counter() - t0)
+        _COUNTS["passed"] += 1
         return app(environ, start_response)
 
     return wrapped

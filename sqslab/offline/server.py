@@ -573,6 +573,9 @@ def _with_status(app):
             doc = dict(_STATUS)
             doc["runtime"] = {**lambda_service.describe(), "patches": patches.applied()}
             doc["event_sources"] = event_source.describe()
+            from sqslab.offline import auth
+
+            doc["auth"] = auth.describe()
             body = json.dumps(doc).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
