@@ -61,6 +61,7 @@ class FunctionSpec:
     memory_mb: int
     variables: tuple[tuple[str, str], ...]
     code_sha: str
+    layers: tuple[str, ...] = ()  # layer version ARNs with their code digests, in the function's order
 
     @property
     def fingerprint(self) -> str:
@@ -73,11 +74,12 @@ class FunctionSpec:
 
 def worker_environment(
     spec: FunctionSpec, task_root: Path, log_stream: str, endpoint_url: str, home_dir: Path,
-    credentials: auth.Principal | None = None,
+    credentials: auth.Principal | None = None, runtime_dir: Path | None = None,
 ) -> dict[str, str]:
     """The worker's whole environment: nothing of the server's own is passed on,
     so a user's real AWS credentials, profile or proxy can never reach a handler.
-    ``credentials`` are the environment's temporary ones (see :mod:`sqslab.offline.auth`)."""
+    ``credentials`` are the environment's temporary ones (see :mod:`sqslab.offline.auth`);
+    ``runtime_dir`` holds the libraries Lambda's runtime ships (:mod:`sqslab.offline.runtime_libs`)."""
     env = dict(spec.variables)
     env.update(
         {
@@ -86,7 +88,7 @@ def worker_environment(
             "TZ": ":UTC",
             "HOME": str(home_dir),
             "LAMBDA_TASK_ROOT": str(task_root),
-            "LAMBDA_RUNTIME_DIR": str(WORKER.parent),
+            "LAMBDA_RUNTIME_DIR": str(runtime_dir or WORKER.parent),
             "_HANDLER": spec.handler,
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
             "AWS_LAMBDA_FUNCTION_NAME": spec.name,
@@ -104,6 +106,8 @@ def worker_environment(
             "AWS_EC2_METADATA_DISABLED": "true",
         }
     )
+    if runtime_dir is not None:
+        env["PYTHONPATH"] = str(runtime_dir)  # as Lambda sets it; the worker itself runs with -I
     if credentials is not None:
         env.update(
             {
@@ -118,8 +122,11 @@ def worker_environment(
 class Environment:
     """One execution environment: a worker process and its log stream."""
 
-    def __init__(self, spec: FunctionSpec, task_root: Path, endpoint_url: str, home_dir: Path):
+    def __init__(self, spec: FunctionSpec, task_root: Path, endpoint_url: str, home_dir: Path,
+                 runtime_dir: Path | None = None, layer_paths: tuple[str, ...] = ()):
         self.spec = spec
+        # The handler's import path, Lambda's order: task root, layers, the runtime's libraries.
+        self.import_path = [str(task_root), *layer_paths] + ([str(runtime_dir)] if runtime_dir else [])
         self.id = uuid.uuid4().hex
         now = datetime.now(tz=timezone.utc)
         self.log_stream = f"{now:%Y/%m/%d}/[$LATEST]{self.id}"
@@ -127,12 +134,14 @@ class Environment:
         self.started = time.perf_counter()
         self.credentials = auth.issue_for_environment(spec.arn)
         self.proc = subprocess.Popen(
-            [sys.executable, "-I", "-u", str(WORKER)],
+            # -I: no script directory, user site or PYTHON* variables; -S: no site-packages
+            [sys.executable, "-I", "-S", "-u", str(WORKER)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             cwd=str(task_root),
-            env=worker_environment(spec, task_root, self.log_stream, endpoint_url, home_dir, self.credentials),
+            env=worker_environment(spec, task_root, self.log_stream, endpoint_url, home_dir, self.credentials,
+                                   runtime_dir),
             close_fds=True,
             start_new_session=True,  # its own process group: what the handler starts ends with it
         )
@@ -194,7 +203,8 @@ class Environment:
 
     def init(self, lines: list[tuple[int, str]]) -> tuple[float, dict | None]:
         """Import the handler. Returns (init duration ms, error or None)."""
-        self._send({"op": "init", "handler": self.spec.handler, "task_root": str(self.task_root)})
+        self._send({"op": "init", "handler": self.spec.handler, "task_root": str(self.task_root),
+                    "path": self.import_path})
         reply = self._collect(time.monotonic() + INIT_TIMEOUT_S, lines)
         init_ms = (time.perf_counter() - self.started) * 1000
         if reply is None:

@@ -14,12 +14,18 @@ environment (:mod:`sqslab.offline.environment`) taken from a pool
   START / END / REPORT lines (:func:`sqslab.loglines.format_report`) around the
   handler's output;
 - ``Event`` invokes return 202 at once and run in the background; ``DryRun``
-  returns 204 and runs nothing.
+  returns 204 and runs nothing;
+- a handler imports from its task root, its layers and the libraries Lambda's
+  runtime ships, nothing else (:mod:`sqslab.offline.runtime_libs`); an init that
+  fails is logged as Lambda logs it (``INIT_REPORT``, then a REPORT line with the
+  error type);
+- an environment that holds more than the function's MemorySize is stopped
+  (:mod:`sqslab.offline.memory`): ``Runtime.OutOfMemory``, and the next invoke
+  is a cold start.
 
-What it does not emulate: memory limits (Max Memory Used is measured, not
-capped), the Lambda OS image, and runtimes other than Python (the host's
-Python runs the handler, whatever version the function declares: a mismatch is
-reported once in the server's log and status).
+What it does not emulate: the Lambda OS image, and runtimes other than Python
+(the host's Python runs the handler, whatever version the function declares: a
+mismatch is reported once in the server's log and status).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import signal
 import sys
 import threading
 import time
@@ -37,6 +44,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from sqslab.loglines import format_report
+from sqslab.offline import memory, runtime_libs
 from sqslab.offline.environment import Environment, FunctionSpec, now_ms
 from sqslab.offline.pool import Pool
 
@@ -46,6 +54,17 @@ TAIL_BYTES = 4096
 def _utc_iso(ts: float | None = None) -> str:
     dt = datetime.fromtimestamp(ts if ts is not None else time.time(), tz=timezone.utc)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def _layer_versions(fn) -> list:
+    """moto's LayerVersion objects of ``fn``'s layers, in the function's order."""
+    layers = getattr(fn, "layers", None) or []
+    if not layers:
+        return []
+    from moto.awslambda.utils import get_backend  # the backend moto's own API uses
+
+    backend = get_backend(fn.account_id, fn.region)
+    return [lv for lv in (backend.layers_versions_by_arn(layer["Arn"]) for layer in layers) if lv is not None]
 
 
 def function_spec(fn) -> FunctionSpec:
@@ -61,7 +80,17 @@ def function_spec(fn) -> FunctionSpec:
         memory_mb=int(fn.memory_size or 128),
         variables=tuple(sorted((str(k), str(v)) for k, v in (fn.environment_vars or {}).items())),
         code_sha=hashlib.sha256(code).hexdigest(),
+        layers=tuple(f"{lv.arn}@{hashlib.sha256(lv.code_bytes or b'').hexdigest()}" for lv in _layer_versions(fn)),
     )
+
+
+def _exit_reason(code) -> str:
+    """How Lambda words a runtime's exit (Go's ProcessState): "exit status 3", "signal: killed"."""
+    if isinstance(code, int) and code < 0:
+        names = {signal.SIGKILL: "killed", signal.SIGSEGV: "segmentation fault", signal.SIGABRT: "aborted",
+                 signal.SIGTERM: "terminated", signal.SIGBUS: "bus error"}
+        return f"signal: {names.get(-code, f'signal {-code}')}"
+    return f"exit status {code}"
 
 
 @dataclass
@@ -81,9 +110,11 @@ class LambdaService:
 
     def __init__(self, endpoint_url: str, state_dir: Path):
         self.pool = Pool(endpoint_url, state_dir)
+        self.memory = memory.MemoryWatcher()
         self._logs_lock = threading.Lock()
         self._background = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lambda-event")
-        self.counts = {"invokes": 0, "cold_starts": 0, "timeouts": 0, "errors": 0, "events": 0, "dry_runs": 0}
+        self.counts = {"invokes": 0, "cold_starts": 0, "timeouts": 0, "errors": 0, "events": 0, "dry_runs": 0,
+                       "out_of_memory": 0}
         self.notes: dict[str, str] = {}
 
     # ------------------------------------------------------------ invoking
@@ -122,7 +153,8 @@ class LambdaService:
             return Outcome(request_id, json.dumps(err).encode(), True)
         self._note_runtime(spec)
         lines: list[tuple[int, str]] = []
-        env, cold = self.pool.acquire(spec, fn.code_bytes)
+        env, cold = self.pool.acquire(spec, fn.code_bytes, [lv.code_bytes for lv in _layer_versions(fn)])
+        watch = self.memory.watch(env, spec.memory_mb)
         init_ms = None
         keep = False
         try:
@@ -130,12 +162,18 @@ class LambdaService:
             if cold:
                 self.counts["cold_starts"] += 1
                 init_ms, init_err = env.init(lines)
+                if watch.exceeded:
+                    init_err = self._out_of_memory(request_id)
+                if init_err:
+                    return self._init_failed(env, request_id, lines, init_err, init_ms, watch)
             lines.append((now_ms(), f"START RequestId: {request_id} Version: $LATEST"))
-            if init_err:  # the init error's lines come before START, as on Lambda
-                self.counts["errors"] += 1
-                return self._finish(env, request_id, lines, init_err, 0.0, init_ms, 0, "error")
             reply, duration_ms = env.invoke(request_id, event, lines)
             used = int((reply or {}).get("max_rss_mb", 0))
+            if watch.exceeded:  # stopped for its memory, whatever the worker managed to send first
+                self.counts["errors"] += 1
+                err = self._out_of_memory(request_id)
+                lines.append((now_ms(), f"{err['errorMessage']}\n{err['errorType']}"))
+                return self._finish(env, request_id, lines, err, duration_ms, init_ms, spec.memory_mb, "error")
             if reply is None:
                 self.counts["timeouts"] += 1
                 message = f"Task timed out after {spec.timeout:.2f} seconds"
@@ -152,12 +190,42 @@ class LambdaService:
             self.counts["errors"] += 1
             err = {
                 "errorType": "Runtime.ExitError",
-                "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: exit status {reply.get('code')}",
+                "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: {_exit_reason(reply.get('code'))}",
             }
-            lines.append((now_ms(), err["errorMessage"]))
+            lines.append((now_ms(), f"{err['errorMessage']}\n{err['errorType']}"))
             return self._finish(env, request_id, lines, err, duration_ms, init_ms, used, "error")
         finally:
-            self.pool.release(env, keep)
+            self.memory.unwatch(watch)
+            self.pool.release(env, keep and not watch.exceeded)
+
+    def _out_of_memory(self, request_id: str) -> dict:
+        """Lambda's answer for an environment stopped for going over its MemorySize."""
+        self.counts["out_of_memory"] += 1
+        return {
+            "errorType": "Runtime.OutOfMemory",
+            "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: signal: killed",
+        }
+
+    def _init_failed(self, env, request_id, lines, err, init_ms, watch) -> Outcome:
+        """An init that failed, logged as Lambda logs it: the error, ``INIT_REPORT`` with its
+        status, then START / END and a REPORT line with ``Status: error`` and the error type.
+
+        Lambda retries a failed init within the invoke (``Phase: invoke``), and that init's
+        time is the invoke's Duration, with no Init Duration field; offline the one init
+        stands for both."""
+        self.counts["errors"] += 1
+        status = "timeout" if err.get("errorType") == "Runtime.InitTimeout" else "error"
+        init_report = f"INIT_REPORT Init Duration: {init_ms:.2f} ms\tPhase: invoke\tStatus: {status}"
+        if status == "error":
+            init_report += f"\tError Type: {err.get('errorType')}"
+        lines.append((now_ms(), init_report))
+        lines.append((now_ms(), f"START RequestId: {request_id} Version: $LATEST"))
+        if watch.exceeded:
+            used = env.spec.memory_mb
+            lines.append((now_ms(), f"{err['errorMessage']}\n{err['errorType']}"))
+        else:
+            used = memory.peak_rss_mb(env.proc.pid) or watch.peak_bytes // (1024 * 1024)
+        return self._finish(env, request_id, lines, err, init_ms, None, used, status)
 
     def _finish(self, env, request_id, lines, error, duration_ms, init_ms, used_mb, status, payload=None) -> Outcome:
         lines.append((now_ms(), f"END RequestId: {request_id}"))
@@ -209,6 +277,8 @@ class LambdaService:
             "environments": self.pool.describe(),
             "counts": dict(self.counts),
             "notes": list(self.notes.values()),
+            "runtime_libraries": runtime_libs.versions(),
+            "memory_limit_enforced": memory.SUPPORTED,
         }
 
     def shutdown(self) -> None:

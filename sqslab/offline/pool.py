@@ -9,20 +9,27 @@
   ``SQSLAB_IDLE_TTL_S`` seconds (900 by default), since Lambda reclaims idle
   environments too; beyond the total cap, those idle longest go first.
 - Deployment packages are unpacked once per code digest under the state
-  directory.
+  directory; a function's layers are unpacked in its order into one directory
+  per set of layer versions (Lambda's ``/opt``: a later layer's file replaces an
+  earlier one's), and the runtime's libraries are gathered once
+  (:mod:`sqslab.offline.runtime_libs`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
+import re
 import shutil
+import sys
 import threading
 import time
 import uuid
 import zipfile
 from pathlib import Path
 
+from sqslab.offline import runtime_libs
 from sqslab.offline.environment import Environment, FunctionSpec
 
 MAX_IDLE_PER_FUNCTION = 8
@@ -37,6 +44,7 @@ class Pool:
         self.endpoint_url = endpoint_url
         self.state_dir = Path(state_dir)
         self.code_dir = self.state_dir / "code"
+        self.opt_dir = self.state_dir / "opt"
         self.home_dir = self.state_dir / "home"
         self.home_dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
@@ -45,24 +53,20 @@ class Pool:
 
     def task_root(self, spec: FunctionSpec, code: bytes) -> Path:
         """The unpacked deployment package, one directory per code digest."""
-        root = self.code_dir / spec.code_sha[:32]
-        if root.is_dir():
-            return root
-        tmp = self.code_dir / f".{spec.code_sha[:32]}.{uuid.uuid4().hex[:8]}"
-        tmp.mkdir(parents=True)
-        try:
-            with zipfile.ZipFile(io.BytesIO(code)) as zf:
-                zf.extractall(tmp)
-        except zipfile.BadZipFile:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        try:
-            os.replace(tmp, root)
-        except OSError:  # another thread unpacked the same code first
-            shutil.rmtree(tmp, ignore_errors=True)
-        return root
+        return _unpack(self.code_dir / spec.code_sha[:32], [code])
 
-    def acquire(self, spec: FunctionSpec, code: bytes) -> tuple[Environment, bool]:
+    def layer_paths(self, spec: FunctionSpec, layer_zips: list[bytes]) -> tuple[str, ...]:
+        """The import path entries of the function's layers, as Lambda's Python runtime puts
+        them ahead of its own libraries: ``/opt/python/lib/python3.x/site-packages``, ``/opt/python``."""
+        if not spec.layers:
+            return ()
+        key = hashlib.sha256("\n".join(spec.layers).encode()).hexdigest()[:32]
+        opt = _unpack(self.opt_dir / key, layer_zips)
+        m = re.fullmatch(r"python(\d+\.\d+)", spec.runtime)
+        version = m.group(1) if m else f"{sys.version_info.major}.{sys.version_info.minor}"
+        return (str(opt / "python" / "lib" / f"python{version}" / "site-packages"), str(opt / "python"))
+
+    def acquire(self, spec: FunctionSpec, code: bytes, layer_zips: list[bytes] = ()) -> tuple[Environment, bool]:
         """A warm environment for ``spec``, or a new one; the flag says it is new (cold)."""
         stale: list[Environment] = []
         with self._lock:
@@ -80,7 +84,8 @@ class Pool:
             env.kill()
         if found is not None:
             return found, False
-        env = Environment(spec, self.task_root(spec, code), self.endpoint_url, self.home_dir)
+        env = Environment(spec, self.task_root(spec, code), self.endpoint_url, self.home_dir,
+                          runtime_libs.ensure(self.state_dir), self.layer_paths(spec, list(layer_zips)))
         with self._lock:
             self._busy.add(env)
         return env, True
@@ -125,3 +130,23 @@ class Pool:
             self._busy.clear()
         for env in envs:
             env.kill()
+
+
+def _unpack(root: Path, zips: list[bytes]) -> Path:
+    """``zips`` unpacked in order into ``root`` (once: an existing ``root`` is kept)."""
+    if root.is_dir():
+        return root
+    tmp = root.with_name(f".{root.name}.{uuid.uuid4().hex[:8]}")
+    tmp.mkdir(parents=True)
+    try:
+        for data in zips:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
+                zf.extractall(tmp)
+    except zipfile.BadZipFile:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    try:
+        os.replace(tmp, root)
+    except OSError:  # another thread unpacked the same code first
+        shutil.rmtree(tmp, ignore_errors=True)
+    return root

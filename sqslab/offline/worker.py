@@ -1,8 +1,14 @@
 """One Lambda execution environment: a Python process that imports a handler once
 and runs it for each invoke it is sent.
 
-Run as a script (``python -I worker.py``) by :mod:`sqslab.offline.environment`, never
-imported by the package. It speaks JSON lines: requests on the file descriptor
+Run as a script (``python -I -S worker.py``) by :mod:`sqslab.offline.environment`, never
+imported by the package. It needs only the standard library: ``-I`` keeps its own
+directory, the user's site and ``PYTHON*`` variables off ``sys.path``, ``-S`` the
+interpreter's site-packages (the server's venv). The ``init`` message then puts the
+handler's import path in front of the standard library, in Lambda's order: the task
+root, the layers, the libraries Lambda's Python runtime ships (boto3 and its
+dependencies, see :mod:`sqslab.offline.runtime_libs`). Anything else fails to import,
+as on Lambda. It speaks JSON lines: requests on the file descriptor
 that was stdin when it started, replies on the one that was stdout. Processes
 the handler starts inherit neither of the two (their stdin is the null device). The
 handler's own stdout, stderr and ``logging`` output are streamed back as ``log``
@@ -14,11 +20,12 @@ that group when it stops the environment. When the server goes away without
 doing so (killed), the request pipe closes: the worker then kills its own group,
 so nothing a handler started outlives the server.
 
-Messages in:  {"op": "init", "handler": "index.lambda_handler", "task_root": "..."}
+Messages in:  {"op": "init", "handler": "index.lambda_handler", "task_root": "...", "path": [...]}
               {"op": "invoke", "request_id": ..., "event": "<json>", "deadline_ms": ...,
                "invoked_function_arn": ..., "trace_id": ...}
 Messages out: {"op": "log", "text": ...}
-              {"op": "ready", "init_ms": ...} | {"op": "init_error", "error": {...}}
+              {"op": "ready", "init_ms": ..., "max_rss_mb": ...}
+              | {"op": "init_error", "error": {...}, "max_rss_mb": ...}
               {"op": "result", "payload": "<json>", "max_rss_mb": ...}
               {"op": "error", "error": {...}, "max_rss_mb": ...}
 """
@@ -145,9 +152,10 @@ def _error(exc, error_type=None, skip_frames=0):
 
 
 def _log_error(err):
-    text = f"[ERROR] {err['errorType']}: {err['errorMessage']}"
+    # As Lambda's runtime interface client writes it: the Traceback line even with no frames.
+    text = f"[ERROR] {err['errorType']}: {err['errorMessage']}\nTraceback (most recent call last):"
     if err["stackTrace"]:
-        text += "\nTraceback (most recent call last):\n" + "".join(err["stackTrace"]).rstrip()
+        text += "\n" + "".join(err["stackTrace"]).rstrip()
     send({"op": "log", "text": text})
 
 
@@ -163,11 +171,19 @@ def init(msg):
             "Runtime.MalformedHandlerName",
             f"Bad handler '{handler_string}': not enough values to unpack (expected 2, got 1)",
         )
-    sys.path.insert(0, msg["task_root"])
+    sys.path[:0] = msg.get("path") or [msg["task_root"]]
     try:
+        if module_name.split(".")[0] in sys.builtin_module_names:
+            return None, _runtime_error(
+                "Runtime.BuiltInModuleConflict", f"Cannot use built-in module {module_name} as a handler module"
+            )
         module = importlib.import_module(module_name.replace("/", "."))
     except ImportError as exc:
         return None, _runtime_error("Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}")
+    except SyntaxError as exc:
+        err = _runtime_error("Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {exc}")
+        err["stackTrace"] = [f'  File "{exc.filename}" Line {exc.lineno}\n    {exc.text}']
+        return None, err
     except Exception as exc:
         return None, _error(exc)
     func = getattr(module, func_name, None)
@@ -194,6 +210,12 @@ def _read_requests(inbox):
 
 
 def main():
+    if sys.flags.no_site:  # started with -S: the builtins site would add (exit, quit, help, ...)
+        import site
+
+        site.setquit()
+        site.setcopyright()
+        site.sethelper()
     sys.stdout = _LogStream()
     sys.stderr = _LogStream()
     root = logging.getLogger()
@@ -211,9 +233,9 @@ def main():
             sys.stderr.flush()
             if err:
                 _log_error(err)
-                send({"op": "init_error", "error": err})
+                send({"op": "init_error", "error": err, "max_rss_mb": _max_rss_mb()})
             else:
-                send({"op": "ready", "init_ms": (time.perf_counter() - t0) * 1000})
+                send({"op": "ready", "init_ms": (time.perf_counter() - t0) * 1000, "max_rss_mb": _max_rss_mb()})
         elif op == "invoke":
             _REQUEST_ID["id"] = msg["request_id"]
             os.environ["_X_AMZN_TRACE_ID"] = msg.get("trace_id", "")
