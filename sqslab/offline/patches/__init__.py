@@ -64,6 +64,8 @@ PATCHES: tuple[Patch, ...] = (
           sqs._apply_sqs_long_poll_wakes_on_visibility),
     Patch("sqs_fifo_dedup_interval", "a FIFO deduplication id is forgotten once its message is deleted",
           sqs._apply_sqs_fifo_dedup_interval),
+    Patch("sqs_message_move_tasks", "no StartMessageMoveTask / ListMessageMoveTasks / CancelMessageMoveTask (HTTP 500)",
+          sqs._apply_sqs_message_move_tasks),
 )
 
 
