@@ -319,3 +319,30 @@ def test_long_poll_wait_is_bounded_by_the_next_visibility_end():
         message.visible_at, message.delayed_until = visible_at, delayed_until
         queue._messages.append(message)
     assert 1.1 < sqs.next_change_in(queue) <= 1.2 + sqs.WAKE_MARGIN_S
+
+
+def test_guards_of_the_message_move_tasks_patch(monkeypatch):
+    """sqs_message_move_tasks records a dead letter's source where moto's receive_message moves it, and steps
+    aside (loudly) once moto implements StartMessageMoveTask itself."""
+    from moto.sqs import models, responses
+
+    from sqslab.offline.patches import sqs
+
+    monkeypatch.setattr(responses.SQSResponse, "start_message_move_task", lambda self: None, raising=False)
+    with pytest.raises(patches.PatchError, match="sqs_message_move_tasks: moto .* implements StartMessageMoveTask"):
+        sqs._apply_sqs_message_move_tasks()
+    monkeypatch.undo()
+
+    monkeypatch.delattr(responses.SQSResponse, "start_message_move_task", raising=False)
+    monkeypatch.setattr(models.SQSBackend, "receive_message",
+                        lambda self, queue_name, count, wait_seconds_timeout, visibility_timeout: [])
+    with pytest.raises(patches.PatchError, match="sqs_message_move_tasks: moto .* no longer moves messages"):
+        sqs._apply_sqs_message_move_tasks()
+
+
+def test_move_task_handle_round_trip():
+    from sqslab.offline.patches import sqs
+
+    arn = "arn:aws:sqs:us-east-1:123456789012:dlq"
+    assert sqs.decode_task_handle(sqs.encode_task_handle("t-1", arn)) == ("t-1", arn)
+    assert sqs.decode_task_handle("foobared") is None and sqs.decode_task_handle("") is None
