@@ -213,8 +213,8 @@ def test_failures_and_dead_letter_queue(executed):
     assert o["good_again_with"] == 0 and o["good_again_without"] == 8
     assert o["invocations_with"] == 3 and o["invocations_without"] == 3
     assert o["dead_letter_after_second"] == 6 and len(o["dead_letter_bodies_without"]) == 5
-    # the redrive (by hand offline: the emulator has no StartMessageMoveTask)
-    assert o["redrive_by_hand"] is True and o["redriven"] == 6
+    # the redrive: a message move task (StartMessageMoveTask), offline as on AWS, back to the original source queue
+    assert o["redrive_by_hand"] is False and o["redriven"] == 6
     assert o["good_after_redrive"] == ["order 10", "order 6", "order 7", "order 9"]
     assert o["good_after_redrive_receive_counts"] == [1]
     assert figures(executed, "06_failures_and_dead_letter_queues.ipynb") == 3
