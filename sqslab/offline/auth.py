@@ -151,6 +151,12 @@ STORE = KeyStore()
 
 
 def issue_for_environment(function_arn: str = "", role_arn: str = "") -> Principal:
+    """Temporary credentials for one execution environment of ``function_arn``, standing for
+    its execution role: ``role_arn``, or the function's Role as moto's Lambda backend holds it now."""
+    if function_arn and not role_arn:
+        from sqslab.offline import iam_policy
+
+        role_arn = iam_policy.function_role(function_arn)
     return STORE.issue(function_arn, role_arn)
 
 
@@ -416,6 +422,8 @@ _ERRORS = {
     "incomplete": (400, "IncompleteSignature", "IncompleteSignatureException", "AuthorizationHeaderMalformed",
                    "The request signature does not conform to AWS standards."),
     "content_sha": (400, "SignatureDoesNotMatch", "InvalidSignatureException", "XAmzContentSHA256Mismatch", ""),
+    # A signed request the caller's role does not allow (sqslab.offline.iam_policy).
+    "access_denied": (403, "AccessDenied", "AccessDeniedException", "AccessDenied", "Access Denied"),
 }
 _S3_MESSAGES = {
     "missing": "Access Denied",
@@ -449,6 +457,8 @@ def error_response(err: AuthError, req: Request) -> tuple[str, list[tuple[str, s
     """(status line, headers, body) of AWS's answer to a request that may not pass."""
     status, query_code, json_code, s3_code, default = _ERRORS[err.kind]
     protocol = protocol_of(req)
+    if err.kind == "access_denied" and protocol == "json":
+        status = 400  # AWS JSON 1.1 services (CloudWatch Logs) answer AccessDeniedException with 400
     request_id = str(uuid.uuid4())
     message = err.message or default
     reason = {400: "Bad Request", 403: "Forbidden"}[status]
@@ -473,7 +483,8 @@ def error_response(err: AuthError, req: Request) -> tuple[str, list[tuple[str, s
                 f"<RequestId>{request_id}</RequestId></ErrorResponse>").encode()
         headers.append(("Content-Type", "text/xml"))
     elif protocol == "sqs-json":
-        body = json.dumps({"__type": f"com.amazon.coral.service#{query_code}", "message": message}).encode()
+        json_type = "AccessDeniedException" if err.kind == "access_denied" else query_code
+        body = json.dumps({"__type": f"com.amazon.coral.service#{json_type}", "message": message}).encode()
         headers += [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-query-error", f"{query_code};Sender")]
     elif protocol == "json":
         body = json.dumps({"__type": json_code, "message": message}).encode()
@@ -494,16 +505,47 @@ def _xml(text: str) -> str:
 
 # What the check costs, per request (reading the body and verifying), for the status report and `make bench`.
 _COSTS: collections.deque = collections.deque(maxlen=2000)
-_COUNTS = {"passed": 0, "refused": 0}
+# What authorizing a function's request costs (mapping it to actions, evaluating its role's policies).
+_EVAL_COSTS: collections.deque = collections.deque(maxlen=2000)
+_COUNTS = {"passed": 0, "refused": 0, "denied": 0}
+
+
+def _median_p95(samples) -> tuple[float, float]:
+    costs = sorted(samples)
+    return (round(costs[len(costs) // 2] * 1e6, 1), round(costs[min(len(costs) - 1, int(0.95 * len(costs)))] * 1e6, 1))
 
 
 def describe() -> dict:
-    costs = sorted(_COSTS)
     report = {"keys": len(STORE), **_COUNTS}
-    if costs:
-        report["check_median_us"] = round(costs[len(costs) // 2] * 1e6, 1)
-        report["check_p95_us"] = round(costs[min(len(costs) - 1, int(0.95 * len(costs)))] * 1e6, 1)
+    if _COSTS:
+        report["check_median_us"], report["check_p95_us"] = _median_p95(_COSTS)
+    if _EVAL_COSTS:
+        report["policy_median_us"], report["policy_p95_us"] = _median_p95(_EVAL_COSTS)
     return report
+
+
+def authorization_error(principal: Principal, req: Request, body: bytes) -> AuthError | None:
+    """For a function's temporary credentials, AccessDenied unless its role's policies allow the
+    request (:mod:`sqslab.offline.iam_policy`); the learner's own identity may do everything."""
+    if principal.kind != "function":
+        return None
+    from sqslab.offline import iam_policy
+
+    scope = req.scope
+    region, service = scope.get("region", ""), scope.get("service", "")
+    role_arn = principal.role_arn
+    account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else ""
+    call = iam_policy.request_actions(service, req.method.upper(), unquote(req.raw_path), req.raw_query,
+                                      req.header, body, region, account)
+    decision = iam_policy.authorize(role_arn, call, region)
+    if decision is None:
+        return None
+    caller = iam_policy.session_arn(role_arn, principal.function_arn.split(":")[-1]) if role_arn else \
+        principal.function_arn
+    if service == "s3":
+        decision = iam_policy.Decision(decision.decision, decision.action, f'"{decision.resource}"',
+                                       decision.statement)
+    return AuthError("access_denied", iam_policy.denial_message(caller, decision))
 
 
 
@@ -541,13 +583,22 @@ def middleware(app, verifier: Verifier, open_paths: tuple[str, ...] = ()):
 
         t0 = time.perf_counter()
         try:
-            environ["sqslab.principal"] = verifier.check(req, read_body)
+            principal = environ["sqslab.principal"] = verifier.check(req, read_body)
         except AuthError as err:
             _COUNTS["refused"] += 1
             status, headers, payload = error_response(err, req)
             start_response(status, headers)
             return [payload]
-        _COSTS.append(time.perf_counter() - t0)
+        t1 = time.perf_counter()
+        _COSTS.append(t1 - t0)
+        if principal.kind == "function":
+            denied = authorization_error(principal, req, read_body())
+            _EVAL_COSTS.append(time.perf_counter() - t1)
+            if denied is not None:
+                _COUNTS["denied"] += 1
+                status, headers, payload = error_response(denied, req)
+                start_response(status, headers)
+                return [payload]
         _COUNTS["passed"] += 1
         return app(environ, start_response)
 
