@@ -9,7 +9,8 @@ Runtime.OutOfMemory`` with Max Memory Used at the limit.
 Offline, one thread of the server (:class:`MemoryWatcher`) reads the resident
 memory of each environment that is running an init or an invoke, every
 ``SQSLAB_MEMORY_POLL_MS`` milliseconds (5 by default): the worker's RSS plus that
-of every process it started, found through ``/proc/PID/task/TID/children``. When
+of every process it started (found through ``/proc/PID/task/TID/children``, looked
+up every tenth poll). When
 the sum passes the limit it kills the environment's process group at once (the
 worker and what the handler started) and marks the watch as exceeded; the
 runtime then answers Lambda's error and the environment is not reused.
@@ -37,24 +38,16 @@ import threading
 import time
 
 POLL_S = float(os.environ.get("SQSLAB_MEMORY_POLL_MS", "5")) / 1000.0
+CHILDREN_EVERY = 10  # polls between two looks for the processes a handler started
 SUPPORTED = sys.platform.startswith("linux") and os.path.isdir("/proc/self/task")
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
-def tree_rss(pid: int) -> int | None:
-    """Resident bytes of process ``pid`` and all its descendants (None once ``pid`` is gone)."""
-    total, first = 0, True
-    stack = [pid]
+def descendants(pid: int) -> list[int]:
+    """The processes ``pid`` started, and theirs, through ``/proc/PID/task/TID/children``."""
+    found, stack = [], [pid]
     while stack:
         p = stack.pop()
-        try:
-            with open(f"/proc/{p}/statm", "rb") as fh:
-                total += int(fh.read().split()[1]) * _PAGE
-        except (OSError, ValueError, IndexError):
-            if first:
-                return None
-            continue
-        first = False
         try:
             tids = os.listdir(f"/proc/{p}/task")
         except OSError:
@@ -62,10 +55,30 @@ def tree_rss(pid: int) -> int | None:
         for tid in tids:
             try:
                 with open(f"/proc/{p}/task/{tid}/children", "rb") as fh:
-                    stack.extend(int(c) for c in fh.read().split())
+                    kids = [int(c) for c in fh.read().split()]
             except (OSError, ValueError):
-                pass
+                continue
+            found.extend(kids)
+            stack.extend(kids)
+    return found
+
+
+def rss(pids: list[int]) -> int | None:
+    """Resident bytes of the processes ``pids`` together; None once the first one is gone."""
+    total = 0
+    for i, p in enumerate(pids):
+        try:
+            with open(f"/proc/{p}/statm", "rb") as fh:
+                total += int(fh.read().split()[1]) * _PAGE
+        except (OSError, ValueError, IndexError):
+            if i == 0:
+                return None
     return total
+
+
+def tree_rss(pid: int) -> int | None:
+    """Resident bytes of process ``pid`` and all its descendants (None once ``pid`` is gone)."""
+    return rss([pid, *descendants(pid)])
 
 
 def peak_rss_mb(pid: int) -> int | None:
@@ -83,13 +96,15 @@ def peak_rss_mb(pid: int) -> int | None:
 class Watch:
     """One environment under watch while it runs an init or an invoke."""
 
-    __slots__ = ("env", "limit_bytes", "exceeded", "peak_bytes")
+    __slots__ = ("env", "limit_bytes", "exceeded", "peak_bytes", "pids", "polls")
 
     def __init__(self, env, limit_mb: int):
         self.env = env
         self.limit_bytes = int(limit_mb) * 1024 * 1024
         self.exceeded = False
         self.peak_bytes = 0
+        self.pids = [env.proc.pid]
+        self.polls = 0
 
 
 class MemoryWatcher:
@@ -120,11 +135,14 @@ class MemoryWatcher:
 
     def check(self, w: Watch) -> None:
         """One look at ``w``'s environment: stop it when it holds more than its limit."""
-        rss = tree_rss(w.env.proc.pid)
-        if rss is None:
+        if w.polls % CHILDREN_EVERY == 0:  # the process tree changes rarely: looked up every 50 ms
+            w.pids = [w.env.proc.pid, *descendants(w.env.proc.pid)]
+        w.polls += 1
+        used = rss(w.pids)
+        if used is None:
             return
-        w.peak_bytes = max(w.peak_bytes, rss)
-        if rss > w.limit_bytes and not w.exceeded:
+        w.peak_bytes = max(w.peak_bytes, used)
+        if used > w.limit_bytes and not w.exceeded:
             w.exceeded = True
             self.stopped += 1
             w.env._kill_group()  # the worker and all it started, at once (SIGKILL)
