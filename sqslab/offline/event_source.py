@@ -40,9 +40,18 @@ services-sqs-errorhandling, services-sqs-scaling, services-sqs-parameters):
   State moves Creating -> Enabled, Enabling -> Enabled, Updating -> Enabled,
   Disabling -> Disabled (once in-flight batches end), with
   StateTransitionReason USER_INITIATED; the create-time checks are AWS's
-  (:func:`check_sqs_mapping`).
+  (:func:`check_sqs_mapping`, and :func:`check_role_can_poll`: the function's
+  execution role must allow sqs:ReceiveMessage, DeleteMessage and
+  GetQueueAttributes on the queue);
+- the poller reads and deletes with the function's role, as Lambda does: its
+  receives and deletes are authorized in-process against the role's policies
+  (:mod:`sqslab.offline.iam_policy`), so a role that loses sqs:ReceiveMessage
+  after the mapping is created reads nothing more, and one without
+  sqs:DeleteMessage leaves each processed batch to return.
 
-What it does not emulate: the scaling of pollers (AWS starts with five and adds
+What it does not emulate: how Lambda reports a mapping whose role lost its
+permissions after creation (here it stays Enabled and says so once in the
+server log), the scaling of pollers (AWS starts with five and adds
 up to 300 concurrent invokes a minute; here the limit applies at once, capped at
 :data:`LOCAL_CEILING` environments), the backoff after function errors and
 throttles, FilterCriteria, ProvisionedPollerConfig, MetricsConfig, KMS, and the
@@ -136,6 +145,28 @@ def check_sqs_mapping(
             f"Queue visibility timeout: {visibility_timeout} seconds is less than Function timeout: "
             f"{function_timeout} seconds",
         )
+
+
+POLLING_ACTIONS = ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes")  # AWSLambdaSQSQueueExecutionRole's
+
+
+def check_role_can_poll(role_arn: str, queue_arn: str, region: str = "") -> None:
+    """Raise :class:`MappingError` as Lambda does when the function's execution role may not
+    poll the queue: the mapping reads the queue with the function's role (services-sqs-configure,
+    "Setting up Lambda execution role permissions"), and CreateEventSourceMapping checks it."""
+    from sqslab.offline import iam_policy
+
+    for action in POLLING_ACTIONS:
+        if not iam_policy.role_allows(role_arn, f"sqs:{action}", queue_arn, region).allowed:
+            raise MappingError("InvalidParameterValueException",
+                               f"The provided execution role does not have permissions to call {action} on SQS")
+
+
+def role_may(fn, action: str, queue_arn: str, region: str = "") -> bool:
+    """Whether the function's execution role allows ``sqs:<action>`` on the queue (the poller's own check)."""
+    from sqslab.offline import iam_policy
+
+    return iam_policy.role_allows(str(getattr(fn, "role", "") or ""), f"sqs:{action}", queue_arn, region).allowed
 
 
 def queue_missing() -> MappingError:
@@ -357,6 +388,7 @@ class Poller:
         self._dirty = False
         self._stopped = False
         self._carry: list[tuple[str, str, str, int]] = []
+        self._said: set[str] = set()
         self._thread = threading.Thread(target=self._run, name=f"esm-{esm.uuid[:8]}", daemon=True)
 
     def start(self) -> None:
@@ -374,6 +406,11 @@ class Poller:
             with cond:
                 self._dirty = True
                 cond.notify_all()
+
+    def _say_once(self, what: str, text: str) -> None:
+        if what not in self._said:
+            self._said.add(what)
+            print(f"sqslab-offline: event source mapping {self.esm.uuid}: {text}", flush=True)
 
     # ------------------------------------------------------------ the loop
 
@@ -412,6 +449,12 @@ class Poller:
         limit = concurrency_limit(scaling.get("MaximumConcurrency"), fn.reserved_concurrency)
         if self.in_flight >= limit:
             self._wait(queue, IDLE_WAIT_S)
+            return
+        if not role_may(fn, "ReceiveMessage", queue.queue_arn, self.region):
+            # Lambda reads the queue with the function's role: without sqs:ReceiveMessage it reads nothing.
+            self._say_once("receive", f"the function's role may not sqs:ReceiveMessage on {queue.queue_arn}: "
+                           "the mapping reads nothing")
+            self._wait(None, IDLE_WAIT_S)
             return
         batch = self._gather(queue)
         if batch is None:
@@ -542,6 +585,11 @@ class Poller:
             else:
                 keep = set()
             _, sqs = _backends(self.account, self.region)
+            if not role_may(fn, "DeleteMessage", queue.queue_arn, self.region):
+                # Deleted with the function's role, as Lambda does: without sqs:DeleteMessage the batch returns.
+                self._say_once("delete", f"the function's role may not sqs:DeleteMessage on {queue.queue_arn}: "
+                               "processed messages return after the visibility timeout")
+                keep = set(batch.ids)
             for mid in batch.ids:
                 if mid in keep:
                     continue

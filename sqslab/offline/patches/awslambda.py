@@ -77,8 +77,9 @@ def _apply_lambda_local_runtime() -> str:
 # without a batching window, a window on a FIFO queue, numbers out of range,
 # a second mapping of the same queue and function, a queue that does not exist,
 # and a function whose timeout exceeds the queue's visibility timeout
-# (services-sqs-parameters, services-sqs-configure, CreateEventSourceMapping).
-# The wording is Lambda's (sqslab.offline.event_source.check_sqs_mapping).
+# (services-sqs-parameters, services-sqs-configure, CreateEventSourceMapping),
+# and a function whose execution role may not poll the queue (ReceiveMessage,
+# DeleteMessage, GetQueueAttributes). The wording is Lambda's (sqslab.offline.event_source.check_sqs_mapping).
 def _lambda_error(err):
     from moto.awslambda.exceptions import LambdaClientError
 
@@ -116,6 +117,7 @@ def _apply_lambda_esm_sqs_checks() -> str:
                     raise es.already_mapped(queue.queue_arn, fn.function_name, other.uuid)
             es.check_sqs_mapping(spec, fifo=bool(queue.fifo_queue), visibility_timeout=int(queue.visibility_timeout),
                                  function_timeout=int(fn.timeout or 3))
+            es.check_role_can_poll(str(fn.role or ""), queue.queue_arn, queue.region)
         except es.MappingError as err:
             raise _lambda_error(err) from None
         return create(self, spec)
