@@ -35,15 +35,20 @@ def zip_source(files: dict[str, str]) -> bytes:
     return buf.getvalue()
 
 
-def ensure_role(iam, name: str = f"{NAME}-role") -> str:
+def ensure_role(iam, name: str = f"{NAME}-role", policy: dict | None = None) -> str:
+    """A role Lambda may assume; ``policy``, if given, is its inline policy ``sqslab`` (a function
+    runs as its role, offline as on AWS: what the role does not allow, the code may not do)."""
     try:
-        return iam.get_role(RoleName=name)["Role"]["Arn"]
+        arn = iam.get_role(RoleName=name)["Role"]["Arn"]
     except iam.exceptions.NoSuchEntityException:
         trust = {
             "Version": "2012-10-17",
             "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
         }
-        return iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    if policy is not None:
+        iam.put_role_policy(RoleName=name, PolicyName="sqslab", PolicyDocument=json.dumps(policy))
+    return arn
 
 
 def run(say=print) -> dict:
@@ -55,7 +60,10 @@ def run(say=print) -> dict:
     sqs, lam, iam = (target.client(s, tgt) for s in ("sqs", "lambda", "iam"))
     url = sqs.create_queue(QueueName=f"{NAME}-queue")["QueueUrl"]
     say(f"queue     {url}")
-    role = ensure_role(iam)
+    queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    role = ensure_role(iam, policy={"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Resource": queue_arn,
+        "Action": ["sqs:GetQueueUrl", "sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage"]}]})
     try:
         lam.delete_function(FunctionName=NAME)
     except lam.exceptions.ResourceNotFoundException:

@@ -355,6 +355,13 @@ Resources:
     Properties:
       AssumeRolePolicyDocument:
         Statement: [{Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: "sts:AssumeRole"}]
+      Policies:  # what Lambda needs to poll the queue with the function's role
+        - PolicyName: poll
+          PolicyDocument:
+            Statement:
+              - Effect: Allow
+                Action: [sqs:ReceiveMessage, sqs:DeleteMessage, sqs:GetQueueAttributes]
+                Resource: !GetAtt Queue.Arn
   Fn:
     Type: AWS::Lambda::Function
     Properties:

@@ -126,10 +126,12 @@ def test_one_least_privilege_role_tags_log_group_outputs():
     assert roles == ["ConsumerRole"]
     role = res["ConsumerRole"]["Properties"]
     statements = [s for pol in role["Policies"] for s in pol["PolicyDocument"]["Statement"]]
-    # what the mapping needs to poll on the function's behalf, on the queue only (not the dead-letter queue)
+    # what the mapping needs to poll on the function's behalf, on the queue and chapter 05's scratch
+    # queues (Lambda refuses a mapping whose role may not poll), not the dead-letter queue
     assert statements == [{"Effect": "Allow", "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage",
                                                          "sqs:GetQueueAttributes"],
-                           "Resource": {"Fn::GetAtt": ["Queue", "Arn"]}}]
+                           "Resource": [{"Fn::GetAtt": ["Queue", "Arn"]}, {"Fn::Sub": (
+                               "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:sqslab-scratch-*")}]}]
     assert role["ManagedPolicyArns"] == [
         {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}]
     log_group = res["ConsumerLogGroup"]["Properties"]
@@ -313,7 +315,7 @@ def test_deployed_queue_mapping_and_function(side_by_side, clients):
     doc = clients.iam.get_role_policy(RoleName=role, PolicyName=names[0])["PolicyDocument"]
     doc = json.loads(doc) if isinstance(doc, str) else doc
     assert doc["Statement"][0]["Action"] == ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]
-    assert doc["Statement"][0]["Resource"] == out["QueueArn"]
+    assert doc["Statement"][0]["Resource"][0] == out["QueueArn"]
 
 
 def test_a_taken_prefix_is_refused_across_templates(side_by_side, clients):
