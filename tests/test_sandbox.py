@@ -22,6 +22,7 @@ Each test names the AWS page it follows:
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 import textwrap
@@ -54,7 +55,7 @@ def test_importing_a_library_lambda_does_not_ship_fails_with_import_module_error
     deployment package, layers and the runtime's own libraries are importable. The error and
     its log lines as Lambda's Python runtime writes them (bootstrap.py _get_handler, log_error);
     the init failure's INIT_REPORT and REPORT (Status: error, Error Type) as Lambda logs them."""
-    import pandas  # noqa: F401  -- the server's environment has it: the handler must not see it
+    assert importlib.util.find_spec("pandas"), "the server's environment has pandas: the handler must not see it"
 
     name = make_function(lam, role_arn, "import pandas\n\ndef handler(event, context):\n    return 1\n")
     resp = invoke(lam, name, LogType="Tail")
