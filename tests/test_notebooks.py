@@ -138,6 +138,11 @@ def test_index_and_deploy(executed):
     o = obs(executed, "01_deploy.ipynb")
     assert o["queue_visibility_timeout_s"] == 6 and o["queue_wait_s"] == 2
     assert o["function2_may_delete"] is False and o["function3_may_delete"] is True
+    # Least privilege, tried: a delete made with function2's role is refused by IAM (AccessDenied, naming
+    # the action: IAM User Guide, "Troubleshoot access denied error messages"); function3's role gets past
+    # IAM to SQS, which refuses the made-up receipt handle (DeleteMessage API reference).
+    assert o["delete_with_function2_role"] == "AccessDenied" and o["function2_role_named_in_denial"] is True
+    assert o["delete_with_function3_role"] == "ReceiptHandleIsInvalid"
 
 
 def test_invoke_shows_the_articles_observations(executed):
