@@ -407,6 +407,15 @@ class Poller:
                 self._dirty = True
                 cond.notify_all()
 
+    def _may_receive(self, queue, fn=None) -> bool:
+        """Lambda reads the queue with the function's role: without sqs:ReceiveMessage it reads nothing."""
+        fn = fn if fn is not None else self._function()
+        if fn is not None and role_may(fn, "ReceiveMessage", queue.queue_arn, self.region):
+            return True
+        self._say_once("receive", f"the function's role may not sqs:ReceiveMessage on {queue.queue_arn}: "
+                       "the mapping reads nothing")
+        return False
+
     def _say_once(self, what: str, text: str) -> None:
         if what not in self._said:
             self._said.add(what)
@@ -450,10 +459,7 @@ class Poller:
         if self.in_flight >= limit:
             self._wait(queue, IDLE_WAIT_S)
             return
-        if not role_may(fn, "ReceiveMessage", queue.queue_arn, self.region):
-            # Lambda reads the queue with the function's role: without sqs:ReceiveMessage it reads nothing.
-            self._say_once("receive", f"the function's role may not sqs:ReceiveMessage on {queue.queue_arn}: "
-                           "the mapping reads nothing")
+        if not self._may_receive(queue, fn):
             self._wait(None, IDLE_WAIT_S)
             return
         batch = self._gather(queue)
@@ -504,6 +510,8 @@ class Poller:
             plan = BatchPlan(int(esm.batch_size or 10), float(esm.max_batch_window or 0))
             if plan.ready(len(texts), first_at, time.monotonic()):
                 break
+            if not self._may_receive(queue):
+                break  # the role lost sqs:ReceiveMessage: what was read is processed, nothing more is read
             got = self._receive(queue, plan.want(len(texts)))
             full = False
             for message in got:

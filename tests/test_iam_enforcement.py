@@ -1,0 +1,310 @@
+"""Each function runs as its role (sqslab.offline.iam_policy, the hook in sqslab.offline.auth).
+
+Unit tests of the evaluator follow the IAM User Guide: "Policy evaluation logic",
+"Determining whether a request is allowed or denied within an account", "IAM JSON
+policy elements: Action / Resource / NotAction / NotResource / Condition". End to
+end, through boto3: code running with a role that lacks sqs:DeleteMessage gets
+AccessDenied in AWS's shape; a role that has it deletes; the learner may do
+everything; a mapping whose role may not poll is refused (Lambda, services-sqs-configure).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import pytest
+
+from sqslab.offline import auth, event_source as es, iam_policy as ip
+from tests.helpers import make_function
+
+ACCOUNT, REGION = "123456789012", "us-east-1"
+Q = f"arn:aws:sqs:{REGION}:{ACCOUNT}:orders"
+
+
+def policy(*statements) -> list[ip.Statement]:
+    return ip.parse_policy(json.dumps({"Version": "2012-10-17", "Statement": list(statements)}))
+
+
+def allow(action, resource="*", **extra):
+    return {"Effect": "Allow", "Action": action, "Resource": resource, **extra}
+
+
+def deny(action, resource="*", **extra):
+    return {"Effect": "Deny", "Action": action, "Resource": resource, **extra}
+
+
+# ---------------------------------------------------------------- the evaluator (pure)
+
+
+def test_nothing_allowed_means_denied():
+    """Policy evaluation logic: "By default, all requests are implicitly denied"."""
+    assert ip.evaluate([], "sqs:SendMessage", Q).decision == ip.IMPLICIT_DENY
+    assert ip.evaluate(policy(allow("sqs:ReceiveMessage", Q)), "sqs:DeleteMessage", Q).decision == ip.IMPLICIT_DENY
+
+
+def test_an_explicit_deny_wins_over_any_allow():
+    """Determining whether a request is allowed or denied within an account: an explicit deny in
+    any policy overrides any allow, in whichever policy and order they come."""
+    statements = policy(allow("sqs:*")) + policy(deny("sqs:DeleteMessage", Q)) + policy(allow("*"))
+    d = ip.evaluate(statements, "sqs:DeleteMessage", Q)
+    assert d.decision == ip.EXPLICIT_DENY and d.statement.effect == "Deny"
+    assert ip.evaluate(statements, "sqs:SendMessage", Q).allowed
+
+
+def test_action_wildcards_and_case():
+    """IAM JSON policy elements: Action: wildcards (* and ?) and action names are case-insensitive."""
+    st = policy(allow(["sqs:Receive*", "SQS:deletemessage", "logs:Put?ogEvents"]))
+    assert ip.evaluate(st, "sqs:ReceiveMessage", Q).allowed
+    assert ip.evaluate(st, "sqs:DeleteMessage", Q).allowed
+    assert ip.evaluate(st, "logs:PutLogEvents", "*").allowed
+    assert not ip.evaluate(st, "sqs:SendMessage", Q).allowed
+    assert not ip.evaluate(st, "sqs:DeleteMessageBatch", Q).allowed  # a batch action is authorized as DeleteMessage
+    assert ip.evaluate(policy(allow("*")), "lambda:InvokeFunction", "arn:x").allowed
+
+
+def test_resource_wildcards_are_case_sensitive():
+    """IAM JSON policy elements: Resource: * any run of characters, ? one; ARNs compared with case."""
+    st = policy(allow("sqs:SendMessage", [f"arn:aws:sqs:{REGION}:{ACCOUNT}:order?", "arn:aws:sqs:*:*:fa-*"]))
+    assert ip.evaluate(st, "sqs:SendMessage", Q).allowed
+    assert ip.evaluate(st, "sqs:SendMessage", f"arn:aws:sqs:eu-west-1:{ACCOUNT}:fa-021-queue").allowed
+    assert not ip.evaluate(st, "sqs:SendMessage", Q.upper()).allowed
+    assert not ip.evaluate(st, "sqs:SendMessage", Q + "-dlq").allowed
+    log = policy(allow("logs:PutLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/f:*"))
+    assert ip.evaluate(log, "logs:PutLogEvents",
+                       f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/f:log-stream:2026/x").allowed
+
+
+def test_not_action_and_not_resource():
+    """IAM JSON policy elements: NotAction and NotResource match everything but what they list."""
+    st = policy({"Effect": "Allow", "NotAction": "sqs:DeleteMessage", "Resource": Q})
+    assert ip.evaluate(st, "sqs:ReceiveMessage", Q).allowed
+    assert not ip.evaluate(st, "sqs:DeleteMessage", Q).allowed
+    st = policy(allow("sqs:*"), {"Effect": "Deny", "Action": "sqs:*", "NotResource": Q})
+    assert ip.evaluate(st, "sqs:SendMessage", Q).allowed
+    assert ip.evaluate(st, "sqs:SendMessage", Q + "-other").decision == ip.EXPLICIT_DENY
+    # a statement must have exactly one of Action/NotAction and of Resource/NotResource: otherwise it grants nothing
+    assert ip.parse_policy({"Statement": [{"Effect": "Allow", "Action": "*"}]}) == []
+
+
+def test_conditions_supported_and_not():
+    """IAM JSON policy elements: Condition operators. Supported keys are evaluated; a statement with a
+    key or operator the emulator does not support does not apply (documented in iam_policy)."""
+    st = policy(allow("sqs:*", Condition={"StringEquals": {"aws:RequestedRegion": "us-east-1"}}))
+    ctx = {"aws:requestedregion": "us-east-1"}
+    assert ip.evaluate(st, "sqs:SendMessage", Q, ctx).allowed
+    assert not ip.evaluate(st, "sqs:SendMessage", Q, {"aws:requestedregion": "eu-west-1"}).allowed
+    unknown_allow = policy(allow("sqs:*", Condition={"StringEquals": {"aws:SourceVpce": "vpce-1"}}))
+    assert not ip.evaluate(unknown_allow, "sqs:SendMessage", Q, ctx).allowed
+    unknown_deny = policy(allow("sqs:*"), deny("sqs:*", Condition={"IpAddress": {"aws:SourceIp": "10.0.0.0/8"}}))
+    assert ip.evaluate(unknown_deny, "sqs:SendMessage", Q, ctx).allowed
+    if_exists = policy(allow("sqs:*", Condition={"StringEqualsIfExists": {"aws:RequestedRegion": "eu-west-1"}}))
+    assert ip.evaluate(if_exists, "sqs:SendMessage", Q, {}).allowed
+
+
+def test_requests_map_to_actions_and_resources():
+    """SQS API permissions reference (batch actions need the single action's permission; GetQueueUrl on the
+    named queue; ListQueues on *), the Service Authorization Reference for Lambda and CloudWatch Logs, and
+    GetCallerIdentity ("No permissions are required to perform this operation")."""
+    h = {}.get
+    url = f"http://127.0.0.1:1/{ACCOUNT}/orders"
+
+    def sqs(op, body):
+        return ip.request_actions("sqs", "POST", "/", "", {"x-amz-target": f"AmazonSQS.{op}"}.get,
+                                  json.dumps(body).encode(), REGION, ACCOUNT).pairs
+
+    assert sqs("DeleteMessageBatch", {"QueueUrl": url}) == (("sqs:DeleteMessage", Q),)
+    assert sqs("SendMessageBatch", {"QueueUrl": url}) == (("sqs:SendMessage", Q),)
+    assert sqs("ChangeMessageVisibilityBatch", {"QueueUrl": url}) == (("sqs:ChangeMessageVisibility", Q),)
+    assert sqs("GetQueueUrl", {"QueueName": "orders"}) == (("sqs:GetQueueUrl", Q),)
+    assert sqs("ListQueues", {}) == (("sqs:ListQueues", "*"),)
+    query = ip.request_actions("sqs", "POST", "/", "", h, f"Action=DeleteMessage&QueueUrl={url}".encode(),
+                               REGION, ACCOUNT)
+    assert query.pairs == (("sqs:DeleteMessage", Q),)
+    inv = ip.request_actions("lambda", "POST", "/2015-03-31/functions/f1/invocations", "", h, b"{}", REGION, ACCOUNT)
+    assert inv.pairs == (("lambda:InvokeFunction", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:f1"),)
+    put = ip.request_actions("logs", "POST", "/", "", {"x-amz-target": "Logs_20140328.PutLogEvents"}.get,
+                             b'{"logGroupName": "/aws/lambda/f", "logStreamName": "s"}', REGION, ACCOUNT)
+    assert put.pairs == (("logs:PutLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/f:log-stream:s"),)
+    who = ip.request_actions("sts", "POST", "/", "", h, b"Action=GetCallerIdentity&Version=2011-06-15", REGION, ACCOUNT)
+    assert ip.authorize("arn:aws:iam::123456789012:role/none", who) is None
+    assert not ip.request_actions("lambda", "PUT", "/2099-01-01/nothing", "", h, b"", REGION, ACCOUNT).mapped
+
+
+def test_denial_messages_and_the_query_shape():
+    """Troubleshoot access denied error messages (IAM User Guide): "User: ... is not authorized to perform:
+    ... on resource: ... because no identity-based policy allows the ... action" / "with an explicit deny in
+    an identity-based policy"; the query protocol's ErrorResponse, HTTP 403."""
+    caller = ip.session_arn(f"arn:aws:iam::{ACCOUNT}:role/service/r2", "f2")
+    assert caller == f"arn:aws:sts::{ACCOUNT}:assumed-role/r2/f2"
+    implicit = ip.denial_message(caller, ip.Decision(ip.IMPLICIT_DENY, "sqs:DeleteMessage", Q))
+    assert implicit == (f"User: {caller} is not authorized to perform: sqs:DeleteMessage on resource: {Q} "
+                        "because no identity-based policy allows the sqs:DeleteMessage action")
+    explicit = ip.denial_message(caller, ip.Decision(ip.EXPLICIT_DENY, "sqs:DeleteMessage", Q))
+    assert explicit.endswith("on resource: " + Q + " with an explicit deny in an identity-based policy")
+    req = auth.Request("POST", "/", "", {"CONTENT_TYPE": "application/x-www-form-urlencoded"},
+                       scope={"service": "sqs"})
+    status, headers, body = auth.error_response(auth.AuthError("access_denied", implicit), req)
+    assert status == "403 Forbidden" and b"<Code>AccessDenied</Code>" in body and b"<Type>Sender</Type>" in body
+
+
+# ---------------------------------------------------------------- end to end, through boto3
+
+CALLER = '''
+import boto3
+from botocore.exceptions import ClientError
+
+
+def handler(event, context):
+    out = []
+    for service, operation, kwargs in event["calls"]:
+        try:
+            getattr(boto3.client(service), operation)(**kwargs)
+            out.append({"code": None})
+        except ClientError as e:
+            meta = e.response["ResponseMetadata"]
+            out.append({"code": e.response["Error"]["Code"], "message": e.response["Error"]["Message"],
+                        "status": meta["HTTPStatusCode"], "query_error": meta["HTTPHeaders"].get("x-amzn-query-error")})
+    return out
+'''
+BASIC = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+TRUST = {"Version": "2012-10-17",
+         "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+
+
+@pytest.fixture(scope="module")
+def stack(clients, lam):
+    """A queue and, as in the article's template, function2's role (receive, no delete) and function3's
+    (receive and delete), each with AWSLambdaBasicExecutionRole attached; a function per role."""
+    tag = uuid.uuid4().hex[:6]
+    iam, sqs = clients.iam, clients.sqs
+    url = sqs.create_queue(QueueName=f"iam-q-{tag}", Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    out = {"url": url, "arn": arn, "tag": tag}
+    for n, actions in ((2, ["sqs:GetQueueUrl", "sqs:ReceiveMessage"]),
+                       (3, ["sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:DeleteMessage"])):
+        role = f"iam-f{n}-role-{tag}"
+        out[f"role{n}"] = iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
+        iam.put_role_policy(RoleName=role, PolicyName="queue", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [allow(actions, arn)]}))
+        iam.attach_role_policy(RoleName=role, PolicyArn=BASIC)
+        out[f"f{n}"] = make_function(lam, out[f"role{n}"], CALLER, name=f"iam-f{n}-{tag}", Timeout=20)
+    return out
+
+
+def calls(lam, name, *calls_):
+    resp = lam.invoke(FunctionName=name, Payload=json.dumps({"calls": [list(c) for c in calls_]}))
+    assert "FunctionError" not in resp, resp["Payload"].read()
+    return json.loads(resp["Payload"].read())
+
+
+def test_function2_role_may_not_delete_and_gets_accessdenied(stack, lam, clients):
+    """SQS API permissions reference and "Troubleshoot access denied error messages": DeleteMessage without
+    sqs:DeleteMessage is AccessDenied (HTTP 403, x-amzn-query-error AccessDenied;Sender), naming the
+    assumed role's session (the function's name), the action and the queue; nothing is deleted."""
+    clients.sqs.send_message(QueueUrl=stack["url"], MessageBody="keep me")
+    handle = clients.sqs.receive_message(QueueUrl=stack["url"], VisibilityTimeout=0)["Messages"][0]["ReceiptHandle"]
+    got, receive, batch = calls(lam, stack["f2"], ("sqs", "delete_message", {"QueueUrl": stack["url"], "ReceiptHandle": handle}),
+                                ("sqs", "receive_message", {"QueueUrl": stack["url"], "VisibilityTimeout": 0}),
+                                ("sqs", "delete_message_batch", {"QueueUrl": stack["url"],
+                                                                 "Entries": [{"Id": "1", "ReceiptHandle": handle}]}))
+    role_name = stack["role2"].rsplit("/", 1)[-1]
+    assert got == {"code": "AccessDenied", "status": 403, "query_error": "AccessDenied;Sender", "message": (
+        f"User: arn:aws:sts::{ACCOUNT}:assumed-role/{role_name}/{stack['f2']} is not authorized to perform: "
+        f"sqs:DeleteMessage on resource: {stack['arn']} because no identity-based policy allows the "
+        "sqs:DeleteMessage action")}
+    assert receive == {"code": None}
+    assert batch["code"] == "AccessDenied" and "sqs:DeleteMessage on resource" in batch["message"]
+    attrs = clients.sqs.get_queue_attributes(QueueUrl=stack["url"], AttributeNames=["ApproximateNumberOfMessages"])
+    assert attrs["Attributes"]["ApproximateNumberOfMessages"] == "1"
+    drain(clients.sqs, stack["url"])
+
+
+def drain(sqs, url):
+    """Delete every visible message (as the learner; PurgeQueue allows one call a minute)."""
+    while True:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not got:
+            return
+        for m in got:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+
+def test_function3_role_deletes_and_the_learner_may_do_everything(stack, lam, clients):
+    """Policy evaluation logic: an applicable Allow allows. The learner's own identity is the account's
+    administrator: it is not evaluated against any role."""
+    sqs = clients.sqs
+    sqs.send_message(QueueUrl=stack["url"], MessageBody="delete me")
+    handle = sqs.receive_message(QueueUrl=stack["url"], VisibilityTimeout=0)["Messages"][0]["ReceiptHandle"]
+    assert calls(lam, stack["f3"], ("sqs", "get_queue_url", {"QueueName": stack["url"].rsplit("/", 1)[-1]}),
+                 ("sqs", "delete_message", {"QueueUrl": stack["url"], "ReceiptHandle": handle})) == [{"code": None}] * 2
+    assert sqs.get_queue_attributes(QueueUrl=stack["url"], AttributeNames=["ApproximateNumberOfMessages"])[
+        "Attributes"]["ApproximateNumberOfMessages"] == "0"
+    # the learner: anything, on any service
+    sqs.list_queues()
+    clients.iam.list_roles()
+    lam.list_functions()
+    clients.logs.describe_log_groups()
+
+
+def test_other_services_answer_in_their_own_shape(stack, lam):
+    """Lambda answers AccessDeniedException (HTTP 403), CloudWatch Logs AccessDeniedException; GetCallerIdentity
+    needs no permission (STS API reference); the managed AWSLambdaBasicExecutionRole allows the log writes."""
+    fn_list, logs_read, logs_write, who = calls(
+        lam, stack["f2"], ("lambda", "list_functions", {}), ("logs", "describe_log_groups", {}),
+        ("logs", "create_log_group", {"logGroupName": f"/iam-test/{stack['tag']}"}), ("sts", "get_caller_identity", {}))
+    assert fn_list["code"] == "AccessDeniedException" and fn_list["status"] == 403
+    assert "lambda:ListFunctions on resource: *" in fn_list["message"]
+    assert logs_read["code"] == "AccessDeniedException" and "logs:DescribeLogGroups" in logs_read["message"]
+    assert logs_write == {"code": None} and who == {"code": None}
+
+
+def test_an_explicit_deny_takes_effect_at_once(stack, lam, clients):
+    """Determining whether a request is allowed or denied: an explicit deny overrides the Allow; the cache
+    is per version of the role's policies, so a changed policy applies to the next request."""
+    role = stack["role3"].rsplit("/", 1)[-1]
+    get_url = ("sqs", "get_queue_url", {"QueueName": stack["url"].rsplit("/", 1)[-1]})
+    assert calls(lam, stack["f3"], get_url) == [{"code": None}]
+    clients.iam.put_role_policy(RoleName=role, PolicyName="no-lookups", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [deny("sqs:Get*", "*")]}))
+    try:
+        [got] = calls(lam, stack["f3"], get_url)
+        assert got["code"] == "AccessDenied" and got["message"].endswith(
+            "sqs:GetQueueUrl on resource: " + stack["arn"] + " with an explicit deny in an identity-based policy")
+    finally:
+        clients.iam.delete_role_policy(RoleName=role, PolicyName="no-lookups")
+    assert calls(lam, stack["f3"], get_url) == [{"code": None}]
+
+
+def test_a_mapping_whose_role_may_not_poll(stack, lam, clients):
+    """Lambda developer guide, services-sqs-configure ("Setting up Lambda execution role permissions"): the
+    mapping reads the queue with the function's role (ReceiveMessage, DeleteMessage, GetQueueAttributes), and
+    CreateEventSourceMapping refuses a role without them (InvalidParameterValueException); a role that loses
+    sqs:ReceiveMessage later reads nothing."""
+    with pytest.raises(lam.exceptions.InvalidParameterValueException,
+                       match="The provided execution role does not have permissions to call DeleteMessage on SQS"):
+        lam.create_event_source_mapping(EventSourceArn=stack["arn"], FunctionName=stack["f2"])
+    role = stack["role3"].rsplit("/", 1)[-1]
+    poll = {"Version": "2012-10-17", "Statement": [allow(["sqs:ReceiveMessage", "sqs:GetQueueAttributes"], stack["arn"])]}
+    clients.iam.put_role_policy(RoleName=role, PolicyName="poll", PolicyDocument=json.dumps(poll))
+    uid = lam.create_event_source_mapping(EventSourceArn=stack["arn"], FunctionName=stack["f3"], BatchSize=1)["UUID"]
+    try:
+        clients.iam.put_role_policy(RoleName=role, PolicyName="stop", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [deny("sqs:ReceiveMessage", stack["arn"])]}))
+        clients.sqs.send_message(QueueUrl=stack["url"], MessageBody="not for the mapping")
+        time.sleep(1.5)
+        attrs = clients.sqs.get_queue_attributes(QueueUrl=stack["url"], AttributeNames=[
+            "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+        assert (attrs["ApproximateNumberOfMessages"], attrs["ApproximateNumberOfMessagesNotVisible"]) == ("1", "0")
+    finally:
+        lam.delete_event_source_mapping(UUID=uid)
+        for name in ("poll", "stop"):
+            clients.iam.delete_role_policy(RoleName=role, PolicyName=name)
+        drain(clients.sqs, stack["url"])
+
+
+def test_a_role_that_does_not_exist_may_do_nothing():
+    """Policy evaluation logic: no policy, no allow. (A role deleted while its function runs.)"""
+    with pytest.raises(es.MappingError, match="call ReceiveMessage on SQS"):
+        es.check_role_can_poll(f"arn:aws:iam::{ACCOUNT}:role/does-not-exist", Q)
