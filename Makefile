@@ -25,10 +25,12 @@ tutorial: $(STAMP)
 
 handouts: tutorial
 
-## The default test run (about 2 minutes on 2 cores): two workers, each test file
-## on one of them with its own offline server.
+## The default test run (about 2 minutes on 2 cores): four workers, each test file
+## on one of them with its own offline server. Most tests wait (long polls, visibility
+## timeouts, the notebooks' forced waits) rather than compute, so four workers share
+## two cores well.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 4 --dist loadfile
 
 ## The slow tests: the article's own 90 s visibility timeout and 20 s long polls.
 test-slow: $(STAMP)

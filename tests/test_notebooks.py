@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from sqslab import nav, tutorial
+from sqslab import handouts, nav, tutorial
 from sqslab.notebook import observations
 
 NOTEBOOKS = sorted(tutorial.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
@@ -62,10 +62,28 @@ def test_navigation_check_catches_drift(tmp_path):
 
 @pytest.fixture(scope="module")
 def executed(offline, tmp_path_factory):
+    """The series executed with the quick profile. The article's chapters (00-04) and the
+    retries stack's (05-06) share nothing but the server, so they run side by side here, as
+    two readers would, and the clean-up notebook runs after both; the contents page is then
+    written for all of them. Every notebook runs even if one fails, and each test below
+    fails only for its own."""
+    from concurrent.futures import ThreadPoolExecutor
+
     out = tmp_path_factory.mktemp("handouts")
-    # Every notebook runs even if one fails, and each test below fails only for its own.
-    records = tutorial.run(profile="quick", out_dir=out, stack_name="nbtest", say=lambda *_: None,
-                           keep_going=True, check=False)
+    names = [p.stem for p in NOTEBOOKS]
+    last = names[-1]
+    retries = [n for n in names if n.startswith(("05_", "06_"))]
+    article = [n for n in names if n not in retries and n != last]
+
+    def run(only):
+        return tutorial.run(profile="quick", out_dir=out, stack_name="nbtest", say=lambda *_: None,
+                            keep_going=True, check=False, only=only)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        groups = [pool.submit(run, group) for group in (article, retries)]
+        records = [r for group in groups for r in group.result()]
+    records += run([last])
+    handouts.write_index(out, NOTEBOOKS, records, profile="quick")
     return {r["notebook"]: r for r in records}
 
 
