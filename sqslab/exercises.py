@@ -404,4 +404,4 @@ def check_06_2(lab: StackHandle, redrive) -> bool | None:
     if moved != 13:
         return _say(False, "every message moved, but return how many you moved (13 here)")
     return _say(True, "received, sent on with its attributes, then deleted from the dead-letter queue: a redrive "
-                      "by hand, what StartMessageMoveTask does for you (it also keeps each message's source queue)")
+                      "by hand, what StartMessageMoveTask does for you, each message back to the queue it came from")
