@@ -35,6 +35,15 @@ S3 payloads signed as ``UNSIGNED-PAYLOAD`` or streamed in signed chunks
 as botocore sends them. Presigned URLs (the signature in the query string) are
 not accepted: nothing in the series makes them.
 
+A request signed with an execution environment's credentials is then
+authorized: it is mapped to its IAM action and resource and evaluated against
+the policies of the function's execution role, recorded in the environment's
+:class:`Principal` when its credentials are issued
+(:mod:`sqslab.offline.iam_policy`). A request the role does not allow is
+answered with AWS's ``AccessDenied`` (Lambda, CloudWatch Logs:
+``AccessDeniedException``), naming the assumed role, the action and the
+resource, and changes nothing. The learner's own requests are not evaluated.
+
 The one exception is sqslab's own status route: unsigned, it answers with the
 server's pid only (what ``ps`` shows anyone); signed, with the whole report.
 
