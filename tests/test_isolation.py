@@ -83,7 +83,10 @@ def test_the_users_aws_setup_is_never_opened_nor_held(own_home, tmp_path):
             time.sleep(0.2)
         tgt = target.resolve("offline")
         lam, iam = target.client("lambda", tgt), target.client("iam", tgt)
-        name = make_function(lam, ensure_role(iam), READ_SERVER_ENVIRON)
+        # the handler lists queues: its role must allow it (functions run as their role)
+        role = ensure_role(iam, policy={"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "sqs:ListQueues", "Resource": "*"}]})
+        name = make_function(lam, role, READ_SERVER_ENVIRON)
         environ = invoke(lam, name)["body"]
         assert "AWS_EC2_METADATA_DISABLED=true" in environ, "the handler read the server's environ"
         assert MARKER not in environ and "AKIAUSERKEY" not in environ and "nosuch" not in environ
