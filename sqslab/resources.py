@@ -114,6 +114,8 @@ def leftovers(stack_name: str = DEFAULT_STACK, target=None, held: list | None = 
             found.append(f"{rtype} {physical_id}")
     for url in scratch.queues(lab.client("sqs"), lab.name):
         found.append(f"scratch queue {url.rsplit('/', 1)[-1]}")
+    for name in scratch.functions(lab.client("lambda"), lab.name):
+        found.append(f"scratch function {name}")
     s3 = lab.client("s3")
     bucket = artifact_bucket_name(lab.target)
     try:

@@ -1,11 +1,12 @@
-"""Short-lived queues that experiments and exercise checks make beside a stack.
+"""Short-lived queues (and functions) that experiments and exercise checks make beside a stack.
 
 Their names start with the stack's scratch prefix, ``sqslab-scratch-<stack>_``:
 the underscore, which stack names cannot hold, ends the stack's part, so stack
 ``a`` never claims stack ``a-b``'s queues. A cell deletes its queue when it ends;
 one that failed half-way leaves it, and the stack's teardown (and
 :func:`sqslab.resources.leftovers`) find it by that prefix. Nothing else is ever
-matched: queue names of a stack's template do not start with ``sqslab-scratch-``.
+matched: names in a stack's template do not start with ``sqslab-scratch-``. The same
+holds for short-lived functions (:mod:`sqslab.roles`) and their log groups.
 """
 
 from __future__ import annotations
@@ -44,6 +45,13 @@ def queues(sqs, stack_name: str) -> list[str]:
     return urls
 
 
+def functions(lam, stack_name: str) -> list[str]:
+    """The names of this stack's scratch functions that exist now."""
+    start = prefix(stack_name)
+    return [f["FunctionName"] for page in lam.get_paginator("list_functions").paginate()
+            for f in page["Functions"] if f["FunctionName"].startswith(start)]
+
+
 def delete_all(sqs, stack_name: str) -> int:
     """Delete this stack's scratch queues; returns how many there were."""
     urls = queues(sqs, stack_name)
@@ -53,3 +61,18 @@ def delete_all(sqs, stack_name: str) -> int:
         except sqs.exceptions.QueueDoesNotExist:
             pass
     return len(urls)
+
+
+def delete_functions(lam, logs, stack_name: str) -> int:
+    """Delete this stack's scratch functions and the log groups Lambda made for them; returns how many."""
+    names = functions(lam, stack_name)
+    for name in names:
+        try:
+            lam.delete_function(FunctionName=name)
+        except lam.exceptions.ResourceNotFoundException:
+            pass
+        try:
+            logs.delete_log_group(logGroupName=f"/aws/lambda/{name}")
+        except logs.exceptions.ResourceNotFoundException:
+            pass
+    return len(names)

@@ -428,8 +428,10 @@ def teardown(stack_name: str = DEFAULT_STACK, target=None, bucket: str | None = 
     tgt = targets.resolve(target)
     cfn, s3 = targets.client("cloudformation", tgt), targets.client("s3", tgt)
     report = {"stack": stack_name, "stack_deleted": False, "resources": [], "scratch_queues_deleted": 0,
-              "artifacts_deleted": 0, "bucket_deleted": False}
+              "scratch_functions_deleted": 0, "artifacts_deleted": 0, "bucket_deleted": False}
     report["scratch_queues_deleted"] = scratch.delete_all(targets.client("sqs", tgt), stack_name)
+    report["scratch_functions_deleted"] = scratch.delete_functions(targets.client("lambda", tgt),
+                                                                   targets.client("logs", tgt), stack_name)
     if describe(cfn, stack_name):
         report["resources"] = held_resources(cfn, stack_name)
         cfn.delete_stack(StackName=stack_name)

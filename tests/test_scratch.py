@@ -11,6 +11,7 @@ import pytest
 from sqslab import resources, scratch, stack
 from sqslab.errors import SqslabError
 from sqslab.handle import StackHandle
+from sqslab.smoke import zip_source
 
 pytestmark = pytest.mark.usefixtures("offline")
 
@@ -40,8 +41,15 @@ def test_teardown_deletes_what_a_failed_cell_left_and_leftovers_finds_nothing(cl
     assert f"stack {name}" in before and f"scratch queue {left_by_a_cell.rsplit('/', 1)[-1]}" in before
     assert any(line.startswith("AWS::SQS::Queue ") for line in before)
 
+    # a short-lived function (sqslab.roles) that a kernel dying mid-cell would leave
+    role = lab.client("iam").list_roles()["Roles"][0]["Arn"]
+    leftover = lab.client("lambda").create_function(
+        FunctionName=f"{scratch.prefix(name)}probe-abc123", Runtime="python3.11", Role=role,
+        Handler="index.lambda_handler", Code={"ZipFile": zip_source({"index.py": "def lambda_handler(e, c):\n    pass\n"})})
+    assert f"scratch function {leftover['FunctionName']}" in resources.leftovers(lab)
     report = stack.teardown(name, target=lab.target, progress=False)
     assert report["stack_deleted"] and report["scratch_queues_deleted"] == 1
+    assert report["scratch_functions_deleted"] == 1
     types = {rtype for rtype, _ in report["resources"]}
     assert {"AWS::SQS::Queue", "AWS::Lambda::Function", "AWS::IAM::Role", "AWS::Logs::LogGroup"} <= types
     assert resources.leftovers(lab, held=report["resources"]) == []
