@@ -111,7 +111,7 @@ def _run(args) -> int:
             t0 = time.time()
             sqs.send_message(QueueUrl=url, MessageBody=body)
             sends.append(time.time() - t0)
-            got = wait_for(lambda: [r for r in rows(out) if r[0] == body], 5)
+            got = wait_for(lambda body=body: [r for r in rows(out) if r[0] == body], 5)
             if i >= 3:
                 latencies.append(got[0][3] - t0)
             time.sleep(0.2)  # idle again

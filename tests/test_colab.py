@@ -15,11 +15,10 @@ import sysconfig
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 
 from sqslab import nav
 from sqslab.config import ROOT
-
-from conftest import free_port
 
 FAKE_COLAB = "import sys, types\nsys.modules['google.colab'] = types.ModuleType('google.colab')\n"
 

@@ -24,9 +24,9 @@ import uuid
 
 import pytest
 from botocore.exceptions import ClientError
+from helpers import log_messages, make_function, run_sqslab, server_status
 
 from sqslab.offline import event_source as es
-from helpers import log_messages, make_function, run_sqslab, server_status
 
 HANDLER = """
 import json, os, time
@@ -248,7 +248,7 @@ def test_fifo_groups_in_order_one_batch_per_group_at_a_time(mapped):
         assert order == [f"{group}{i}" for i in range(4)]
         spans = sorted((b["t0"], b["t1"]) for b in seen if any(r["attributes"]["MessageGroupId"] == group
                                                               for r in b["records"]))
-        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:])), "two batches of one group overlapped"
+        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False)), "two batches of one group overlapped"
     attrs = seen[0]["records"][0]["attributes"]
     assert {"MessageGroupId", "MessageDeduplicationId"} <= set(attrs)
 
@@ -274,7 +274,7 @@ def test_reserved_concurrency_caps_the_mapping(mapped):
     m.sqs.send_message_batch(QueueUrl=m.url, Entries=[{"Id": f"s{i}", "MessageBody": "sleep:0.3"} for i in range(3)])
     seen = m.wait_batches(3, 5)
     spans = sorted((b["t0"], b["t1"]) for b in seen)
-    assert len(spans) == 3 and all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+    assert len(spans) == 3 and all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
 
 
 def test_disable_and_delete_stop_the_poller(mapped):

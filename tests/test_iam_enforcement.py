@@ -16,7 +16,9 @@ import uuid
 
 import pytest
 
-from sqslab.offline import auth, event_source as es, iam_policy as ip
+from sqslab.offline import auth
+from sqslab.offline import event_source as es
+from sqslab.offline import iam_policy as ip
 from tests.helpers import make_function
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
