@@ -14,21 +14,16 @@ test: figures depend on the machine.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
+from common import BENCH_POLICY, line, on_offline_server
+
 from sqslab import target
 from sqslab.smoke import ensure_role, zip_source
-
-# What the benchmarks' functions and mappings do, on the benchmarks' queues only.
-BENCH_POLICY = {"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Resource": "arn:aws:sqs:*:*:bench-*",
-    "Action": ["sqs:GetQueueUrl", "sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage",
-               "sqs:GetQueueAttributes"]}]}
 
 HANDLER = """
 import os, time
@@ -45,12 +40,6 @@ def handler(event, context):
 
 VISIBILITY_S = 1
 
-
-def line(label: str, values: list[float], unit: str = "ms", scale: float = 1000.0) -> None:
-    v = sorted(x * scale for x in values)
-    p95 = v[min(len(v) - 1, round(0.95 * (len(v) - 1)))]
-    print(f"{label:<52} n={len(v):<4} median {statistics.median(v):8.2f} {unit}   p95 {p95:8.2f} {unit}"
-          f"   max {v[-1]:8.2f} {unit}")
 
 
 def rows(path: Path) -> list[tuple[str, int, float, float]]:
@@ -79,14 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--retries", type=int, default=10, help="messages failed once and retried")
     args = parser.parse_args(argv)
 
-    from sqslab.offline import server
-
-    started_here = not server.status()["running"]
-    try:
-        return _run(args)
-    finally:
-        if started_here:
-            server.stop()
+    return on_offline_server(_run, args)
 
 
 def _run(args) -> int:

@@ -14,14 +14,10 @@ import sys
 import time
 import uuid
 
+from common import BENCH_POLICY, line, on_offline_server
+
 from sqslab import target
 from sqslab.smoke import ensure_role, zip_source
-
-# What the benchmarks' functions do, on the benchmarks' queues only (each function runs as its role).
-BENCH_POLICY = {"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Resource": "arn:aws:sqs:*:*:bench-*",
-    "Action": ["sqs:GetQueueUrl", "sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage",
-               "sqs:GetQueueAttributes"]}]}
 
 TRIVIAL = "def handler(event, context):\n    return {'ok': True}\n"
 SQS_ROUNDTRIP = """
@@ -39,18 +35,6 @@ def handler(event, context):
 """
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    idx = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[idx]
-
-
-def line(label: str, values: list[float], unit: str = "ms", scale: float = 1000.0) -> None:
-    v = [x * scale for x in values]
-    print(
-        f"{label:<44} n={len(v):<4} median {statistics.median(v):8.2f} {unit}   p95 {pct(v, 0.95):8.2f} {unit}"
-        f"   min {min(v):8.2f} {unit}"
-    )
 
 
 def timed_invoke(lam, name: str) -> float:
@@ -156,14 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--polls", type=int, default=2, help="empty 20 s long polls to time")
     args = parser.parse_args(argv)
 
-    from sqslab.offline import server
-
-    started_here = not server.status()["running"]
-    try:
-        return _run(args)
-    finally:
-        if started_here:
-            server.stop()
+    return on_offline_server(_run, args)
 
 
 def _run(args) -> int:

@@ -16,6 +16,19 @@ STYLE = {
 }
 
 
+
+class _LabelOnce:
+    """A legend label the first time a key is drawn, None after: each kind of mark is listed once."""
+
+    def __init__(self):
+        self.seen: set = set()
+
+    def __call__(self, key, text):
+        if key in self.seen:
+            return None
+        self.seen.add(key)
+        return text
+
 def timeline_figure(windows: pd.DataFrame, sends: pd.DataFrame, polls: pd.DataFrame | None = None,
                     title: str = "What happened to each message", deletes: pd.DataFrame | None = None,
                     changes: pd.DataFrame | None = None):
@@ -34,26 +47,20 @@ def timeline_figure(windows: pd.DataFrame, sends: pd.DataFrame, polls: pd.DataFr
     poll_fns = sorted(polls["function"].unique()) if polls is not None and not polls.empty else []
     nrows = len(bodies) + len(poll_fns)
     fig, ax = plt.subplots(figsize=(11, 1.2 + 0.7 * max(nrows, 2)))
-    labelled = set()
+    once = _LabelOnce()
     for i, s in enumerate(sends.itertuples(index=False)):
         y = nrows - 1 - i
-        ax.plot((s.sent_ms - t0) / 1000, y, "o", color="black", ms=7,
-                label="sent" if "sent" not in labelled else None)
-        labelled.add("sent")
+        ax.plot((s.sent_ms - t0) / 1000, y, "o", color="black", ms=7, label=once("sent", "sent"))
         for w in windows[windows["message_id"] == s.message_id].itertuples(index=False):
             st = STYLE.get(w.receiver, {"color": "grey", "hatch": "xx", "label": f"invisible after {w.receiver}"})
             start, end = (w.received_ms - t0) / 1000, (w.end_ms - t0) / 1000
             ax.barh(y, max(end - start, min_width), left=start, height=0.5, color=st["color"], alpha=0.55, hatch=st["hatch"],
-                    edgecolor="black", label=st["label"] if w.receiver not in labelled else None)
-            labelled.add(w.receiver)
+                    edgecolor="black", label=once(w.receiver, st["label"]))
             if w.ended_by == "delete":
-                ax.plot(end, y, "x", color="black", ms=10, mew=2,
-                        label="deleted" if "deleted" not in labelled else None)
-                labelled.add("deleted")
+                ax.plot(end, y, "x", color="black", ms=10, mew=2, label=once("deleted", "deleted"))
             else:
                 ax.plot([end, end], [y - 0.35, y + 0.35], "-", color="black", lw=2,
-                        label="visible again (timeout over)" if "visible" not in labelled else None)
-                labelled.add("visible")
+                        label=once("visible", "visible again (timeout over)"))
                 ax.annotate(f"{w.visibility_timeout_s} s visibility timeout", xy=((start + end) / 2, y + 0.3),
                             ha="center", va="bottom", fontsize=8)
             which = f"receive #{w.receive_count}" if w.receive_count else "receive"
@@ -61,25 +68,21 @@ def timeline_figure(windows: pd.DataFrame, sends: pd.DataFrame, polls: pd.DataFr
         if changes is not None and not changes.empty:
             for c in changes[changes["message_id"] == s.message_id].itertuples(index=False):
                 ax.plot((c.time_ms - t0) / 1000, y + 0.3, "v", color="black", ms=6,
-                        label="visibility timeout set anew (ChangeMessageVisibility)" if "change" not in labelled
-                        else None)
-                labelled.add("change")
+                        label=once("change", "visibility timeout set anew (ChangeMessageVisibility)"))
         if deletes is not None and not deletes.empty:
             ended = set(windows.loc[windows["ended_by"] == "delete", "message_id"])
             late = deletes[deletes["message_id"] == s.message_id]
             for d in late.iloc[1:].itertuples(index=False) if s.message_id in ended else late.itertuples(index=False):
                 x = (d.deleted_ms - t0) / 1000
                 ax.plot(x, y, "x", color="grey", ms=10, mew=2,
-                        label="late delete (old receipt handle)" if "late" not in labelled else None)
+                        label=once("late", "late delete (old receipt handle)"))
                 ax.annotate(f"{d.deleter} deletes, late", xy=(x, y + 0.3), ha="center", fontsize=7)
-                labelled.add("late")
     for j, fn in enumerate(poll_fns):
         y = len(poll_fns) - 1 - j
         for p in polls[polls["function"] == fn].itertuples(index=False):
             start, end = (p.start_ms - t0) / 1000, (p.end_ms - t0) / 1000
             ax.plot([start, max(end, start + 0.15)], [y, y], "-", color="dimgray", lw=4, solid_capstyle="butt",
-                    label="ReceiveMessage call (long poll)" if "poll" not in labelled else None)
-            labelled.add("poll")
+                    label=once("poll", "ReceiveMessage call (long poll)"))
             ax.annotate(f"{p.duration_s:.1f} s, {p.messages} msg", xy=(start, y + 0.15), fontsize=7)
     ax.set_yticks(range(nrows))
     ax.set_yticklabels([f"polls by {fn}" for fn in reversed(poll_fns)] + [f"message {b}" for b in reversed(bodies)],
@@ -210,13 +213,7 @@ def batches_figure(attempts: pd.DataFrame, batches: pd.DataFrame, window_s: floa
     n = len(first)
     row = {m: n - 1 - i for i, m in enumerate(first["message_id"])}
     fig, ax = plt.subplots(figsize=(10, 1.6 + 0.32 * max(n, 4)))
-    labelled = set()
-
-    def once(key, text):
-        if key in labelled:
-            return None
-        labelled.add(key)
-        return text
+    once = _LabelOnce()
 
     end = 0.0
     for b in batches.itertuples(index=False):
@@ -300,13 +297,7 @@ def attempts_figure(attempts: pd.DataFrame, dead_letters: pd.DataFrame | None = 
     row = {m: n - 1 - i for i, m in enumerate(order.index)}
     bodies = att.groupby("message_id")["body"].first()
     fig, ax = plt.subplots(figsize=(10, 1.7 + 0.42 * max(n, 3)))
-    labelled = set()
-
-    def once(key, text):
-        if key in labelled:
-            return None
-        labelled.add(key)
-        return text
+    once = _LabelOnce()
 
     end = 0.0
     dead = dead_letters if dead_letters is not None else pd.DataFrame(columns=["message_id", "arrived_ms"])

@@ -5,6 +5,7 @@ real AWS credentials are never touched."""
 from __future__ import annotations
 
 import os
+import random
 import socket
 import tempfile
 
@@ -13,7 +14,27 @@ import pytest
 _HOME = tempfile.mkdtemp(prefix="sqslab-test-")
 
 
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = (int(x) for x in open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 65535
+
+
 def free_port() -> int:
+    """A free loopback port below the ephemeral range: a port the system hands out to outgoing
+    connections could be taken by any client between a server's stop and its restart."""
+    low, _ = _ephemeral_range()
+    for _ in range(200):
+        port = random.randrange(20000, max(20001, low))
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
