@@ -310,3 +310,26 @@ def test_a_role_that_does_not_exist_may_do_nothing():
     """Policy evaluation logic: no policy, no allow. (A role deleted while its function runs.)"""
     with pytest.raises(es.MappingError, match="call ReceiveMessage on SQS"):
         es.check_role_can_poll(f"arn:aws:iam::{ACCOUNT}:role/does-not-exist", Q)
+
+
+WHO = '''
+import boto3
+
+
+def handler(event, context):
+    return boto3.client("sts").get_caller_identity()
+'''
+
+
+def test_get_caller_identity_in_a_function_names_its_role_session(stack, lam, clients):
+    """STS API reference, GetCallerIdentity: with a role's temporary credentials the Arn is the assumed
+    role's session, arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION, and UserId is ROLE_ID:SESSION; Lambda
+    names the session after the function. No permission is needed."""
+    name = make_function(lam, stack["role2"], WHO, name=f"iam-who-{stack['tag']}", Timeout=20)
+    resp = lam.invoke(FunctionName=name, Payload=b"{}")
+    assert "FunctionError" not in resp
+    who = json.loads(resp["Payload"].read())
+    role = clients.iam.get_role(RoleName=stack["role2"].rsplit("/", 1)[-1])["Role"]
+    assert who["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/{role['RoleName']}/{name}"
+    assert who["UserId"] == f"{role['RoleId']}:{name}" and who["Account"] == ACCOUNT
+    assert clients.sts.get_caller_identity()["Arn"] != who["Arn"], "the learner is not the function"

@@ -67,7 +67,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_SKEW_S = 15 * 60  # AWS: a request must arrive within 15 minutes of its time stamp
@@ -608,7 +608,36 @@ def middleware(app, verifier: Verifier, open_paths: tuple[str, ...] = ()):
                 status, headers, payload = error_response(denied, req)
                 start_response(status, headers)
                 return [payload]
+            who = caller_identity(principal, req, read_body())
+            if who is not None:
+                _COUNTS["passed"] += 1
+                start_response("200 OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(who)))])
+                return [who]
         _COUNTS["passed"] += 1
         return app(environ, start_response)
 
     return wrapped
+
+
+def caller_identity(principal: Principal, req: Request, body: bytes) -> bytes | None:
+    """STS GetCallerIdentity made with a function's temporary credentials: the role's session, as
+    AWS answers it inside Lambda (Arn ``arn:aws:sts::ACCOUNT:assumed-role/ROLE/FUNCTION``, UserId
+    ``ROLE_ID:FUNCTION``; STS API reference, GetCallerIdentity). None for any other request (moto
+    answers those, and knows nothing of these credentials)."""
+    if req.scope.get("service") != "sts" or not principal.role_arn:
+        return None
+    form = parse_qs(req.raw_query) | parse_qs(body.decode("utf-8", "replace"))
+    if form.get("Action", [""])[0] != "GetCallerIdentity":
+        return None
+    from sqslab.offline import iam_policy
+
+    function = principal.function_arn.split(":")[-1]
+    account = principal.role_arn.split(":")[4]
+    role_id = iam_policy.role_id(principal.role_arn) or "AROA" + _key_chars(17)
+    return (
+        '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>'
+        f"<Arn>{_xml(iam_policy.session_arn(principal.role_arn, function))}</Arn>"
+        f"<UserId>{_xml(role_id)}:{_xml(function)}</UserId><Account>{account}</Account>"
+        f"</GetCallerIdentityResult><ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+        "</GetCallerIdentityResponse>"
+    ).encode()

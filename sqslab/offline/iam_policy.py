@@ -318,6 +318,12 @@ def _find_role(role_arn: str):
     return None
 
 
+def role_id(role_arn: str) -> str | None:
+    """The role's unique id (``AROA...``), as IAM's GetRole gives it; None for a role that does not exist."""
+    role = _find_role(role_arn) if role_arn else None
+    return getattr(role, "id", None) if role is not None else None
+
+
 def _managed_document(policy) -> str:
     for version in policy.versions:
         if version.version_id == policy.default_version_id:
