@@ -10,6 +10,7 @@ everything; a mapping whose role may not poll is refused (Lambda, services-sqs-c
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import uuid
@@ -333,3 +334,16 @@ def test_get_caller_identity_in_a_function_names_its_role_session(stack, lam, cl
     assert who["Arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/{role['RoleName']}/{name}"
     assert who["UserId"] == f"{role['RoleId']}:{name}" and who["Account"] == ACCOUNT
     assert clients.sts.get_caller_identity()["Arn"] != who["Arn"], "the learner is not the function"
+
+
+def test_a_new_role_takes_effect_with_new_execution_environments(stack, lam, clients):
+    """Lambda developer guide, "Understanding the Lambda execution environment lifecycle": a configuration
+    change (the role too) means new execution environments, so the next invoke runs with the new role's
+    credentials and is a cold start."""
+    name = make_function(lam, stack["role2"], WHO, name=f"iam-swap-{stack['tag']}", Timeout=20)
+    before = json.loads(lam.invoke(FunctionName=name, Payload=b"{}")["Payload"].read())["Arn"]
+    lam.update_function_configuration(FunctionName=name, Role=stack["role3"])
+    resp = lam.invoke(FunctionName=name, Payload=b"{}", LogType="Tail")
+    after = json.loads(resp["Payload"].read())["Arn"]
+    assert stack["role2"].rsplit("/", 1)[-1] in before and stack["role3"].rsplit("/", 1)[-1] in after
+    assert "Init Duration" in base64.b64decode(resp["LogResult"]).decode(), "a new environment: a cold start"

@@ -62,6 +62,7 @@ class FunctionSpec:
     variables: tuple[tuple[str, str], ...]
     code_sha: str
     layers: tuple[str, ...] = ()  # layer version ARNs with their code digests, in the function's order
+    role: str = ""  # the execution role: a new one means new environments, with that role's credentials
 
     @property
     def fingerprint(self) -> str:
@@ -132,7 +133,7 @@ class Environment:
         self.log_stream = f"{now:%Y/%m/%d}/[$LATEST]{self.id}"
         self.messages: queue.Queue = queue.Queue()
         self.started = time.perf_counter()
-        self.credentials = auth.issue_for_environment(spec.arn)
+        self.credentials = auth.issue_for_environment(spec.arn, spec.role)
         self.proc = subprocess.Popen(
             # -I: no script directory, user site or PYTHON* variables; -S: no site-packages
             [sys.executable, "-I", "-S", "-u", str(WORKER)],

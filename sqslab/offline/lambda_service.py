@@ -81,6 +81,7 @@ def function_spec(fn) -> FunctionSpec:
         variables=tuple(sorted((str(k), str(v)) for k, v in (fn.environment_vars or {}).items())),
         code_sha=hashlib.sha256(code).hexdigest(),
         layers=tuple(f"{lv.arn}@{hashlib.sha256(lv.code_bytes or b'').hexdigest()}" for lv in _layer_versions(fn)),
+        role=str(getattr(fn, "role", "") or ""),
     )
 
 
