@@ -340,6 +340,15 @@ def test_create_time_checks(clients, lam, role_arn):
         with pytest.raises(ClientError) as err:
             lam.update_event_source_mapping(UUID=made["UUID"], MaximumBatchingWindowInSeconds=0)
         assert "greater than 10" in err.value.response["Error"]["Message"]
+        # services-sqs-configure: "Lambda validates this requirement when you create or update an event
+        # source mapping": an update that names no function is checked against the mapped one.
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "0"})
+        try:
+            with pytest.raises(ClientError) as err:
+                lam.update_event_source_mapping(UUID=made["UUID"], BatchSize=50)
+            assert "is less than Function timeout" in err.value.response["Error"]["Message"]
+        finally:
+            sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "30"})
     finally:
         lam.delete_event_source_mapping(UUID=made["UUID"])
 

@@ -255,7 +255,12 @@ def test_an_empty_or_odd_event_is_an_empty_batch(consumer, monkeypatch, capsys):
 
 
 def mapping_of(lam, uuid_):
-    m = lam.get_event_source_mapping(UUID=uuid_)
+    """The mapping once it has settled: its State is Creating or Updating for a moment first,
+    then Enabled (EventSourceMappingConfiguration, State, in the Lambda API reference)."""
+    deadline = time.monotonic() + 5
+    while (m := lam.get_event_source_mapping(UUID=uuid_))["State"] in ("Creating", "Updating", "Enabling") \
+            and time.monotonic() < deadline:
+        time.sleep(0.02)
     return {k: m.get(k) for k in ("BatchSize", "MaximumBatchingWindowInSeconds", "FunctionResponseTypes", "State",
                                   "EventSourceArn", "FunctionArn")}
 

@@ -137,8 +137,11 @@ def _apply_lambda_esm_sqs_checks() -> str:
         }
         queue = es.find_queue(esm.event_source_arn)
         visibility = function_timeout = None
-        if spec.get("FunctionName") and queue is not None:
-            fn = self.get_function(spec["FunctionName"])
+        # "Lambda validates this requirement when you create or update an event source mapping"
+        # (services-sqs-configure): on every update, against the function it will invoke.
+        function = spec.get("FunctionName") or getattr(esm, "function_arn", None) or esm.function_name
+        if function and queue is not None:
+            fn = self.get_function(function)
             visibility, function_timeout = int(queue.visibility_timeout), int(fn.timeout or 3)
         try:
             es.check_sqs_mapping(merged, fifo=esm.event_source_arn.endswith(".fifo"),
