@@ -142,8 +142,10 @@ def test_denial_messages_and_the_query_shape():
     caller = ip.session_arn(f"arn:aws:iam::{ACCOUNT}:role/service/r2", "f2")
     assert caller == f"arn:aws:sts::{ACCOUNT}:assumed-role/r2/f2"
     implicit = ip.denial_message(caller, ip.Decision(ip.IMPLICIT_DENY, "sqs:DeleteMessage", Q))
-    assert implicit == (f"User: {caller} is not authorized to perform: sqs:DeleteMessage on resource: {Q} "
-                        "because no identity-based policy allows the sqs:DeleteMessage action")
+    assert implicit == (f"User: {caller} is not authorized to perform: sqs:deletemessage on resource: {Q} "
+                        "because no identity-based policy allows the sqs:deletemessage action")
+    lam_denied = ip.denial_message(caller, ip.Decision(ip.IMPLICIT_DENY, "lambda:ListFunctions", "*"))
+    assert "perform: lambda:ListFunctions on resource: *" in lam_denied, "other services keep IAM's case"
     explicit = ip.denial_message(caller, ip.Decision(ip.EXPLICIT_DENY, "sqs:DeleteMessage", Q))
     assert explicit.endswith("on resource: " + Q + " with an explicit deny in an identity-based policy")
     req = auth.Request("POST", "/", "", {"CONTENT_TYPE": "application/x-www-form-urlencoded"},
@@ -215,10 +217,10 @@ def test_function2_role_may_not_delete_and_gets_accessdenied(stack, lam, clients
     role_name = stack["role2"].rsplit("/", 1)[-1]
     assert got == {"code": "AccessDenied", "status": 403, "query_error": "AccessDenied;Sender", "message": (
         f"User: arn:aws:sts::{ACCOUNT}:assumed-role/{role_name}/{stack['f2']} is not authorized to perform: "
-        f"sqs:DeleteMessage on resource: {stack['arn']} because no identity-based policy allows the "
-        "sqs:DeleteMessage action")}
+        f"sqs:deletemessage on resource: {stack['arn']} because no identity-based policy allows the "
+        "sqs:deletemessage action")}
     assert receive == {"code": None}
-    assert batch["code"] == "AccessDenied" and "sqs:DeleteMessage on resource" in batch["message"]
+    assert batch["code"] == "AccessDenied" and "sqs:deletemessage on resource" in batch["message"]
     attrs = clients.sqs.get_queue_attributes(QueueUrl=stack["url"], AttributeNames=["ApproximateNumberOfMessages"])
     assert attrs["Attributes"]["ApproximateNumberOfMessages"] == "1"
     drain(clients.sqs, stack["url"])
@@ -274,7 +276,7 @@ def test_an_explicit_deny_takes_effect_at_once(stack, lam, clients):
     try:
         [got] = calls(lam, stack["f3"], get_url)
         assert got["code"] == "AccessDenied" and got["message"].endswith(
-            "sqs:GetQueueUrl on resource: " + stack["arn"] + " with an explicit deny in an identity-based policy")
+            "sqs:getqueueurl on resource: " + stack["arn"] + " with an explicit deny in an identity-based policy")
     finally:
         clients.iam.delete_role_policy(RoleName=role, PolicyName="no-lookups")
     assert calls(lam, stack["f3"], get_url) == [{"code": None}]

@@ -388,11 +388,14 @@ def session_arn(role_arn: str, session_name: str) -> str:
 
 
 def denial_message(caller_arn: str, decision: Decision) -> str:
-    """AWS's message for a denied request ("Troubleshoot access denied error messages")."""
-    head = f"User: {caller_arn} is not authorized to perform: {decision.action} on resource: {decision.resource}"
+    """AWS's message for a denied request ("Troubleshoot access denied error messages"). SQS writes
+    the action in lower case ("... is not authorized to perform: sqs:receivemessage on resource: ...",
+    as its AccessDenied messages read); other services as IAM names it."""
+    action = decision.action.lower() if decision.action.startswith("sqs:") else decision.action
+    head = f"User: {caller_arn} is not authorized to perform: {action} on resource: {decision.resource}"
     if decision.decision == EXPLICIT_DENY:
         return head + " with an explicit deny in an identity-based policy"
-    return head + f" because no identity-based policy allows the {decision.action} action"
+    return head + f" because no identity-based policy allows the {action} action"
 
 
 # ---------------------------------------------------------------- requests -> actions and resources
