@@ -20,6 +20,7 @@ AWS pages followed:
 from __future__ import annotations
 
 import hashlib
+import hmac
 import io
 import json
 import os
@@ -419,3 +420,28 @@ def test_botocore_signatures_verify_for_every_service_and_cost_little():
             assert verifier.check(auth.request_of(environ), lambda body=body: body) is p, service
             times.append(time.perf_counter() - t0)
     assert statistics.median(times) < 0.0005, f"median check {statistics.median(times) * 1e6:.0f} µs"
+
+
+def test_an_unsigned_payload_is_s3s_alone(offline):
+    """Signature Version 4, "Create a canonical request": the payload hash is the hex SHA-256 of the body;
+    UNSIGNED-PAYLOAD (and the chunked STREAMING-* forms) are Amazon S3's. An SQS request claiming it would
+    leave its body unsigned, so it is refused (SignatureDoesNotMatch) and changes nothing."""
+    creds = target.offline_credentials()
+    url = offline.endpoint_url + "/"
+    body = b'{"QueueName": "unsigned-body"}'
+    stamp = auth.amz_date(time.time())
+    h = {"host": url.split("/")[2], "x-amz-date": stamp, "x-amz-content-sha256": "UNSIGNED-PAYLOAD",
+         "x-amz-target": "AmazonSQS.CreateQueue", "content-type": "application/x-amz-json-1.0"}
+    signed = sorted(h)
+    scope = f"{stamp[:8]}/us-east-1/sqs/aws4_request"
+    creq = auth.canonical_request("POST", "/", "", h, signed, "UNSIGNED-PAYLOAD")
+    sig = hmac.new(auth.signing_key(creds.secret_key, stamp[:8], "us-east-1", "sqs"),
+                   auth.string_to_sign(stamp, scope, creq).encode(), hashlib.sha256).hexdigest()
+    h["authorization"] = (f"{auth.ALGORITHM} Credential={creds.access_key}/{scope}, "
+                          f"SignedHeaders={';'.join(signed)}, Signature={sig}")
+    req = urllib.request.Request(url, data=body, headers=h, method="POST")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with pytest.raises(urllib.error.HTTPError) as err:
+        opener.open(req, timeout=10)
+    assert err.value.code == 403 and b"SignatureDoesNotMatch" in err.value.read()
+    assert not [u for u in target.client("sqs", offline).list_queues().get("QueueUrls", []) if "unsigned-body" in u]

@@ -349,3 +349,55 @@ def test_a_new_role_takes_effect_with_new_execution_environments(stack, lam, cli
     after = json.loads(resp["Payload"].read())["Arn"]
     assert stack["role2"].rsplit("/", 1)[-1] in before and stack["role3"].rsplit("/", 1)[-1] in after
     assert "Init Duration" in base64.b64decode(resp["LogResult"]).decode(), "a new environment: a cold start"
+
+
+RAW = '''
+import base64
+import os
+import urllib.error
+import urllib.request
+
+import boto3
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+
+
+def handler(event, context):
+    """One request made by hand with this function's credentials, signed for SQS."""
+    url = os.environ["AWS_ENDPOINT_URL"] + event["path"]
+    body = base64.b64decode(event["body"])
+    request = AWSRequest(method="POST", url=url, data=body,
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+    SigV4Auth(boto3.Session().get_credentials().get_frozen_credentials(), "sqs", os.environ["AWS_REGION"]).add_auth(request)
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=body, headers=dict(request.headers.items()),
+                                                           method="POST")) as resp:
+            return resp.status
+    except urllib.error.HTTPError as error:
+        return error.code
+'''
+
+
+def test_a_functions_credentials_cannot_reach_the_emulators_own_api_nor_hide_an_action(stack, lam, clients):
+    """Policy evaluation logic: a role may do only what its policies allow, for the request the service acts
+    on. The emulator's own routes (reset, state dump) are not AWS: a role may never call them, whatever the
+    signed body claims; and a request naming a parameter twice (which the service would act on is not
+    certain) is refused to a role. Nothing changes in either case."""
+    from urllib.parse import urlencode
+
+    name = make_function(lam, stack["role2"], RAW, name=f"iam-raw-{stack['tag']}", Timeout=20)
+    allowed = urlencode({"Action": "ReceiveMessage", "QueueUrl": stack["url"]})
+    victim = clients.sqs.create_queue(QueueName=f"iam-victim-{stack['tag']}")["QueueUrl"]
+
+    def raw(path, body):  # the body travels base64-encoded: moto reads "&Action=" in an Invoke payload as its own
+        payload = {"path": path, "body": base64.b64encode(body.encode()).decode()}
+        resp = lam.invoke(FunctionName=name, Payload=json.dumps(payload))
+        return json.loads(resp["Payload"].read())
+
+    assert raw("/", allowed) == 200, "the role's own allowed request passes"
+    assert raw("/moto-api/reset", allowed) == 403
+    hidden = urlencode([("Action", "DeleteQueue"), ("QueueUrl", victim), ("Action", "ReceiveMessage"),
+                        ("QueueUrl", stack["url"])])
+    assert raw("/", hidden) == 403
+    assert clients.sqs.get_queue_attributes(QueueUrl=victim, AttributeNames=["QueueArn"]), "nothing was reset"
+    clients.sqs.delete_queue(QueueUrl=victim)

@@ -390,6 +390,8 @@ class Verifier:
                                 "was computed.")
             payload_hash = declared
         elif declared and (declared in UNSIGNED_PAYLOADS or declared.startswith(STREAMING_PREFIX)):
+            if scope["service"] != "s3":  # an unsigned or chunked payload is S3's alone
+                raise AuthError("signature", access_key=scope["access_key"])
             payload_hash = declared
         elif scope["service"] == "s3":
             raise AuthError("incomplete", "Missing required header for this request: x-amz-content-sha256")
@@ -574,6 +576,9 @@ def _read_body(environ: dict) -> bytes:
     return body
 
 
+EMULATOR_PATHS = ("/moto-api", "/_sqslab")
+
+
 def middleware(app, verifier: Verifier, open_paths: tuple[str, ...] = ()):
     """``app`` behind the signature check. Unsigned GETs of ``open_paths`` pass with no
     principal (``environ["sqslab.principal"] is None``): the route itself decides what to say."""
@@ -602,6 +607,10 @@ def middleware(app, verifier: Verifier, open_paths: tuple[str, ...] = ()):
         _COSTS.append(t1 - t0)
         if principal.kind == "function":
             denied = authorization_error(principal, req, read_body())
+            if environ.get("PATH_INFO", "").startswith(EMULATOR_PATHS):
+                # the emulator's own routes (reset, state dump, configuration): never a function's
+                denied = AuthError("access_denied", f"User: {principal.function_arn} is not authorized to use "
+                                   "the emulator's own API")
             _EVAL_COSTS.append(time.perf_counter() - t1)
             if denied is not None:
                 _COUNTS["denied"] += 1

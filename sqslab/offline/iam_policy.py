@@ -423,6 +423,18 @@ def _form(body: bytes) -> dict[str, str]:
         return {}
 
 
+def _query_params(query: str, body: bytes) -> dict[str, str] | None:
+    """A query-protocol request's parameters, from its query string and form body; None when a
+    parameter is given twice (in either, or in both): which one the service would act on is then
+    not certain, so a role may not make such a request (the SDKs never send one)."""
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True) + parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+    except Exception:
+        pairs = parse_qsl(query, keep_blank_values=True)
+    params = dict(pairs)
+    return params if len(params) == len(pairs) else None
+
+
 def _json(body: bytes) -> dict:
     try:
         doc = json.loads(body or b"{}")
@@ -624,7 +636,9 @@ def request_actions(service: str, method: str, path: str, query: str, header, bo
     if service == "sqs":
         if target.startswith("AmazonSQS."):
             return sqs_call(target.split(".", 1)[1], _json(body), region, account, path)
-        params = {**dict(parse_qsl(query)), **_form(body)}
+        params = _query_params(query, body)
+        if params is None:
+            return Call(service, "Unknown", (("sqs:Unknown", "*"),), mapped=False)
         return sqs_call(params.get("Action", "Unknown"), params, region, account, path)
     if service == "logs":
         operation = target.split(".", 1)[1] if "." in target else "Unknown"
@@ -634,7 +648,9 @@ def request_actions(service: str, method: str, path: str, query: str, header, bo
     if service == "s3":
         return s3_call(method, path, query)
     if service in ("iam", "cloudformation", "sts"):
-        params = {**dict(parse_qsl(query)), **_form(body)}
+        params = _query_params(query, body)
+        if params is None:
+            return Call(service, "Unknown", ((f"{service}:Unknown", "*"),), mapped=False)
         operation = params.get("Action", "Unknown")
         if service == "iam":
             return iam_call(operation, params, account)
