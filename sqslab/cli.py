@@ -204,14 +204,14 @@ def _teardown(args) -> int:
 
     checks.stack_name(args.stack_name), checks.bucket_name(args.bucket)
     report = stack.teardown(args.stack_name, target=_start(args), bucket=args.bucket, progress=sys.stderr.isatty())
-    scratch = report["scratch_queues_deleted"] + report["scratch_functions_deleted"]
+    scratch = report["scratch_queues_deleted"] + report["scratch_functions_deleted"] + report["scratch_mappings_deleted"]
     if not (report["stack_deleted"] or report["artifacts_deleted"] or scratch):
         print(f"{args.stack_name}: nothing to tear down")
     else:
         print(
             f"{args.stack_name}: stack {'deleted' if report['stack_deleted'] else 'was not deployed'}, "
             f"{report['artifacts_deleted']} artifacts deleted"
-            + (f", {scratch} scratch queues and functions deleted" if scratch else "")
+            + (f", {scratch} scratch queues, functions and mappings deleted" if scratch else "")
             + (", artifact bucket deleted" if report["bucket_deleted"] else "")
         )
     return 0

@@ -116,6 +116,8 @@ def leftovers(stack_name: str = DEFAULT_STACK, target=None, held: list | None = 
         found.append(f"scratch queue {url.rsplit('/', 1)[-1]}")
     for name in scratch.functions(lab.client("lambda"), lab.name):
         found.append(f"scratch function {name}")
+    for uuid_ in scratch.mappings(lab.client("lambda"), lab.name):
+        found.append(f"event source mapping {uuid_} on a scratch queue")
     s3 = lab.client("s3")
     bucket = artifact_bucket_name(lab.target)
     try:

@@ -63,6 +63,27 @@ def delete_all(sqs, stack_name: str) -> int:
     return len(urls)
 
 
+def mappings(lam, stack_name: str) -> list[str]:
+    """The UUIDs of event source mappings that read one of this stack's scratch queues."""
+    start = prefix(stack_name)
+    return [m["UUID"] for page in lam.get_paginator("list_event_source_mappings").paginate()
+            for m in page["EventSourceMappings"]
+            if m.get("EventSourceArn", "").rsplit(":", 1)[-1].startswith(start)]
+
+
+def delete_mappings(lam, stack_name: str) -> int:
+    """Delete the mappings that read this stack's scratch queues; returns how many. On AWS neither
+    deleting the queue nor deleting the function removes a mapping (DeleteFunction: "delete the
+    event source mapping" yourself with DeleteEventSourceMapping)."""
+    uuids = mappings(lam, stack_name)
+    for uuid_ in uuids:
+        try:
+            lam.delete_event_source_mapping(UUID=uuid_)
+        except lam.exceptions.ResourceNotFoundException:
+            pass
+    return len(uuids)
+
+
 def delete_functions(lam, logs, stack_name: str) -> int:
     """Delete this stack's scratch functions and the log groups Lambda made for them; returns how many."""
     names = functions(lam, stack_name)

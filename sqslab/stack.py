@@ -428,7 +428,9 @@ def teardown(stack_name: str = DEFAULT_STACK, target=None, bucket: str | None = 
     tgt = targets.resolve(target)
     cfn, s3 = targets.client("cloudformation", tgt), targets.client("s3", tgt)
     report = {"stack": stack_name, "stack_deleted": False, "resources": [], "scratch_queues_deleted": 0,
-              "scratch_functions_deleted": 0, "artifacts_deleted": 0, "bucket_deleted": False}
+              "scratch_mappings_deleted": 0, "scratch_functions_deleted": 0, "artifacts_deleted": 0,
+              "bucket_deleted": False}
+    report["scratch_mappings_deleted"] = scratch.delete_mappings(targets.client("lambda", tgt), stack_name)
     report["scratch_queues_deleted"] = scratch.delete_all(targets.client("sqs", tgt), stack_name)
     report["scratch_functions_deleted"] = scratch.delete_functions(targets.client("lambda", tgt),
                                                                    targets.client("logs", tgt), stack_name)

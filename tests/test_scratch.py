@@ -4,6 +4,7 @@ looks every resource the stack held up again."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -42,19 +43,31 @@ def test_teardown_deletes_what_a_failed_cell_left_and_leftovers_finds_nothing(cl
     assert any(line.startswith("AWS::SQS::Queue ") for line in before)
 
     # a short-lived function (sqslab.roles) that a kernel dying mid-cell would leave
-    role = lab.client("iam").list_roles()["Roles"][0]["Arn"]
+    iam = lab.client("iam")
+    role_name = f"{name}-poller"
+    role = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                                                "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+    iam.put_role_policy(RoleName=role_name, PolicyName="poll", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]}))
     leftover = lab.client("lambda").create_function(
         FunctionName=f"{scratch.prefix(name)}probe-abc123", Runtime="python3.11", Role=role,
         Handler="index.lambda_handler", Code={"ZipFile": zip_source({"index.py": "def lambda_handler(e, c):\n    pass\n"})})
+    queue_arn = sqs.get_queue_attributes(QueueUrl=left_by_a_cell, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    left_mapping = lab.client("lambda").create_event_source_mapping(EventSourceArn=queue_arn,
+                                                                   FunctionName=leftover["FunctionName"])["UUID"]
     assert f"scratch function {leftover['FunctionName']}" in resources.leftovers(lab)
+    assert f"event source mapping {left_mapping} on a scratch queue" in resources.leftovers(lab)
     report = stack.teardown(name, target=lab.target, progress=False)
     assert report["stack_deleted"] and report["scratch_queues_deleted"] == 1
-    assert report["scratch_functions_deleted"] == 1
+    assert report["scratch_functions_deleted"] == 1 and report["scratch_mappings_deleted"] == 1
     types = {rtype for rtype, _ in report["resources"]}
     assert {"AWS::SQS::Queue", "AWS::Lambda::Function", "AWS::IAM::Role", "AWS::Logs::LogGroup"} <= types
     assert resources.leftovers(lab, held=report["resources"]) == []
     assert sqs.get_queue_attributes(QueueUrl=another_stacks, AttributeNames=["QueueArn"]), "not this stack's"
     sqs.delete_queue(QueueUrl=another_stacks)
+    iam.delete_role_policy(RoleName=role_name, PolicyName="poll")
+    iam.delete_role(RoleName=role_name)
 
 
 def test_leftovers_names_a_resource_still_there_and_counts_types_it_cannot_look_up(clients):
