@@ -79,7 +79,10 @@ class WarmKernel:
 
     def manager(self, timeout: float = 120.0) -> SeriesKernelManager | None:
         self._thread.join(timeout)
-        if self._thread.is_alive() or self.error is not None:
+        if self._thread.is_alive():  # still starting: stop it once it has started, and do without
+            threading.Thread(target=lambda: (self._thread.join(), self.shutdown()), daemon=True).start()
+            return None
+        if self.error is not None:
             km, self.km = self.km, None
             if km is not None:
                 self.stop(km)

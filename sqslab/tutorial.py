@@ -131,6 +131,10 @@ def run(profile: str = "article", out_dir: Path = HANDOUTS, target: str = "offli
                 execute(nb_path, executed, params, km=km)
             except pm.PapermillExecutionError as exc:
                 error = f"{exc.ename}: {exc.evalue}"
+            except BaseException:  # interrupted, or the kernel died: papermill does not own this kernel
+                if km is not None:
+                    WarmKernel.stop(km)
+                raise
             last_end = time.monotonic()
             seconds = last_end - t0
             if km is not None:

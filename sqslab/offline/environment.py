@@ -134,18 +134,22 @@ class Environment:
         self.messages: queue.Queue = queue.Queue()
         self.started = time.perf_counter()
         self.credentials = auth.issue_for_environment(spec.arn, spec.role)
-        self.proc = subprocess.Popen(
-            # -I: no script directory, user site or PYTHON* variables; -S: no site-packages
-            [sys.executable, "-I", "-S", "-u", str(WORKER)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=str(task_root),
-            env=worker_environment(spec, task_root, self.log_stream, endpoint_url, home_dir, self.credentials,
-                                   runtime_dir),
-            close_fds=True,
-            start_new_session=True,  # its own process group: what the handler starts ends with it
-        )
+        try:
+            self.proc = subprocess.Popen(
+                # -I: no script directory, user site or PYTHON* variables; -S: no site-packages
+                [sys.executable, "-I", "-S", "-u", str(WORKER)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=str(task_root),
+                env=worker_environment(spec, task_root, self.log_stream, endpoint_url, home_dir, self.credentials,
+                                       runtime_dir),
+                close_fds=True,
+                start_new_session=True,  # its own process group: what the handler starts ends with it
+            )
+        except BaseException:
+            auth.revoke(self.credentials.access_key)  # no environment, no credentials
+            raise
         self._group_killed = False
         self.task_root = task_root
         self.idle_since = time.monotonic()

@@ -143,9 +143,12 @@ class MemoryWatcher:
             return
         w.peak_bytes = max(w.peak_bytes, used)
         if used > w.limit_bytes and not w.exceeded:
-            w.exceeded = True
-            self.stopped += 1
-            w.env._kill_group()  # the worker and all it started, at once (SIGKILL)
+            with self._cond:  # only while its invoke is still running: unwatch() ends that
+                if w not in self._watches:
+                    return
+                w.exceeded = True
+                self.stopped += 1
+                w.env._kill_group()  # the worker and all it started, at once (SIGKILL)
 
     def _run(self) -> None:
         while True:
