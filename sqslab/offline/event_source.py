@@ -36,7 +36,8 @@ services-sqs-errorhandling, services-sqs-scaling, services-sqs-parameters):
   else five (the number of concurrent batches Lambda starts with), and never
   more than the function's reserved concurrency; FIFO queues deliver one
   batch per message group at a time, in order;
-- Create/Update/DeleteEventSourceMapping and Enabled false take effect at once;
+- Create/Update/DeleteEventSourceMapping and Enabled false take effect within
+  about 50 ms here (on AWS, seconds: the states are there to be waited on);
   State moves Creating -> Enabled, Enabling -> Enabled, Updating -> Enabled,
   Disabling -> Disabled (once in-flight batches end), with
   StateTransitionReason USER_INITIATED; the create-time checks are AWS's
