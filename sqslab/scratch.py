@@ -52,15 +52,20 @@ def functions(lam, stack_name: str) -> list[str]:
             for f in page["Functions"] if f["FunctionName"].startswith(start)]
 
 
-def delete_all(sqs, stack_name: str) -> int:
-    """Delete this stack's scratch queues; returns how many there were."""
-    urls = queues(sqs, stack_name)
-    for url in urls:
+def _delete_each(items: list, delete, missing) -> int:
+    """``delete(item)`` for each item, one already gone (``missing``) being fine; returns how many."""
+    for item in items:
         try:
-            sqs.delete_queue(QueueUrl=url)
-        except sqs.exceptions.QueueDoesNotExist:
+            delete(item)
+        except missing:
             pass
-    return len(urls)
+    return len(items)
+
+
+def delete_queues(sqs, stack_name: str) -> int:
+    """Delete this stack's scratch queues; returns how many there were."""
+    return _delete_each(queues(sqs, stack_name), lambda url: sqs.delete_queue(QueueUrl=url),
+                        sqs.exceptions.QueueDoesNotExist)
 
 
 def mappings(lam, stack_name: str) -> list[str]:
@@ -75,25 +80,14 @@ def delete_mappings(lam, stack_name: str) -> int:
     """Delete the mappings that read this stack's scratch queues; returns how many. On AWS neither
     deleting the queue nor deleting the function removes a mapping (DeleteFunction: "delete the
     event source mapping" yourself with DeleteEventSourceMapping)."""
-    uuids = mappings(lam, stack_name)
-    for uuid_ in uuids:
-        try:
-            lam.delete_event_source_mapping(UUID=uuid_)
-        except lam.exceptions.ResourceNotFoundException:
-            pass
-    return len(uuids)
+    return _delete_each(mappings(lam, stack_name), lambda uuid_: lam.delete_event_source_mapping(UUID=uuid_),
+                        lam.exceptions.ResourceNotFoundException)
 
 
 def delete_functions(lam, logs, stack_name: str) -> int:
     """Delete this stack's scratch functions and the log groups Lambda made for them; returns how many."""
     names = functions(lam, stack_name)
-    for name in names:
-        try:
-            lam.delete_function(FunctionName=name)
-        except lam.exceptions.ResourceNotFoundException:
-            pass
-        try:
-            logs.delete_log_group(logGroupName=f"/aws/lambda/{name}")
-        except logs.exceptions.ResourceNotFoundException:
-            pass
+    _delete_each(names, lambda name: lam.delete_function(FunctionName=name), lam.exceptions.ResourceNotFoundException)
+    _delete_each([f"/aws/lambda/{name}" for name in names], lambda group: logs.delete_log_group(logGroupName=group),
+                 logs.exceptions.ResourceNotFoundException)
     return len(names)

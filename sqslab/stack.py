@@ -431,7 +431,7 @@ def teardown(stack_name: str = DEFAULT_STACK, target=None, bucket: str | None = 
               "scratch_mappings_deleted": 0, "scratch_functions_deleted": 0, "artifacts_deleted": 0,
               "bucket_deleted": False}
     report["scratch_mappings_deleted"] = scratch.delete_mappings(targets.client("lambda", tgt), stack_name)
-    report["scratch_queues_deleted"] = scratch.delete_all(targets.client("sqs", tgt), stack_name)
+    report["scratch_queues_deleted"] = scratch.delete_queues(targets.client("sqs", tgt), stack_name)
     report["scratch_functions_deleted"] = scratch.delete_functions(targets.client("lambda", tgt),
                                                                    targets.client("logs", tgt), stack_name)
     if describe(cfn, stack_name):
