@@ -107,32 +107,17 @@ def test_conditions_supported_and_not():
 
 
 def test_requests_map_to_actions_and_resources():
-    """SQS API permissions reference (batch actions need the single action's permission; GetQueueUrl on the
-    named queue; ListQueues on *), the Service Authorization Reference for Lambda and CloudWatch Logs, and
-    GetCallerIdentity ("No permissions are required to perform this operation")."""
-    h = {}.get
-    url = f"http://127.0.0.1:1/{ACCOUNT}/orders"
-
-    def sqs(op, body):
-        return ip.request_actions("sqs", "POST", "/", "", {"x-amz-target": f"AmazonSQS.{op}"}.get,
-                                  json.dumps(body).encode(), REGION, ACCOUNT).pairs
-
-    assert sqs("DeleteMessageBatch", {"QueueUrl": url}) == (("sqs:DeleteMessage", Q),)
-    assert sqs("SendMessageBatch", {"QueueUrl": url}) == (("sqs:SendMessage", Q),)
-    assert sqs("ChangeMessageVisibilityBatch", {"QueueUrl": url}) == (("sqs:ChangeMessageVisibility", Q),)
-    assert sqs("GetQueueUrl", {"QueueName": "orders"}) == (("sqs:GetQueueUrl", Q),)
-    assert sqs("ListQueues", {}) == (("sqs:ListQueues", "*"),)
-    query = ip.request_actions("sqs", "POST", "/", "", h, f"Action=DeleteMessage&QueueUrl={url}".encode(),
-                               REGION, ACCOUNT)
-    assert query.pairs == (("sqs:DeleteMessage", Q),)
-    inv = ip.request_actions("lambda", "POST", "/2015-03-31/functions/f1/invocations", "", h, b"{}", REGION, ACCOUNT)
-    assert inv.pairs == (("lambda:InvokeFunction", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:f1"),)
-    put = ip.request_actions("logs", "POST", "/", "", {"x-amz-target": "Logs_20140328.PutLogEvents"}.get,
-                             b'{"logGroupName": "/aws/lambda/f", "logStreamName": "s"}', REGION, ACCOUNT)
+    """The Service Authorization Reference for CloudWatch Logs (a stream's ARN, a group's ``:*``), and
+    GetCallerIdentity ("No permissions are required to perform this operation"). The mapping of each
+    request as moto dispatches it is tested end to end in tests/test_one_reading.py."""
+    put = ip.logs_call("PutLogEvents", {"logGroupName": "/aws/lambda/f", "logStreamName": "s"}, REGION, ACCOUNT)
     assert put.pairs == (("logs:PutLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/f:log-stream:s"),)
-    who = ip.request_actions("sts", "POST", "/", "", h, b"Action=GetCallerIdentity&Version=2011-06-15", REGION, ACCOUNT)
+    read = ip.logs_call("FilterLogEvents", {"logGroupName": "/aws/lambda/f"}, REGION, ACCOUNT)
+    assert read.pairs == (("logs:FilterLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/f:*"),)
+    who = ip.sts_call("GetCallerIdentity", {})
     assert ip.authorize("arn:aws:iam::123456789012:role/none", who) is None
-    assert not ip.request_actions("lambda", "PUT", "/2099-01-01/nothing", "", h, b"", REGION, ACCOUNT).mapped
+    assert ip.authorize("arn:aws:iam::123456789012:role/none", ip.sts_call("AssumeRole", {})) is not None
+    assert not ip.s3_call("PUT", "/bucket", "policy").mapped
 
 
 def test_denial_messages_and_the_query_shape():
@@ -382,7 +367,7 @@ def test_a_functions_credentials_cannot_reach_the_emulators_own_api_nor_hide_an_
     """Policy evaluation logic: a role may do only what its policies allow, for the request the service acts
     on. The emulator's own routes (reset, state dump) are not AWS: a role may never call them, whatever the
     signed body claims; and a request naming a parameter twice (which the service would act on is not
-    certain) is refused to a role. Nothing changes in either case."""
+    certain) is refused. Nothing changes in either case."""
     from urllib.parse import urlencode
 
     name = make_function(lam, stack["role2"], RAW, name=f"iam-raw-{stack['tag']}", Timeout=20)
@@ -398,6 +383,6 @@ def test_a_functions_credentials_cannot_reach_the_emulators_own_api_nor_hide_an_
     assert raw("/moto-api/reset", allowed) == 403
     hidden = urlencode([("Action", "DeleteQueue"), ("QueueUrl", victim), ("Action", "ReceiveMessage"),
                         ("QueueUrl", stack["url"])])
-    assert raw("/", hidden) == 403
+    assert raw("/", hidden) == 400  # InvalidQueryParameter, to anyone (tests/test_one_reading.py)
     assert clients.sqs.get_queue_attributes(QueueUrl=victim, AttributeNames=["QueueArn"]), "nothing was reset"
     clients.sqs.delete_queue(QueueUrl=victim)

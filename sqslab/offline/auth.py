@@ -316,7 +316,12 @@ def parse_authorization(value: str) -> dict:
     if algorithm != ALGORITHM:
         raise AuthError("incomplete", f"Unsupported authorization type: {algorithm or 'none'}; "
                         "the offline server accepts AWS Signature Version 4 (AWS4-HMAC-SHA256) only")
-    fields = dict(_AUTH_FIELD.findall(rest))
+    pairs = _AUTH_FIELD.findall(rest)
+    fields = dict(pairs)
+    if len(fields) != len(pairs):
+        twice = next(k for i, (k, _) in enumerate(pairs) if k in dict(pairs[:i]))
+        raise AuthError("incomplete", f"Authorization header names '{twice}' more than once. "
+                        f"Authorization={value[:120]}")
     missing = [k for k in ("Credential", "SignedHeaders", "Signature") if not fields.get(k)]
     if missing:
         raise AuthError("incomplete", f"Authorization header requires '{missing[0]}' parameter. "
@@ -466,13 +471,17 @@ def protocol_of(req: Request) -> str:
 
 def error_response(err: AuthError, req: Request) -> tuple[str, list[tuple[str, str]], bytes]:
     """(status line, headers, body) of AWS's answer to a request that may not pass."""
-    status, query_code, json_code, s3_code, default = _ERRORS[err.kind]
+    if err.kind == "service":  # a service's own error (sqslab.offline.dispatch_check): one code everywhere
+        status, default = err.extra["status"], err.message
+        query_code = json_code = s3_code = err.extra["code"]
+    else:
+        status, query_code, json_code, s3_code, default = _ERRORS[err.kind]
     protocol = protocol_of(req)
     if err.kind == "access_denied" and protocol == "json":
         status = 400  # AWS JSON 1.1 services (CloudWatch Logs) answer AccessDeniedException with 400
     request_id = str(uuid.uuid4())
     message = err.message or default
-    reason = {400: "Bad Request", 403: "Forbidden"}[status]
+    reason = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 500: "Internal Server Error"}.get(status, "Error")
     headers = [("x-amzn-RequestId", request_id)]
     if protocol == "s3":
         message = err.message if err.kind in ("content_sha",) else _S3_MESSAGES.get(err.kind, message)
@@ -495,6 +504,8 @@ def error_response(err: AuthError, req: Request) -> tuple[str, list[tuple[str, s
         headers.append(("Content-Type", "text/xml"))
     elif protocol == "sqs-json":
         json_type = "AccessDeniedException" if err.kind == "access_denied" else query_code
+        if err.kind == "service" and "." in query_code:  # AWS.SimpleQueueService.NonExistentQueue
+            json_type = "QueueDoesNotExist"
         body = json.dumps({"__type": f"com.amazon.coral.service#{json_type}", "message": message}).encode()
         headers += [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-query-error", f"{query_code};Sender")]
     elif protocol == "json":
@@ -518,7 +529,7 @@ def _xml(text: str) -> str:
 _COSTS: collections.deque = collections.deque(maxlen=2000)
 # What authorizing a function's request costs (mapping it to actions, evaluating its role's policies).
 _EVAL_COSTS: collections.deque = collections.deque(maxlen=2000)
-_COUNTS = {"passed": 0, "refused": 0, "denied": 0}
+_COUNTS = {"passed": 0, "refused": 0, "denied": 0, "unchecked": 0}
 
 
 def _median_p95(samples) -> tuple[float, float]:
@@ -533,31 +544,6 @@ def describe() -> dict:
     if _EVAL_COSTS:
         report["policy_median_us"], report["policy_p95_us"] = _median_p95(_EVAL_COSTS)
     return report
-
-
-def authorization_error(principal: Principal, req: Request, body: bytes) -> AuthError | None:
-    """For a function's temporary credentials, AccessDenied unless its role's policies allow the
-    request (:mod:`sqslab.offline.iam_policy`); the learner's own identity may do everything."""
-    if principal.kind != "function":
-        return None
-    from sqslab.offline import iam_policy
-
-    scope = req.scope
-    region, service = scope.get("region", ""), scope.get("service", "")
-    role_arn = principal.role_arn
-    account = role_arn.split(":")[4] if role_arn.count(":") >= 5 else ""
-    call = iam_policy.request_actions(service, req.method.upper(), unquote(req.raw_path), req.raw_query,
-                                      req.header, body, region, account)
-    decision = iam_policy.authorize(role_arn, call, region)
-    if decision is None:
-        return None
-    caller = iam_policy.session_arn(role_arn, principal.function_arn.split(":")[-1]) if role_arn else \
-        principal.function_arn
-    if service == "s3":
-        decision = iam_policy.Decision(decision.decision, decision.action, f'"{decision.resource}"',
-                                       decision.statement)
-    return AuthError("access_denied", iam_policy.denial_message(caller, decision))
-
 
 
 def _read_body(environ: dict) -> bytes:
@@ -576,12 +562,56 @@ def _read_body(environ: dict) -> bytes:
     return body
 
 
-EMULATOR_PATHS = ("/moto-api", "/_sqslab")
+# Routes that are the emulator's, not AWS's: moto's own API (reset, state dump), its instance
+# metadata stand-in, and sqslab's status. Never a function's.
+EMULATOR_PATHS = ("/moto-api", "/_sqslab", "/latest/", "/favicon.ico")
+# The services whose every request moto dispatches through sqslab.offline.dispatch_check (where a
+# function's role is applied); a function's request for any other service is denied here.
+ROLE_SERVICES = frozenset({"sqs", "lambda", "logs", "iam", "sts", "cloudformation", "s3"})
+
+
+def policy_cost(seconds: float) -> None:
+    """What authorizing one function request cost at dispatch (reading it, evaluating the role)."""
+    _EVAL_COSTS.append(seconds)
+
+
+def count(what: str) -> None:
+    _COUNTS[what] = _COUNTS.get(what, 0) + 1
+
+
+def _canonical_authorization(scope: dict) -> str:
+    """The Authorization header as verified, one field each: what moto routes the request by."""
+    return (f"{ALGORITHM} Credential={scope['access_key']}/{scope['date']}/{scope['region']}/{scope['service']}"
+            f"/aws4_request, SignedHeaders={';'.join(scope['signed'])}, Signature={scope['signature']}")
+
+
+def _function_pre_check(principal: Principal, req: Request) -> AuthError | None:
+    """What a function may never reach, whatever its role says: the emulator's own routes, services
+    whose requests are not checked at dispatch, and S3 requests beyond plain bucket and object calls."""
+    caller = principal.function_arn
+    if req.environ.get("PATH_INFO", "").startswith(EMULATOR_PATHS):
+        return AuthError("access_denied", f"User: {caller} is not authorized to use the emulator's own API")
+    service = req.scope.get("service", "")
+    if service not in ROLE_SERVICES:
+        return AuthError("access_denied", f"User: {caller} is not authorized to perform: {service}:* "
+                         "(the offline emulator applies roles to sqs, lambda, logs, iam, sts, cloudformation and "
+                         "s3 only)")
+    if service == "s3":
+        from sqslab.offline import iam_policy
+
+        call = iam_policy.s3_call(req.method.upper(), unquote(req.raw_path), req.raw_query)
+        if not call.mapped:
+            action, resource = call.pairs[0]
+            return AuthError("access_denied", f"User: {caller} is not authorized to perform: {action} on "
+                             f'resource: "{resource}"')
+    return None
 
 
 def middleware(app, verifier: Verifier, open_paths: tuple[str, ...] = ()):
     """``app`` behind the signature check. Unsigned GETs of ``open_paths`` pass with no
-    principal (``environ["sqslab.principal"] is None``): the route itself decides what to say."""
+    principal (``environ["sqslab.principal"] is None``): the route itself decides what to say.
+    A signed request reaches ``app`` with ``environ["sqslab.principal"]`` and ``environ["sqslab.scope"]``
+    (what was verified) and its Authorization header rewritten to exactly that."""
 
     def wrapped(environ, start_response):
         req = request_of(environ)
@@ -599,33 +629,78 @@ def middleware(app, verifier: Verifier, open_paths: tuple[str, ...] = ()):
         try:
             principal = environ["sqslab.principal"] = verifier.check(req, read_body)
         except AuthError as err:
-            _COUNTS["refused"] += 1
+            count("refused")
             status, headers, payload = error_response(err, req)
             start_response(status, headers)
             return [payload]
-        t1 = time.perf_counter()
-        _COSTS.append(t1 - t0)
-        if principal.kind == "function":
-            denied = authorization_error(principal, req, read_body())
-            if environ.get("PATH_INFO", "").startswith(EMULATOR_PATHS):
-                # the emulator's own routes (reset, state dump, configuration): never a function's
-                denied = AuthError("access_denied", f"User: {principal.function_arn} is not authorized to use "
-                                   "the emulator's own API")
-            _EVAL_COSTS.append(time.perf_counter() - t1)
-            if denied is not None:
-                _COUNTS["denied"] += 1
-                status, headers, payload = error_response(denied, req)
-                start_response(status, headers)
-                return [payload]
-            who = caller_identity(principal, req, read_body())
-            if who is not None:
-                _COUNTS["passed"] += 1
-                start_response("200 OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(who)))])
-                return [who]
-        _COUNTS["passed"] += 1
-        return app(environ, start_response)
+        _COSTS.append(time.perf_counter() - t0)
+        environ["sqslab.scope"] = req.scope
+        environ["HTTP_AUTHORIZATION"] = _canonical_authorization(req.scope)
+        if principal.kind != "function":
+            count("passed")
+            return _in_service_shape(app, environ, start_response, req)
+        denied = _function_pre_check(principal, req)
+        if denied is not None:
+            count("denied")
+            status, headers, payload = error_response(denied, req)
+            start_response(status, headers)
+            return [payload]
+        who = caller_identity(principal, req, read_body())
+        if who is not None:
+            count("passed")
+            start_response("200 OK", [("Content-Type", "text/xml"), ("Content-Length", str(len(who)))])
+            return [who]
+        answered: list[str] = []
+        result = _in_service_shape(app, environ, start_response, req, answered)
+        count("passed")
+        if not environ.get("sqslab.checked") and answered and answered[0][:1] in "23":
+            count("unchecked")  # a function's request that no dispatch check saw: a gap to close, reported
+            print(f"sqslab-offline: a function's request passed no role check: {req.method} {req.raw_path} "
+                  f"({req.scope.get('service')})", flush=True)
+        return result
 
     return wrapped
+
+
+def _in_service_shape(app, environ, start_response, req: Request, answered: list | None = None):
+    """``app``'s answer, except that a page of moto's web framework becomes the error the service would
+    send, in its protocol: an HTML 404 or 405 for a path no route serves (no handler was reached)
+    becomes UnknownOperationException (404); Flask's HTML page for a handler that raised becomes
+    InternalFailure (500)."""
+    held: list = []
+
+    def catch(status, headers, exc_info=None):
+        code = status.split()[0]
+        if answered is not None:
+            answered.append(code)
+        kind = dict((k.lower(), v) for k, v in headers).get("content-type", "")
+        unrouted = code in ("404", "405") and not environ.get("sqslab.checked")
+        if kind.startswith("text/html") and (unrouted or code == "500"):
+            held.append((status, headers, exc_info))
+            return lambda data: None
+        return start_response(status, headers, exc_info)
+
+    result = app(environ, catch)
+    if not held:
+        return result
+    body = b"".join(result)
+    if hasattr(result, "close"):
+        result.close()
+    status, headers, exc_info = held[0]
+    if status.startswith("500") and not body.lstrip().lower().startswith(b"<!doctype html"):
+        start_response(status, headers, exc_info)  # a handler's own 500: as it is
+        return [body]
+    if status.startswith("500"):
+        print(f"sqslab-offline: {req.method} {req.raw_path} ({req.scope.get('service')}): a handler failed; "
+              "answered InternalFailure", flush=True)
+        err = AuthError("service", "The request processing has failed because of an unknown error, exception or "
+                        "failure.", status=500, code="InternalFailure")
+    else:
+        err = AuthError("service", f"No operation of {req.scope.get('service') or 'this service'} is served at "
+                        f"{req.method} {req.raw_path}.", status=404, code="UnknownOperationException")
+    status, headers, payload = error_response(err, req)
+    start_response(status, headers)
+    return [payload]
 
 
 def caller_identity(principal: Principal, req: Request, body: bytes) -> bytes | None:

@@ -33,11 +33,11 @@ Not evaluated: permissions boundaries, session policies, service control
 policies and resource-based policies (queue policies, function policies): in
 one account with no such policies, the role's own policies decide, as here.
 
-Every request is mapped to its IAM action and resource (:func:`request_actions`),
-per service, following the Service Authorization Reference and the SQS API
-permissions reference. Requests that cannot be mapped confidently are denied to
-a role (and allowed to the learner, whose identity is the account's
-administrator).
+Every request is mapped to its IAM action and resource where moto dispatches it
+(:mod:`sqslab.offline.dispatch_check`, with the builders below for services whose
+names are plain parameters), following the Service Authorization Reference and the
+SQS API permissions reference. Requests that cannot be mapped confidently are denied
+to a role (and allowed to the learner, whose identity is the account's administrator).
 
 Decisions are cached per role, per version of its policies (the inline
 documents and the managed policies' default version ids), and per action,
@@ -50,7 +50,7 @@ import json
 import re
 import threading
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote
 
 ALLOW = "allowed"
 EXPLICIT_DENY = "explicitDeny"
@@ -416,73 +416,6 @@ SQS_BATCH = {"SendMessageBatch": "SendMessage", "DeleteMessageBatch": "DeleteMes
 ALWAYS_ALLOWED = {("sts", "GetCallerIdentity")}  # "no permissions are required to perform this operation"
 
 
-def _form(body: bytes) -> dict[str, str]:
-    try:
-        return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
-    except Exception:
-        return {}
-
-
-def _query_params(query: str, body: bytes) -> dict[str, str] | None:
-    """A query-protocol request's parameters, from its query string and form body; None when a
-    parameter is given twice (in either, or in both): which one the service would act on is then
-    not certain, so a role may not make such a request (the SDKs never send one)."""
-    try:
-        pairs = parse_qsl(query, keep_blank_values=True) + parse_qsl(body.decode("utf-8"), keep_blank_values=True)
-    except Exception:
-        pairs = parse_qsl(query, keep_blank_values=True)
-    params = dict(pairs)
-    return params if len(params) == len(pairs) else None
-
-
-def _json(body: bytes) -> dict:
-    try:
-        doc = json.loads(body or b"{}")
-    except ValueError:
-        return {}
-    return doc if isinstance(doc, dict) else {}
-
-
-def queue_arn_from_url(url: str, region: str, account: str) -> str:
-    path = urlsplit(url).path if "://" in url else url
-    parts = [p for p in path.split("/") if p]
-    if len(parts) >= 2:
-        return f"arn:aws:sqs:{region}:{parts[-2]}:{parts[-1]}"
-    if parts:
-        return f"arn:aws:sqs:{region}:{account}:{parts[-1]}"
-    return "*"
-
-
-def sqs_call(operation: str, params: dict, region: str, account: str, path: str = "/") -> Call:
-    """SQS: ``sqs:<Action>`` on the queue's ARN (SQS API permissions reference); batch actions
-    are authorized as their single forms; ListQueues on ``*``."""
-    action = "sqs:" + SQS_BATCH.get(operation, operation)
-    url = params.get("QueueUrl") or (path if path.strip("/") else "")
-    if operation in ("CreateQueue", "GetQueueUrl"):
-        owner = params.get("QueueOwnerAWSAccountId") or account
-        name = params.get("QueueName") or ""
-        resource = f"arn:aws:sqs:{region}:{owner}:{name}" if name else "*"
-    elif operation in ("StartMessageMoveTask", "ListMessageMoveTasks"):
-        resource = params.get("SourceArn") or "*"
-    elif operation == "CancelMessageMoveTask":
-        resource = "*"
-        try:
-            from sqslab.offline.patches.sqs import decode_task_handle
-
-            decoded = decode_task_handle(params.get("TaskHandle") or "")
-            if decoded:
-                resource = decoded[1]
-        except Exception:
-            pass
-    elif operation == "ListQueues":
-        resource = "*"
-    elif url:
-        resource = queue_arn_from_url(url, region, account)
-    else:
-        resource = "*"
-    return Call("sqs", operation, ((action, resource),))
-
-
 def logs_call(operation: str, params: dict, region: str, account: str) -> Call:
     """CloudWatch Logs: ``logs:<Action>`` on the log group's or the log stream's ARN."""
     group = params.get("logGroupName")
@@ -497,75 +430,6 @@ def logs_call(operation: str, params: dict, region: str, account: str) -> Call:
     else:
         resource = "*"
     return Call("logs", operation, ((f"logs:{operation}", resource),))
-
-
-_LAMBDA_ROUTES = [
-    # (method, path regex, operation, action, resource kind)
-    ("POST", r"/2015-03-31/functions/(?P<fn>[^/]+)/invocations", "Invoke", "InvokeFunction", "function"),
-    ("POST", r"/2014-11-13/functions/(?P<fn>[^/]+)/invoke-async", "InvokeAsync", "InvokeAsync", "function"),
-    ("POST", r"/2015-03-31/functions", "CreateFunction", "CreateFunction", "body-function"),
-    ("GET", r"/2015-03-31/functions", "ListFunctions", "ListFunctions", "*"),
-    ("GET", r"/2015-03-31/functions/(?P<fn>[^/]+)", "GetFunction", "GetFunction", "function"),
-    ("DELETE", r"/2015-03-31/functions/(?P<fn>[^/]+)", "DeleteFunction", "DeleteFunction", "function"),
-    ("GET", r"/2015-03-31/functions/(?P<fn>[^/]+)/configuration", "GetFunctionConfiguration",
-     "GetFunctionConfiguration", "function"),
-    ("PUT", r"/2015-03-31/functions/(?P<fn>[^/]+)/configuration", "UpdateFunctionConfiguration",
-     "UpdateFunctionConfiguration", "function"),
-    ("PUT", r"/2015-03-31/functions/(?P<fn>[^/]+)/code", "UpdateFunctionCode", "UpdateFunctionCode", "function"),
-    ("PUT", r"/2017-10-31/functions/(?P<fn>[^/]+)/concurrency", "PutFunctionConcurrency",
-     "PutFunctionConcurrency", "function"),
-    ("DELETE", r"/2017-10-31/functions/(?P<fn>[^/]+)/concurrency", "DeleteFunctionConcurrency",
-     "DeleteFunctionConcurrency", "function"),
-    ("GET", r"/2019-09-30/functions/(?P<fn>[^/]+)/concurrency", "GetFunctionConcurrency",
-     "GetFunctionConcurrency", "function"),
-    ("POST", r"/2015-03-31/event-source-mappings", "CreateEventSourceMapping", "CreateEventSourceMapping", "*"),
-    ("GET", r"/2015-03-31/event-source-mappings", "ListEventSourceMappings", "ListEventSourceMappings", "*"),
-    ("GET", r"/2015-03-31/event-source-mappings/(?P<uuid>[^/]+)", "GetEventSourceMapping",
-     "GetEventSourceMapping", "esm"),
-    ("PUT", r"/2015-03-31/event-source-mappings/(?P<uuid>[^/]+)", "UpdateEventSourceMapping",
-     "UpdateEventSourceMapping", "esm"),
-    ("DELETE", r"/2015-03-31/event-source-mappings/(?P<uuid>[^/]+)", "DeleteEventSourceMapping",
-     "DeleteEventSourceMapping", "esm"),
-]
-_LAMBDA_COMPILED = [(m, re.compile(p + r"/?\Z"), op, act, kind) for m, p, op, act, kind in _LAMBDA_ROUTES]
-
-
-def _function_arn(name: str, region: str, account: str, qualifier: str | None = None) -> str:
-    name = unquote(name)
-    if name.startswith("arn:"):
-        return name
-    if ":function:" in name:  # a partial ARN, ACCOUNT:function:NAME
-        acct, _, rest = name.partition(":function:")
-        return f"arn:aws:lambda:{region}:{acct}:function:{rest}"
-    return f"arn:aws:lambda:{region}:{account}:function:{name}" + (f":{qualifier}" if qualifier else "")
-
-
-def lambda_call(method: str, path: str, query: str, body: bytes, region: str, account: str) -> Call:
-    """Lambda: ``lambda:<Action>`` on the function's ARN (or the mapping's), from the REST path."""
-    path = unquote(path)
-    for m, rx, op, act, kind in _LAMBDA_COMPILED:
-        if m != method:
-            continue
-        hit = rx.match(path)
-        if not hit:
-            continue
-        if kind == "function":
-            qualifier = dict(parse_qsl(query)).get("Qualifier")
-            resource = _function_arn(hit.group("fn"), region, account, qualifier)
-        elif kind == "body-function":
-            name = _json(body).get("FunctionName") or ""
-            resource = _function_arn(name, region, account) if name else "*"
-        elif kind == "esm":
-            resource = f"arn:aws:lambda:{region}:{account}:event-source-mapping:{hit.group('uuid')}"
-        else:
-            resource = "*"
-        return Call("lambda", op, ((f"lambda:{act}", resource),))
-    return Call("lambda", f"{method} {path}", (("lambda:" + _guess_rest_name(path), "*"),), mapped=False)
-
-
-def _guess_rest_name(path: str) -> str:
-    words = [p for p in path.split("/") if p and not p[:4].isdigit()]
-    return "".join(w[:1].upper() + w[1:] for w in words[:1]) or "Unknown"
 
 
 def s3_call(method: str, path: str, query: str) -> Call:
@@ -627,37 +491,6 @@ def sts_call(operation: str, params: dict) -> Call:
         return Call("sts", operation, ())
     resource = params.get("RoleArn") or "*"
     return Call("sts", operation, ((f"sts:{operation}", resource),))
-
-
-def request_actions(service: str, method: str, path: str, query: str, header, body: bytes, region: str,
-                    account: str) -> Call:
-    """The IAM action(s) and resource(s) one request needs. ``header(name)`` reads a request header."""
-    target = header("x-amz-target") or ""
-    if service == "sqs":
-        if target.startswith("AmazonSQS."):
-            return sqs_call(target.split(".", 1)[1], _json(body), region, account, path)
-        params = _query_params(query, body)
-        if params is None:
-            return Call(service, "Unknown", (("sqs:Unknown", "*"),), mapped=False)
-        return sqs_call(params.get("Action", "Unknown"), params, region, account, path)
-    if service == "logs":
-        operation = target.split(".", 1)[1] if "." in target else "Unknown"
-        return logs_call(operation, _json(body), region, account)
-    if service == "lambda":
-        return lambda_call(method, path, query, body, region, account)
-    if service == "s3":
-        return s3_call(method, path, query)
-    if service in ("iam", "cloudformation", "sts"):
-        params = _query_params(query, body)
-        if params is None:
-            return Call(service, "Unknown", ((f"{service}:Unknown", "*"),), mapped=False)
-        operation = params.get("Action", "Unknown")
-        if service == "iam":
-            return iam_call(operation, params, account)
-        if service == "cloudformation":
-            return cloudformation_call(operation, params, region, account)
-        return sts_call(operation, params)
-    return Call(service, "Unknown", ((f"{service}:Unknown", "*"),), mapped=False)
 
 
 def authorize(role_arn: str, call: Call, region: str = "") -> Decision | None:

@@ -57,7 +57,10 @@ def load_credentials(state_dir: str | os.PathLike) -> Credentials:
     found = _CACHE.get(key)
     if found is not None:
         return found
-    if st.st_mode & 0o077 and st.st_uid == os.getuid():
+    if st.st_uid != os.geteuid():
+        raise SqslabError(f"the offline server's credentials file {path} belongs to another user: sqslab will not "
+                          "use credentials that others wrote; set SQSLAB_HOME to a folder of your own")
+    if st.st_mode & 0o077:
         os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)  # readable by its owner only, whatever copied it
     parser = configparser.ConfigParser(interpolation=None)
     try:

@@ -44,7 +44,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from sqslab.loglines import format_report
-from sqslab.offline import memory, runtime_libs
+from sqslab.offline import code_package, memory, runtime_libs
 from sqslab.offline.environment import Environment, FunctionSpec, now_ms
 from sqslab.offline.pool import Pool
 
@@ -56,15 +56,47 @@ def _utc_iso(ts: float | None = None) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
+# Layer versions by ARN, as published: on Lambda a deleted layer version keeps working for the
+# functions that already use it ("Managing Lambda dependencies with layers": DeleteLayerVersion).
+_LAYERS: dict[str, object] = {}
+
+
+def remember_layer(layer_version) -> None:
+    _LAYERS[layer_version.arn] = layer_version
+
+
 def _layer_versions(fn) -> list:
-    """moto's LayerVersion objects of ``fn``'s layers, in the function's order."""
+    """moto's LayerVersion objects of ``fn``'s layers, in the function's order (deleted ones included)."""
     layers = getattr(fn, "layers", None) or []
     if not layers:
         return []
     from moto.awslambda.utils import get_backend  # the backend moto's own API uses
 
     backend = get_backend(fn.account_id, fn.region)
-    return [lv for lv in (backend.layers_versions_by_arn(layer["Arn"]) for layer in layers) if lv is not None]
+    found = []
+    for layer in layers:
+        arn = layer["Arn"] if isinstance(layer, dict) else str(layer)
+        lv = backend.layers_versions_by_arn(arn) or _LAYERS.get(arn)
+        if lv is not None:
+            found.append(lv)
+    return found
+
+
+def layer_codes(fn) -> list[bytes]:
+    return [lv.code_bytes or b"" for lv in _layer_versions(fn)]
+
+
+def functions_in_use() -> list:
+    """Every function moto holds now, in every account and region ($LATEST and published versions)."""
+    from moto.awslambda.models import lambda_backends
+
+    out = []
+    for _account, regions in list(lambda_backends.items()):
+        for _region, backend in list(regions.items()):
+            for group in list(backend._lambdas._functions.values()):
+                out.append(group["latest"])
+                out.extend(group["versions"])
+    return out
 
 
 def function_spec(fn) -> FunctionSpec:
@@ -135,12 +167,45 @@ class LambdaService:
             future = self._background.submit(self.run, fn, body)
             future.add_done_callback(_report_background_failure)
             return b""
-        outcome = self.run(fn, body)
+        try:
+            outcome = self.run(fn, body)
+        except code_package.PackageError as err:  # Invoke: InvalidZipFileException (502)
+            from moto.awslambda.exceptions import LambdaClientError
+
+            exc = LambdaClientError(err.code, err.message)
+            exc.code = err.status
+            raise exc from None
         if outcome.errored:
             response_headers["x-amz-function-error"] = "Unhandled"
         tail = "\n".join(outcome.log_lines).encode("utf-8")[-TAIL_BYTES:]
         response_headers["x-amz-log-result"] = base64.b64encode(tail).decode("ascii")
         return outcome.payload
+
+    def sweep_packages(self) -> list[str]:
+        """Remove unpacked packages that no function uses any longer (:meth:`Pool.sweep`), and forget
+        deleted layer versions that no function uses."""
+        functions = functions_in_use()
+        specs = []
+        for fn in functions:
+            try:
+                specs.append(function_spec(fn))
+            except Exception:
+                continue
+        used = {lv.arn for fn in functions for lv in _layer_versions(fn)}
+        from moto.awslambda.utils import get_backend
+
+        for arn in list(_LAYERS):
+            parts = arn.split(":")
+            try:
+                published = get_backend(parts[4], parts[3]).layers_versions_by_arn(arn)
+            except Exception:
+                published = None
+            if arn not in used and published is None:
+                _LAYERS.pop(arn, None)
+        removed = self.pool.sweep(specs)
+        if removed:
+            self.counts["packages_removed"] = self.counts.get("packages_removed", 0) + len(removed)
+        return removed
 
     def run(self, fn, event: str) -> Outcome:
         spec = function_spec(fn)
@@ -154,7 +219,7 @@ class LambdaService:
             return Outcome(request_id, json.dumps(err).encode(), True)
         self._note_runtime(spec)
         lines: list[tuple[int, str]] = []
-        env, cold = self.pool.acquire(spec, fn.code_bytes, [lv.code_bytes for lv in _layer_versions(fn)])
+        env, cold = self.pool.acquire(spec, fn.code_bytes, layer_codes(fn))
         watch = self.memory.watch(env, spec.memory_mb)
         init_ms = None
         keep = False

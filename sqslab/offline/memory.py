@@ -37,7 +37,8 @@ import sys
 import threading
 import time
 
-POLL_S = float(os.environ.get("SQSLAB_MEMORY_POLL_MS", "5")) / 1000.0
+from sqslab.offline import settings
+
 CHILDREN_EVERY = 10  # polls between two looks for the processes a handler started
 SUPPORTED = sys.platform.startswith("linux") and os.path.isdir("/proc/self/task")
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
@@ -110,8 +111,8 @@ class Watch:
 class MemoryWatcher:
     """The server's one memory poller; it sleeps while no environment is running."""
 
-    def __init__(self, poll_s: float = POLL_S):
-        self.poll_s = poll_s
+    def __init__(self, poll_s: float | None = None):
+        self.poll_s = settings.MEMORY_POLL.read() / 1000.0 if poll_s is None else poll_s
         self._watches: set[Watch] = set()
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None

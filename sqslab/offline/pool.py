@@ -11,30 +11,26 @@
 - Deployment packages are unpacked once per code digest under the state
   directory; a function's layers are unpacked in its order into one directory
   per set of layer versions (Lambda's ``/opt``: a later layer's file replaces an
-  earlier one's), and the runtime's libraries are gathered once
-  (:mod:`sqslab.offline.runtime_libs`).
+  earlier one's), read-only and within Lambda's quota
+  (:mod:`sqslab.offline.code_package`); the runtime's libraries are gathered once
+  (:mod:`sqslab.offline.runtime_libs`). Packages no function uses any longer are
+  removed (:meth:`Pool.sweep`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
-import os
 import re
-import shutil
 import sys
 import threading
 import time
-import uuid
-import zipfile
 from pathlib import Path
 
-from sqslab.offline import runtime_libs
+from sqslab.offline import code_package, runtime_libs, settings
 from sqslab.offline.environment import Environment, FunctionSpec
 
 MAX_IDLE_PER_FUNCTION = 8
 MAX_IDLE_TOTAL = 32  # beyond this, the environments idle longest are stopped first
-IDLE_TTL_S = float(os.environ.get("SQSLAB_IDLE_TTL_S", "900"))  # Lambda reclaims idle environments too
 
 
 class Pool:
@@ -53,15 +49,52 @@ class Pool:
 
     def task_root(self, spec: FunctionSpec, code: bytes) -> Path:
         """The unpacked deployment package, one directory per code digest."""
-        return _unpack(self.code_dir / spec.code_sha[:32], [code])
+        return code_package.unpack(self.code_dir / spec.code_sha[:32], [code])
+
+    @staticmethod
+    def layers_key(spec: FunctionSpec) -> str:
+        """The folder name of a function's unpacked layers (one per set of layer versions, in order)."""
+        return hashlib.sha256("\n".join(spec.layers).encode()).hexdigest()[:32]
+
+    def sweep(self, in_use: list[FunctionSpec]) -> list[str]:
+        """Remove the unpacked packages no function uses any longer (a deleted function, a replaced
+        code package, a deleted layer version no function uses), except those of live environments.
+        Returns the folders removed."""
+        current = {(s.arn, s.fingerprint) for s in in_use}
+        with self._lock:
+            retired = []
+            for pool in self._idle.values():  # idle environments of deleted or changed functions stop now
+                retired += [e for e in pool if (e.spec.arn, e.spec.fingerprint) not in current]
+                pool[:] = [e for e in pool if (e.spec.arn, e.spec.fingerprint) in current]
+            live = [e.spec for pool in self._idle.values() for e in pool] + [e.spec for e in self._busy]
+        for env in retired:
+            env.kill()
+        keep_code = {s.code_sha[:32] for s in [*in_use, *live]}
+        keep_opt = {self.layers_key(s) for s in [*in_use, *live] if s.layers}
+        removed = []
+        for folder, keep in ((self.code_dir, keep_code), (self.opt_dir, keep_opt)):
+            if not folder.is_dir():
+                continue
+            for entry in folder.iterdir():
+                name = entry.name
+                if name.startswith("."):  # an unpack under way, or one a crash left: only if old
+                    try:
+                        if time.time() - entry.lstat().st_mtime < 3600:
+                            continue
+                    except OSError:
+                        continue
+                elif name in keep:
+                    continue
+                code_package.remove_tree(entry)
+                removed.append(str(entry))
+        return removed
 
     def layer_paths(self, spec: FunctionSpec, layer_zips: list[bytes]) -> tuple[str, ...]:
         """The import path entries of the function's layers, as Lambda's Python runtime puts
         them ahead of its own libraries: ``/opt/python/lib/python3.x/site-packages``, ``/opt/python``."""
         if not spec.layers:
             return ()
-        key = hashlib.sha256("\n".join(spec.layers).encode()).hexdigest()[:32]
-        opt = _unpack(self.opt_dir / key, layer_zips)
+        opt = code_package.unpack(self.opt_dir / self.layers_key(spec), layer_zips)
         m = re.fullmatch(r"python(\d+\.\d+)", spec.runtime)
         version = m.group(1) if m else f"{sys.version_info.major}.{sys.version_info.minor}"
         return (str(opt / "python" / "lib" / f"python{version}" / "site-packages"), str(opt / "python"))
@@ -109,7 +142,8 @@ class Pool:
         """Idle environments past their time, and the longest idle beyond the total cap."""
         now = time.monotonic()
         idle = sorted((e for pool in self._idle.values() for e in pool), key=lambda e: e.idle_since)
-        doomed = [e for e in idle if now - e.idle_since > IDLE_TTL_S]
+        ttl = settings.IDLE_TTL.read()  # Lambda reclaims idle environments too
+        doomed = [e for e in idle if now - e.idle_since > ttl]
         survivors = [e for e in idle if e not in doomed]
         doomed += survivors[: max(0, len(survivors) - MAX_IDLE_TOTAL)]
         for e in doomed:
@@ -130,23 +164,3 @@ class Pool:
             self._busy.clear()
         for env in envs:
             env.kill()
-
-
-def _unpack(root: Path, zips: list[bytes]) -> Path:
-    """``zips`` unpacked in order into ``root`` (once: an existing ``root`` is kept)."""
-    if root.is_dir():
-        return root
-    tmp = root.with_name(f".{root.name}.{uuid.uuid4().hex[:8]}")
-    tmp.mkdir(parents=True)
-    try:
-        for data in zips:
-            with zipfile.ZipFile(io.BytesIO(data)) as zf:
-                zf.extractall(tmp)
-    except zipfile.BadZipFile:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    try:
-        os.replace(tmp, root)
-    except OSError:  # another thread unpacked the same code first
-        shutil.rmtree(tmp, ignore_errors=True)
-    return root

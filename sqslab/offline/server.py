@@ -54,8 +54,10 @@ LOST = "its stacks, queues and messages are gone"
 
 
 def state_dir() -> Path:
-    home = os.environ.get("SQSLAB_HOME") or os.path.join(os.path.expanduser("~"), ".sqslab")
-    return Path(home) / "offline"
+    """The state directory's path (:mod:`sqslab.offline.state` checks that it is the user's own)."""
+    from sqslab.offline import state
+
+    return state.directory()
 
 
 def state_file() -> Path:
@@ -238,6 +240,9 @@ def notice(line: str) -> None:
 
 def status() -> dict:
     """A status report: ``running`` plus endpoint, pid, uptime, versions and notes."""
+    from sqslab.offline import state as private
+
+    private.ensure(create=False)
     info = _read_state()
     if info is None:
         return {"running": False, "state_dir": str(state_dir()), "note": "no offline server is running"}
@@ -294,9 +299,11 @@ def _start(port: int | None, timeout: float) -> tuple[ServerInfo, bool, ServerIn
     starting at the same moment (a notebook's setup cell and a command) get one server."""
     import fcntl
 
-    sdir = state_dir()
-    sdir.mkdir(parents=True, exist_ok=True)
-    with open(sdir / "start.lock", "w") as lock:
+    from sqslab.offline import settings, state
+
+    settings.check_all()  # a setting out of range is this start's one line, not the server's traceback
+    sdir = state.ensure()
+    with os.fdopen(os.open(sdir / "start.lock", os.O_WRONLY | os.O_CREAT, state.PRIVATE_FILE), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             return _start_unlocked(port, timeout)
@@ -331,12 +338,12 @@ def _start_unlocked(port: int | None, timeout: float) -> tuple[ServerInfo, bool,
             f"choose another with `sqslab offline start --port N` or SQSLAB_OFFLINE_PORT=N"
         )
     sdir = state_dir()
-    sdir.mkdir(parents=True, exist_ok=True)
-    from sqslab.offline import identity
+    from sqslab.offline import identity, state
 
     identity.ensure_credentials(sdir)  # before the server: its clients and it read the same file
     token = secrets.token_hex(16)
-    log = open(log_file(), "ab")
+    log = os.fdopen(os.open(log_file(), os.O_WRONLY | os.O_CREAT | os.O_APPEND, state.PRIVATE_FILE), "ab")
+    log_start = log.seek(0, os.SEEK_END)  # this start's lines begin here: an earlier run's are not its cause
     proc = subprocess.Popen(
         [sys.executable, "-m", SERVER_MODULE, "--serve", "--port", str(port), f"--token={token}"],
         stdin=subprocess.DEVNULL,
@@ -351,7 +358,7 @@ def _start_unlocked(port: int | None, timeout: float) -> tuple[ServerInfo, bool,
     while time.monotonic() < deadline:
         code = proc.poll()
         if code is not None:
-            raise SqslabError(f"the offline server could not start: {_last_error_line()}")
+            raise SqslabError(f"the offline server could not start: {_last_error_line(log_start, code)}")
         info = _read_state()
         if info is not None and info.pid == proc.pid and probe(info, timeout=1.0) is not None:
             return info, True, lost
@@ -385,7 +392,7 @@ def server_environment(base: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: source[k] for k in _PASSED if k in source}
     env.update({k: v for k, v in source.items() if k.startswith("SQSLAB_")})
     home = sdir / "server-home"
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
     env.update(
         {
             "HOME": str(home),
@@ -401,15 +408,23 @@ def server_environment(base: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def _last_error_line() -> str:
+def _last_error_line(offset: int = 0, code: int | None = None) -> str:
+    """What this start logged as its reason (from ``offset`` on): the server's own line, else the last
+    line it wrote (an exception's), else that it wrote nothing."""
     try:
-        lines = [ln.strip() for ln in log_file().read_text(errors="replace").splitlines() if ln.strip()]
-    except FileNotFoundError:
-        return "no log was written"
+        with open(log_file(), "rb") as f:
+            f.seek(offset)
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        text = ""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     for ln in reversed(lines):
-        if ln.startswith("sqslab-offline: "):
+        if ln.startswith("sqslab-offline: ") and ln != "sqslab-offline: stopped on an error":
             return ln[len("sqslab-offline: "):]
-    return lines[-1] if lines else f"no reason was logged (see {log_file()})"
+    if lines:
+        return f"{lines[-1]} (see {log_file()})"
+    exited = f"it exited with code {code}" if code is not None else "it exited"
+    return f"{exited} and logged nothing (see {log_file()})"
 
 
 def _signal(pid: int, sig: int) -> None:
@@ -436,6 +451,9 @@ def stop(timeout: float = STOP_TIMEOUT_S) -> str:
     stopped too: SIGTERM and SIGCONT (a stopped process handles SIGTERM only once
     continued), then SIGKILL if it has not gone in time. A process that is not
     provably ours is never signalled."""
+    from sqslab.offline import state as private
+
+    private.ensure(create=False)
     info = _read_state()
     if info is None:
         return "no offline server is running"
@@ -463,7 +481,15 @@ def serve(port: int, token: str = "") -> int:
     import logging
     import threading
 
+    os.umask(0o077)  # every file the server and its workers write in the state directory is the user's alone
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    from sqslab.offline import settings
+
+    try:
+        settings.check_all()
+    except SqslabError as exc:
+        _say(str(exc))
+        return 2
     # AWS managed policies (AWSLambdaBasicExecutionRole) exist in every account.
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     try:

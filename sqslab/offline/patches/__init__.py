@@ -1,7 +1,7 @@
 """Small, named fixes to moto, applied inside the offline server process only.
 
 One module per AWS service (:mod:`.cloudformation`, :mod:`.iam`,
-:mod:`.awslambda`, :mod:`.sqs`), and here the registry that applies them in order. Each
+:mod:`.awslambda`, :mod:`.sqs`) and one for the dispatch every service shares (:mod:`.dispatch`), and here the registry that applies them in order. Each
 patch names the upstream gap it covers, checks that the moto internals it
 touches still look the way it expects (:mod:`.guards`), and raises
 :class:`PatchError` with a clear message when they do not, instead of silently
@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqslab.offline.patches import awslambda, cloudformation, iam, sqs
+from sqslab.offline.patches import awslambda, cloudformation, dispatch, iam, sqs
 from sqslab.offline.patches.guards import SUPPORTED, PatchError
 
 __all__ = ["PATCHES", "SUPPORTED", "Patch", "PatchError", "applied", "apply_all"]
@@ -31,6 +31,9 @@ _applied: dict[str, str] = {}
 
 
 PATCHES: tuple[Patch, ...] = (
+    Patch("dispatch_action_one_reading", "an Action parameter overrides X-Amz-Target and Lambda's route",
+          dispatch._apply_dispatch_action_one_reading),
+    Patch("dispatch_checked", "requests are dispatched unchecked (roles, ambiguity)", dispatch._apply_dispatch_checked),
     Patch("cfn_getatt_short_form", "YAML !GetAtt split on every dot", cloudformation._apply_getatt_short_form),
     Patch("cfn_nested_stack_outputs", "Stack has no get_cfn_attribute", cloudformation._apply_nested_stack_outputs),
     Patch("cfn_create_failure_rolls_back", "a failed resource escapes CreateStack",
@@ -54,6 +57,8 @@ PATCHES: tuple[Patch, ...] = (
           awslambda._apply_lambda_esm_sqs_checks),
     Patch("lambda_esm_sqs_poller", "SQS mappings are not polled; State reported at once",
           awslambda._apply_lambda_esm_sqs_poller),
+    Patch("lambda_code_package_limits", "code packages of any unzipped size are accepted",
+          awslambda._apply_lambda_code_package_limits),
     Patch("lambda_invoke_request_checks", "Invoke runs a payload that is not JSON, or over 6 MB",
           awslambda._apply_lambda_invoke_request_checks),
     Patch("sqs_queue_attribute_limits", "queue attributes out of range (VisibilityTimeout 43201) are kept",

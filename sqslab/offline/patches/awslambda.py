@@ -321,3 +321,99 @@ def _apply_lambda_invoke_request_checks() -> str:
     LambdaBackend.invoke = _mark(invoke, patch, original)
     LambdaResponse.setup_class = _mark(setup_class, patch, setup)
     return "Invoke refuses a payload that is not JSON or over Lambda's payload quota"
+
+
+# ---------------------------------------------------------------------------
+# lambda_code_package_limits
+# Upstream gap: moto accepts a code package or layer of any unzipped size (a
+# 1 MB zip of zeros unpacks to gigabytes), a function whose code and layers
+# together exceed Lambda's quota, and a zip that is not one; it forgets a deleted
+# layer version at once, where Lambda keeps it working for the functions that use
+# it. Lambda checks the quota when the package is created or updated
+# (CreateFunction, UpdateFunctionCode, PublishLayerVersion, UpdateFunctionConfiguration
+# with Layers, and so through CloudFormation, which calls the same backend):
+# InvalidParameterValueException, "Unzipped size must be smaller than 262144000
+# bytes" / "Function code combined with layers exceeds ..." (Lambda quotas). After
+# a function is deleted, its code replaced or a layer version deleted, the unpacked
+# packages no function uses any longer are removed (sqslab.offline.pool).
+def _package_refusal(err):
+    from moto.awslambda.exceptions import InvalidParameterValueException
+
+    return InvalidParameterValueException(err.message)
+
+
+def _sweep() -> None:
+    from sqslab.offline import lambda_service
+
+    if lambda_service._SERVICE is not None:
+        try:
+            lambda_service._SERVICE.sweep_packages()
+        except Exception as exc:  # a sweep that fails leaves folders behind: say so, never fail the call
+            print(f"sqslab-offline: could not remove unused code packages: {exc}", flush=True)
+
+
+def _apply_lambda_code_package_limits() -> str:
+    from moto.awslambda.models import LambdaBackend, LambdaFunction, LambdaStorage, LayerStorage
+
+    from sqslab.offline import code_package, lambda_service
+
+    patch = "lambda_code_package_limits"
+    put_function = _original(LambdaStorage, "put_function", patch, ("self", "fn"))
+    if put_function is None:
+        return "already applied"
+    put_layer = _original(LayerStorage, "put_layer_version", patch, ("self", "layer_version"))
+    set_code = _original(LambdaFunction, "_set_function_code", patch, ("self", "updated_spec"))
+    update_config = _original(LambdaFunction, "update_configuration", patch, ("self", "config_updates"))
+    sweepers = {name: _original(LambdaBackend, name, patch) for name in
+                ("delete_function", "update_function_code", "update_function_configuration", "delete_layer_version")}
+
+    def check(fn) -> None:
+        try:
+            code_package.check_function(getattr(fn, "code_bytes", b"") or b"", lambda_service.layer_codes(fn))
+        except code_package.PackageError as err:
+            raise _package_refusal(err) from None
+
+    def checked_put_function(self, fn):
+        check(fn)
+        return put_function(self, fn)
+
+    def checked_put_layer(self, layer_version):
+        try:
+            code_package.check_package(layer_version.code_bytes or b"")
+        except code_package.PackageError as err:
+            raise _package_refusal(err) from None
+        lambda_service.remember_layer(layer_version)
+        return put_layer(self, layer_version)
+
+    def undoable(method, touches_code):
+        def wrapper(self, spec):
+            before = dict(self.__dict__)
+            result = method(self, spec)
+            if touches_code(spec):
+                try:
+                    check(self)
+                except Exception:
+                    self.__dict__.clear()
+                    self.__dict__.update(before)  # nothing of a refused update stays
+                    raise
+            return result
+
+        return wrapper
+
+    def then_sweep(method):
+        def wrapper(self, *args, **kwargs):
+            result = method(self, *args, **kwargs)
+            _sweep()
+            return result
+
+        return wrapper
+
+    LambdaStorage.put_function = _mark(checked_put_function, patch, put_function)
+    LayerStorage.put_layer_version = _mark(checked_put_layer, patch, put_layer)
+    LambdaFunction._set_function_code = _mark(undoable(set_code, lambda spec: True), patch, set_code)
+    LambdaFunction.update_configuration = _mark(
+        undoable(update_config, lambda spec: isinstance(spec, dict) and "Layers" in spec), patch, update_config)
+    for name, method in sweepers.items():
+        setattr(LambdaBackend, name, _mark(then_sweep(method), patch, method))
+    return (f"code packages and layers over {code_package.UNZIPPED_LIMIT} bytes unzipped are refused; "
+            "unused unpacked packages are removed")

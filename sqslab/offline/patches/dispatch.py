@@ -1,0 +1,106 @@
+"""Patches to moto's request dispatch, for every service: one reading of each request.
+
+- ``dispatch_action_one_reading``: moto's ``BaseResponse._get_action`` prefers an
+  ``Action`` parameter, read from the query string, the form, or any body that
+  parses as a form, over the ``X-Amz-Target`` header of the JSON protocols and
+  over the REST route of Lambda. A JSON request whose message body holds
+  ``&Action=PurgeQueue``, or an SQS JSON request with ``?Action=PurgeQueue`` in its
+  URL, would run another operation than the one it names. AWS's JSON protocols name
+  the operation in ``X-Amz-Target`` and its REST-JSON services (Lambda) by method and
+  path; so does moto after this patch.
+- ``dispatch_checked``: every request moto dispatches (``BaseResponse.call_action``,
+  and S3's own authorization hook) first passes :func:`sqslab.offline.dispatch_check.check`,
+  which refuses ambiguous requests and applies the caller's role to the operation
+  and resource the handler is about to act on. Upstream, moto's
+  ``_authenticate_and_authorize_*`` hooks only run its global IAM emulation.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+
+from sqslab.offline.patches.guards import _mark, _mismatch, _original, _require
+
+
+class _S3Refused(Exception):
+    """Carries a finished response out of an S3 handler (moto serializes S3ClientError only with
+    the status of its own error model, which has no AccessDenied)."""
+
+    def __init__(self, response):
+        super().__init__("refused")
+        self.response = response
+
+
+def _answering_refusals(handler):
+    """An S3 entry point that answers a refusal raised by the authorization hook inside it."""
+
+    @functools.wraps(handler)
+    def wrapper(self, request, full_url, headers):
+        try:
+            return handler(self, request, full_url, headers)
+        except _S3Refused as refused:
+            return refused.response
+
+    return wrapper
+
+
+def _apply_dispatch_action_one_reading() -> str:
+    from moto.core.responses import BaseResponse
+
+    patch = "dispatch_action_one_reading"
+    original = _original(BaseResponse, "_get_action", patch, ("self",))
+    if original is None:
+        return "already applied"
+    _require(BaseResponse, "_get_action_from_method_and_request_uri", patch)
+
+    @functools.wraps(original)
+    def _get_action(self) -> str:
+        target = (self.headers.get("X-Amz-Target") or "").strip()
+        if target:
+            return target.split(".")[-1]
+        if getattr(self, "service_name", None) == "awslambda":
+            return self._get_action_from_method_and_request_uri(self.normalized_request)
+        return original(self)
+
+    BaseResponse._get_action = _mark(_get_action, patch, original)
+    return "the operation is the X-Amz-Target header's (JSON protocols) or the route's (Lambda)"
+
+
+def _apply_dispatch_checked() -> str:
+    from moto.core.responses import BaseResponse
+    from moto.s3.responses import S3Response
+
+    from sqslab.offline import dispatch_check
+
+    patch = "dispatch_checked"
+    call_action = _original(BaseResponse, "call_action", patch, ("self",))
+    if call_action is None:
+        return "already applied"
+    s3_hook = _original(S3Response, "_authenticate_and_authorize_s3_action", patch,
+                        ("self", "bucket_name", "key_name"))
+    source = inspect.getsource(BaseResponse.setup_class)
+    for attr in ("normalized_request", "headers", "region", "current_account", "method", "uri"):
+        if f"self.{attr} =" not in source and f"self.{attr}:" not in source:
+            raise _mismatch(patch, f"BaseResponse.setup_class no longer sets {attr}")
+
+    @functools.wraps(call_action)
+    def checked_call_action(self):
+        refused = dispatch_check.check(self)
+        if refused is not None:
+            return refused
+        return call_action(self)
+
+    @functools.wraps(s3_hook)
+    def checked_s3_hook(self, bucket_name=None, key_name=None):
+        refused = dispatch_check.check_s3(self, bucket_name, key_name)
+        if refused is not None:
+            raise _S3Refused(refused)
+        return s3_hook(self, bucket_name=bucket_name, key_name=key_name)
+
+    BaseResponse.call_action = _mark(checked_call_action, patch, call_action)
+    S3Response._authenticate_and_authorize_s3_action = _mark(checked_s3_hook, patch, s3_hook)
+    for name in ("ambiguous_response", "bucket_response", "key_response"):
+        entry = _original(S3Response, name, patch, ("self", "request", "full_url", "headers"))
+        setattr(S3Response, name, _mark(_answering_refusals(entry), patch, entry))
+    return "every request is checked as moto dispatches it: ambiguity refused, a function's role applied"
