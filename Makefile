@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.sqslab-installed
 
-.PHONY: tutorial handouts test test-slow bench lab clean venv
+.PHONY: tutorial handouts test test-slow bench soak lab clean venv
 
 venv: $(STAMP)
 
@@ -39,6 +39,12 @@ test-slow: $(STAMP)
 ## Invoke latency (cold, warm) and long-poll timing, printed with medians.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_invoke.py && $(BIN)/python benchmarks/bench_event_source.py
+
+## A long mixed load (30 minutes) on an offline server of its own: the server's memory over
+## it, and every message accounted for. MINUTES=5 for a shorter run.
+MINUTES ?= 30
+soak: $(STAMP)
+	$(BIN)/python benchmarks/bench_soak.py --minutes $(MINUTES)
 
 ## JupyterLab with the offline server running.
 lab: $(STAMP)

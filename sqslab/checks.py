@@ -169,3 +169,31 @@ def choice(name: str, value, allowed) -> str:
     if value not in allowed:
         raise SqslabError(f"{name} {value!r} is not one of {', '.join(map(repr, allowed))}")
     return value
+
+
+def output_dir(name: str, value) -> Path:
+    """A folder the command may write into (made if missing): one line if it is a file, or cannot be
+    made or written."""
+    path = Path(_text(os.fspath(value) if isinstance(value, os.PathLike) else value, name, "build/handouts"))
+    if path.exists() and not path.is_dir():
+        raise SqslabError(f"{name} {path} is a file, not a folder: give a folder for the output (it is made if "
+                          "missing)")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".sqslab-write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise SqslabError(f"{name} {path}: cannot write there ({err.strerror or err}): give a folder you can "
+                          "write") from None
+    return path
+
+
+def output_file(name: str, value) -> Path:
+    """A file the command may write (its folder made if missing): one line if it is a folder, or its
+    folder cannot be made or written."""
+    path = Path(_text(os.fspath(value) if isinstance(value, os.PathLike) else value, name, "data/recorded/run.json"))
+    if path.is_dir():
+        raise SqslabError(f"{name} {path} is a folder: give a file name")
+    output_dir(name, path.parent)
+    return path

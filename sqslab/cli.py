@@ -226,7 +226,10 @@ def _tutorial(args) -> int:
         raise SqslabError(f"sqslab tutorial needs {exc.name}, part of the jupyter extra: "
                           "pip install -e '.[jupyter]' (make tutorial installs it)") from None
 
-    tutorial.run(profile=args.profile, out_dir=Path(args.out), target=target_name(args.target),
+    from sqslab import checks
+
+    out_dir = checks.output_dir("--out", args.out)
+    tutorial.run(profile=args.profile, out_dir=out_dir, target=target_name(args.target),
                  only=args.only or None)
     return 0
 
@@ -237,8 +240,9 @@ def _record(args) -> int:
 
     checks.seconds("--visibility-timeout", args.visibility_timeout, 0, 43200, "SQS")
     checks.seconds("--wait", args.wait, 0, 20, "SQS")
+    out = checks.output_file("--out", args.out)
     target.start_offline("offline")
-    doc = recording.record(Path(args.out), visibility_timeout=args.visibility_timeout, wait=args.wait)
+    doc = recording.record(out, visibility_timeout=args.visibility_timeout, wait=args.wait)
     print(f"recorded {len(doc['events'])} log events ({doc['emulator']}) to {args.out}")
     return 0
 
@@ -339,7 +343,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        return _pipe_closed()
     except SqslabError as exc:
         print(f"sqslab: {exc}", file=sys.stderr)
         return 2
@@ -351,12 +359,36 @@ def main(argv: list[str] | None = None) -> int:
         if line is not None:
             print(f"sqslab: {line}", file=sys.stderr)
             return 2
+        if isinstance(exc, OSError) and not os.environ.get("SQSLAB_DEBUG"):
+            print(f"sqslab: {_os_error_line(exc)}", file=sys.stderr)
+            return 2
         if os.environ.get("SQSLAB_DEBUG"):
             raise
         detail = " ".join(str(exc).split())[:200]
         print(f"sqslab: unexpected {type(exc).__name__}{': ' + detail if detail else ''} "
               "(run again with SQSLAB_DEBUG=1 for the traceback, and report it)", file=sys.stderr)
         return 1
+
+
+def _pipe_closed() -> int:
+    """The reader of our output went away (``sqslab invoke ... | head``): end quietly, as Unix tools do
+    (exit status 141, 128 + SIGPIPE), with nothing more written (Python's "Note on SIGPIPE")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 141
+
+
+def _os_error_line(exc: OSError) -> str:
+    """A file system error in one line: which file, what the system said, what to do."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    what = exc.strerror or str(exc)
+    advice = {13: "check its permissions", 28: "free some disk space", 30: "choose a writable place",
+              2: "check the path", 17: "choose another name", 20: "a part of the path is a file",
+              21: "give a file, not a folder"}.get(exc.errno or 0, "check the path and try again")
+    return f"{where}{what}: {advice}"
 
 
 def _aws_error_line(exc: Exception) -> str | None:

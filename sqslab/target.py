@@ -206,7 +206,28 @@ def client_config(tgt: Target, **overrides):
     return Config(**base)
 
 
+_SERVICES: list[str] = []
+
+
+def _check_service(service) -> str:
+    """``service`` as botocore names it; one line for anything else (not a string, or no such service)."""
+    if not isinstance(service, str) or not service.strip():
+        raise SqslabError(f"an AWS service is named by a string such as 'sqs' or 'lambda', not {service!r}")
+    if not _SERVICES:
+        from botocore.loaders import create_loader  # the models only: no configuration file is read
+
+        _SERVICES.extend(create_loader().list_available_services("service-2"))
+    if service not in _SERVICES:
+        import difflib
+
+        near = difflib.get_close_matches(service, _SERVICES, n=3)
+        hint = f" (did you mean {', '.join(near)}?)" if near else " (the series uses sqs, lambda, logs, iam, cloudformation)"
+        raise SqslabError(f"no AWS service is called {service!r}{hint}")
+    return service
+
+
 def _make(kind: str, service: str, target, overrides: dict):
+    _check_service(service)
     tgt = resolve(target)
     return getattr(session(tgt), kind)(service, endpoint_url=tgt.endpoint_url, config=client_config(tgt, **overrides))
 
@@ -220,6 +241,7 @@ def client(service: str, target: str | Target | None = None, **config_overrides)
 
     Made once per resolved target, service and configuration, then reused: a client
     is thread-safe, and making one costs a session and a model load (about 0.1 s)."""
+    _check_service(service)
     tgt = resolve(target)
     key = (tgt, service, tuple(sorted((k, repr(v)) for k, v in config_overrides.items())))
     with _CLIENTS_LOCK:

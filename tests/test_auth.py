@@ -346,7 +346,7 @@ def test_each_environment_has_temporary_credentials_that_end_with_it(offline, la
     with pytest.raises(ClientError) as err:
         no_token.list_queues()
     assert err.value.response["Error"]["Code"] == "InvalidClientTokenId"
-    lam.update_function_configuration(FunctionName=name, Environment={"Variables": {"v": "2"}})
+    lam.update_function_configuration(FunctionName=name, Environment={"Variables": {"vv": "2"}})
     second = invoke(lam, name)["body"]
     assert second["AWS_ACCESS_KEY_ID"] != first["AWS_ACCESS_KEY_ID"], "a new environment, new credentials"
     with pytest.raises(ClientError) as err:

@@ -119,6 +119,9 @@ CLI_CASES = [
     (["logs", "function1", "--format", "xml"], 2, "invalid choice: 'xml'"),
     (["tutorial", "--only", "07_nope"], 2, "--only '07_nope' is not a notebook of the series"),
     (["tutorial", "--profile", "bogus"], 2, "invalid choice: 'bogus'"),
+    (["tutorial", "--out", "/etc/hostname"], 2, "--out /etc/hostname is a file, not a folder"),
+    (["tutorial", "--out", "/proc/x"], 2, "--out /proc/x: cannot write there"),
+    (["record", "--out", "{dir}"], 2, "is a folder: give a file name"),
     (["offline", "start", "--port", "80"], 2, "out of range"),
     (["offline", "start", "--port", "abc"], 2, "invalid int value"),
     (["offline", "start", "--port", "{free_port}"], 2, "the offline server already runs on port"),
@@ -200,6 +203,10 @@ def _api_cases(world, files):
         ("parse_since(5)", lambda: logs.parse_since(5), "must be text"),
         ("tutorial.run(profile)", lambda: tutorial.run(profile="bogus", say=lambda *_: None), "unknown profile"),
         ("target.resolve('mars')", lambda: target.resolve("mars"), "unknown target"),
+        ("target.client('nosuchservice')", lambda: target.client("nosuchservice"),
+         "no AWS service is called 'nosuchservice'"),
+        ("target.client(123)", lambda: target.client(123), "named by a string such as 'sqs'"),
+        ("target.client('sqs ')", lambda: target.client("sqs "), "did you mean sqs?"),
     ]
 
 
@@ -301,3 +308,189 @@ def test_failing_handler_is_one_line(source, error_type, lam, role_arn, capsys):
     assert line.startswith(f"sqslab: {name} failed: ") and error_type in line, line
     assert line.endswith(f"its traceback: sqslab logs {name} --since 5m") and len(line) < 400
     lam.delete_function(FunctionName=name)
+
+
+# ---------------------------------------------------------------- the environment and the state directory
+
+
+def _sqslab(env_extra: dict, *argv: str, home, stdout=subprocess.PIPE) -> subprocess.CompletedProcess:
+    from conftest import free_port
+
+    env = {**os.environ, "SQSLAB_HOME": str(home), "SQSLAB_OFFLINE_PORT": str(free_port()), **env_extra}
+    return subprocess.run([sys.executable, "-m", "sqslab.cli", *argv], stdout=stdout, stderr=subprocess.PIPE,
+                          text=True, timeout=120, env=env)
+
+
+@pytest.mark.parametrize(("env", "words"), [
+    ({"SQSLAB_IDLE_TTL_S": "abc"}, "SQSLAB_IDLE_TTL_S='abc' is not a number: use 1 to 86400 seconds"),
+    ({"SQSLAB_MEMORY_POLL_MS": "-5"}, "SQSLAB_MEMORY_POLL_MS='-5' is out of range: use 1 to 1000 milliseconds"),
+    ({"SQSLAB_MEMORY_POLL_MS": "nan"}, "is out of range"),
+], ids=["idle ttl abc", "memory poll -5", "memory poll nan"])
+def test_settings_out_of_range_are_one_line_and_start_nothing(env, words, tmp_path):
+    """A setting is checked where it is read, with its valid range: no server starts (a memory poll of -5 ms
+    silently turned the MemorySize limit off; an idle time of 'abc' was a server traceback)."""
+    result = _sqslab(env, "offline", "start", home=tmp_path)
+    assert result.returncode == 2 and words in one_line(result.stderr), result.stderr
+    assert not (tmp_path / "offline" / "server.json").exists()
+
+
+def test_a_state_home_that_is_a_file_or_cannot_be_made(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for home, words in ((afile, "is not a folder"), (Path("/proc/1/nope"), "cannot make")):
+        for argv in (("offline", "start"), ("offline", "status"), ("offline", "stop")):
+            result = _sqslab({}, *argv, home=home)
+            if argv[1] != "start" and "cannot make" in words:
+                continue  # nothing to make for status or stop: there is no server there
+            assert result.returncode == 2 and words in one_line(result.stderr), (argv, result.stderr)
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="giving a folder to another user needs root")
+
+
+@needs_root
+def test_a_state_directory_of_another_user_is_refused(tmp_path):
+    """As ssh refuses a key file others control: a state directory (or credentials) that another user made,
+    even in a folder open to all, is refused in one line whatever SQSLAB_HOME says; nothing starts and
+    nothing is stopped."""
+    shared = tmp_path / "shared"
+    (shared / "offline").mkdir(parents=True)
+    os.chmod(shared, 0o777)
+    os.chmod(shared / "offline", 0o777)
+    creds = shared / "offline" / "credentials"
+    creds.write_text("[default]\naws_access_key_id = AKIAOTHERUSERKEY0000\naws_secret_access_key = theirs\n")
+    os.chmod(creds, 0o644)
+    os.chown(shared / "offline", 65534, 65534)
+    os.chown(creds, 65534, 65534)
+    for argv in (("offline", "start"), ("offline", "stop"), ("offline", "status")):
+        result = _sqslab({}, *argv, home=shared)
+        assert result.returncode == 2 and "belongs to another user" in one_line(result.stderr), result.stderr
+    assert not (shared / "offline" / "server.json").exists()
+    os.chown(shared / "offline", 0, 0)  # the folder is ours, the credentials someone else's
+    result = _sqslab({}, "offline", "start", home=shared)
+    assert result.returncode == 2 and "belongs to another user" in one_line(result.stderr), result.stderr
+
+
+def test_an_own_state_directory_is_private_and_an_older_wider_one_is_tightened(tmp_path):
+    """Made 0700 with 0600 files; one made wider by an earlier version is tightened in place."""
+    sdir = tmp_path / "offline"
+    sdir.mkdir(mode=0o755)
+    os.chmod(sdir, 0o755)
+    (sdir / "server.log").write_text("old\n")
+    os.chmod(sdir / "server.log", 0o644)
+    try:
+        result = _sqslab({}, "offline", "start", home=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert (sdir.stat().st_mode & 0o777) == 0o700
+        for name in ("credentials", "server.json", "server.log"):
+            assert ((sdir / name).stat().st_mode & 0o777) == 0o600, name
+    finally:
+        _sqslab({}, "offline", "stop", home=tmp_path)
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path, offline):
+    """`sqslab ... | head` whose reader has gone: no traceback, exit status 141 (128 + SIGPIPE), as Unix
+    tools end."""
+    read, write = os.pipe()
+    os.close(read)
+    env = {**os.environ, "SQSLAB_HOME": os.environ["SQSLAB_HOME"]}
+    result = subprocess.run([sys.executable, "-m", "sqslab.cli", "offline", "env"], stdout=write,
+                            stderr=subprocess.PIPE, text=True, timeout=60, env=env)
+    os.close(write)
+    assert result.returncode == 141 and result.stderr == "", result.stderr
+
+
+def test_a_failed_start_names_its_own_cause_not_an_earlier_runs(tmp_path):
+    """The reason is read from the lines this start wrote to the log, not the last line of an earlier run."""
+    from sqslab.offline import server
+
+    old = "sqslab-offline: stopped\n"
+    log = tmp_path / "offline" / "server.log"
+    log.parent.mkdir(parents=True)
+    log.write_text(old)
+    offset = log.stat().st_size
+    with log.open("a") as f:
+        f.write("Traceback (most recent call last):\n  File x\nValueError: could not convert string to float\n")
+        f.write("sqslab-offline: stopped on an error\n")
+    saved = os.environ.get("SQSLAB_HOME")
+    os.environ["SQSLAB_HOME"] = str(tmp_path)
+    try:
+        line = server._last_error_line(offset, 1)
+        assert line.startswith("ValueError: could not convert string to float"), line
+        assert server._last_error_line(log.stat().st_size, 3).startswith("it exited with code 3 and logged nothing")
+    finally:
+        os.environ["SQSLAB_HOME"] = saved
+
+
+def test_lambda_refuses_reserved_environment_keys(lam, role_arn, clients):
+    """Working with Lambda environment variables: the keys Lambda sets itself are reserved
+    (InvalidParameterValueException, "... Reserved keys used in this request: ..."), at CreateFunction and
+    UpdateFunctionConfiguration; PATH, PYTHONPATH and LANG stay settable."""
+    from botocore.exceptions import ClientError
+    from helpers import make_function
+
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "_HANDLER", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE"):
+        with pytest.raises(ClientError) as err:
+            make_function(lam, role_arn, "def handler(e, c):\n    return 1\n",
+                          Environment={"Variables": {key: "x"}})
+        e = err.value.response["Error"]
+        assert e["Code"] == "InvalidParameterValueException" and e["Message"].endswith(
+            f"Reserved keys used in this request: {key}"), e
+    name = make_function(lam, role_arn, "import os\ndef handler(e, c):\n    return os.environ['LANG']\n",
+                         Environment={"Variables": {"PATH": "/usr/bin:/bin", "PYTHONPATH": "/nowhere", "LANG": "C.UTF-8"}})
+    with pytest.raises(ClientError) as err:
+        lam.update_function_configuration(FunctionName=name, Environment={"Variables": {"AWS_REGION": "x"}})
+    assert err.value.response["Error"]["Code"] == "InvalidParameterValueException"
+    assert lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"]["LANG"] == "C.UTF-8"
+    assert json.loads(lam.invoke(FunctionName=name)["Payload"].read()) == "C.UTF-8"
+    lam.delete_function(FunctionName=name)
+
+
+def test_requests_the_emulator_cannot_serve_are_4xx_in_the_services_shape(offline):
+    """A region that does not exist (AWS: "Credential should be scoped to a valid region"), and moto's own
+    routes (its state dump failed with an HTML 500): a 4xx each, in the service's protocol."""
+    import boto3
+    import urllib3
+    from botocore.exceptions import ClientError
+
+    from sqslab.offline import auth
+
+    creds = target.offline_credentials()
+    for service, call in (("sqs", "list_queues"), ("lambda", "list_functions"), ("logs", "describe_log_groups")):
+        c = boto3.client(service, endpoint_url=offline.endpoint_url, region_name="mars-9",
+                         aws_access_key_id=creds.access_key, aws_secret_access_key=creds.secret_key)
+        with pytest.raises(ClientError) as err:
+            getattr(c, call)()
+        meta = err.value.response
+        assert meta["ResponseMetadata"]["HTTPStatusCode"] == 403 and "valid region" in meta["Error"]["Message"]
+    url = offline.endpoint_url + "/moto-api/data.json"
+    h = auth.sign("GET", url, access_key=creds.access_key, secret=creds.secret_key, region="us-east-1",
+                  service="sqs")
+    r = urllib3.PoolManager().request("GET", url, headers=h)
+    assert r.status == 404 and b"<Code>UnknownOperationException</Code>" in r.data
+
+
+def test_a_mapping_whose_function_was_deleted_says_so(lam, role_arn, clients, offline):
+    """The poller's log names the missing function, not a role that may not read."""
+    import time
+
+    from helpers import make_function
+
+    from sqslab.offline import server
+
+    q = clients.sqs.create_queue(QueueName=f"gone-{uuid.uuid4().hex[:6]}", Attributes={"VisibilityTimeout": "30"})
+    arn = clients.sqs.get_queue_attributes(QueueUrl=q["QueueUrl"], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    name = make_function(lam, role_arn, "def handler(e, c):\n    return 1\n", Timeout=3)
+    esm = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=name)["UUID"]
+    lam.delete_function(FunctionName=name)
+    deadline = time.monotonic() + 10
+    text = ""
+    while time.monotonic() < deadline:
+        text = "\n".join(ln for ln in server.log_file().read_text().splitlines() if esm in ln)
+        if "does not exist" in text:
+            break
+        time.sleep(0.2)
+    assert f"event source mapping {esm}: its function" in text and "does not exist" in text, text
+    assert "may not sqs:ReceiveMessage" not in text
+    lam.delete_event_source_mapping(UUID=esm)
+    clients.sqs.delete_queue(QueueUrl=q["QueueUrl"])

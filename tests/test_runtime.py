@@ -81,10 +81,10 @@ def test_environment_variables_arrive_as_strings(lam, clients, role_arn):
     name = make_function(
         lam,
         role_arn,
-        "import os\ndef handler(e, c):\n    return {k: os.environ[k] for k in ('n', 'b', 's')}\n",
-        Environment={"Variables": {"n": "10", "b": "true", "s": "x y"}},
+        "import os\ndef handler(e, c):\n    return {k: os.environ[k] for k in ('nn', 'bb', 'ss')}\n",
+        Environment={"Variables": {"nn": "10", "bb": "true", "ss": "x y"}},
     )
-    assert invoke(lam, name)["body"] == {"n": "10", "b": "true", "s": "x y"}
+    assert invoke(lam, name)["body"] == {"nn": "10", "bb": "true", "ss": "x y"}
 
 
 def test_warm_environment_is_reused_and_module_code_runs_once(lam, clients, role_arn):
@@ -110,11 +110,11 @@ def test_warm_environment_is_reused_and_module_code_runs_once(lam, clients, role
 
 
 def test_configuration_update_starts_a_new_environment(lam, clients, role_arn):
-    src = "import os\nN = 0\ndef handler(e, c):\n    global N\n    N += 1\n    return [N, os.environ.get('v')]\n"
-    name = make_function(lam, role_arn, src, Environment={"Variables": {"v": "1"}})
+    src = "import os\nN = 0\ndef handler(e, c):\n    global N\n    N += 1\n    return [N, os.environ.get('vv')]\n"
+    name = make_function(lam, role_arn, src, Environment={"Variables": {"vv": "1"}})
     assert invoke(lam, name)["body"] == [1, "1"]
     assert invoke(lam, name)["body"] == [2, "1"]
-    lam.update_function_configuration(FunctionName=name, Environment={"Variables": {"v": "2"}})
+    lam.update_function_configuration(FunctionName=name, Environment={"Variables": {"vv": "2"}})
     assert invoke(lam, name)["body"] == [1, "2"]
 
 

@@ -575,6 +575,36 @@ def policy_cost(seconds: float) -> None:
     _EVAL_COSTS.append(seconds)
 
 
+# moto's own routes, served to no one: its reset and state dump are not AWS, and the dump fails on
+# the functions of the local runtime. (A function asking gets AccessDenied, below.)
+UNSERVED_PATHS = ("/moto-api", "/latest/", "/favicon.ico")
+_REGIONS: dict[str, frozenset] = {}
+
+
+def valid_regions() -> frozenset:
+    """Every region of every partition botocore knows (its endpoints data), cached."""
+    found = _REGIONS.get("all")
+    if found is None:
+        from botocore.loaders import create_loader  # botocore's data only: no configuration file is read
+
+        data = create_loader().load_data("endpoints")
+        found = _REGIONS["all"] = frozenset(r for p in data.get("partitions", []) for r in p.get("regions", {}))
+    return found
+
+
+def _unserved(req: Request) -> AuthError | None:
+    """A signed request the emulator cannot serve, refused in the service's shape before moto sees it:
+    moto's own routes, and a region that does not exist (AWS: "Credential should be scoped to a valid
+    region")."""
+    if req.environ.get("PATH_INFO", "").startswith(UNSERVED_PATHS):
+        return AuthError("service", "The emulator's internal routes are not served.", status=404,
+                         code="UnknownOperationException")
+    service, region = req.scope.get("service", ""), req.scope.get("region", "")
+    if service != "sqslab" and region not in valid_regions():
+        return AuthError("signature", f"Credential should be scoped to a valid region, not '{region}'. ")
+    return None
+
+
 def count(what: str) -> None:
     _COUNTS[what] = _COUNTS.get(what, 0) + 1
 
@@ -636,6 +666,12 @@ def middleware(app, verifier: Verifier, open_paths: tuple[str, ...] = ()):
         _COSTS.append(time.perf_counter() - t0)
         environ["sqslab.scope"] = req.scope
         environ["HTTP_AUTHORIZATION"] = _canonical_authorization(req.scope)
+        refused = _unserved(req)
+        if refused is not None and (principal.kind != "function" or refused.kind != "service"):
+            count("refused")
+            status, headers, payload = error_response(refused, req)
+            start_response(status, headers)
+            return [payload]
         if principal.kind != "function":
             count("passed")
             return _in_service_shape(app, environ, start_response, req)
@@ -680,13 +716,17 @@ def _in_service_shape(app, environ, start_response, req: Request, answered: list
             return lambda data: None
         return start_response(status, headers, exc_info)
 
-    result = app(environ, catch)
-    if not held:
-        return result
-    body = b"".join(result)
-    if hasattr(result, "close"):
-        result.close()
-    status, headers, exc_info = held[0]
+    try:
+        result = app(environ, catch)
+        if not held:
+            return result
+        body = b"".join(result)
+        if hasattr(result, "close"):
+            result.close()
+        status, headers, exc_info = held[0]
+    except Exception as exc:  # a handler that raised past moto's framework
+        print(f"sqslab-offline: {req.method} {req.raw_path} ({req.scope.get('service')}): {exc!r}", flush=True)
+        status, headers, exc_info, body = "500 INTERNAL SERVER ERROR", [], None, b"<!doctype html>"
     if status.startswith("500") and not body.lstrip().lower().startswith(b"<!doctype html"):
         start_response(status, headers, exc_info)  # a handler's own 500: as it is
         return [body]

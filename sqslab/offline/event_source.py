@@ -411,7 +411,11 @@ class Poller:
     def _may_receive(self, queue, fn=None) -> bool:
         """Lambda reads the queue with the function's role: without sqs:ReceiveMessage it reads nothing."""
         fn = fn if fn is not None else self._function()
-        if fn is not None and role_may(fn, "ReceiveMessage", queue.queue_arn, self.region):
+        if fn is None:
+            self._say_once("function", f"its function {self.esm.function_arn} does not exist (deleted?): the "
+                           "mapping reads nothing; delete the mapping, or create the function again")
+            return False
+        if role_may(fn, "ReceiveMessage", queue.queue_arn, self.region):
             return True
         self._say_once("receive", f"the function's role may not sqs:ReceiveMessage on {queue.queue_arn}: "
                        "the mapping reads nothing")
@@ -452,6 +456,8 @@ class Poller:
         queue = find_queue(esm.event_source_arn)
         fn = self._function()
         if queue is None or fn is None:
+            if fn is None:
+                self._may_receive(queue, None)  # says once that the function is gone
             self._wait(None, IDLE_WAIT_S)
             return
         self._queue_cond = _condition_of(queue)

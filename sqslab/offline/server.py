@@ -417,9 +417,10 @@ def _last_error_line(offset: int = 0, code: int | None = None) -> str:
             text = f.read().decode("utf-8", "replace")
     except OSError:
         text = ""
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    ends = ("sqslab-offline: stopped", "sqslab-offline: stopped on an error")
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and ln.strip() not in ends]
     for ln in reversed(lines):
-        if ln.startswith("sqslab-offline: ") and ln != "sqslab-offline: stopped on an error":
+        if ln.startswith("sqslab-offline: "):
             return ln[len("sqslab-offline: "):]
     if lines:
         return f"{lines[-1]} (see {log_file()})"

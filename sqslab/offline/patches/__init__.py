@@ -59,6 +59,8 @@ PATCHES: tuple[Patch, ...] = (
           awslambda._apply_lambda_esm_sqs_poller),
     Patch("lambda_code_package_limits", "code packages of any unzipped size are accepted",
           awslambda._apply_lambda_code_package_limits),
+    Patch("lambda_environment_checks", "reserved environment keys are accepted and silently replaced",
+          awslambda._apply_lambda_environment_checks),
     Patch("lambda_invoke_request_checks", "Invoke runs a payload that is not JSON, or over 6 MB",
           awslambda._apply_lambda_invoke_request_checks),
     Patch("sqs_queue_attribute_limits", "queue attributes out of range (VisibilityTimeout 43201) are kept",

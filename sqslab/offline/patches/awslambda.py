@@ -3,6 +3,7 @@ SQS event source mappings checked as Lambda checks them and served by offline po
 
 from __future__ import annotations
 
+import functools
 import inspect
 
 from sqslab.offline.patches.guards import _mark, _mismatch, _original, _require, _require_params
@@ -386,6 +387,7 @@ def _apply_lambda_code_package_limits() -> str:
         return put_layer(self, layer_version)
 
     def undoable(method, touches_code):
+        @functools.wraps(method)
         def wrapper(self, spec):
             before = dict(self.__dict__)
             result = method(self, spec)
@@ -401,6 +403,7 @@ def _apply_lambda_code_package_limits() -> str:
         return wrapper
 
     def then_sweep(method):
+        @functools.wraps(method)
         def wrapper(self, *args, **kwargs):
             result = method(self, *args, **kwargs)
             _sweep()
@@ -417,3 +420,44 @@ def _apply_lambda_code_package_limits() -> str:
         setattr(LambdaBackend, name, _mark(then_sweep(method), patch, method))
     return (f"code packages and layers over {code_package.UNZIPPED_LIMIT} bytes unzipped are refused; "
             "unused unpacked packages are removed")
+
+
+# ---------------------------------------------------------------------------
+# lambda_environment_checks
+# Upstream gap: moto accepts any environment variables, Lambda's reserved keys
+# (AWS_ACCESS_KEY_ID, _HANDLER, AWS_LAMBDA_FUNCTION_MEMORY_SIZE, ...) included, and
+# the runtime then silently replaces them. Lambda refuses them at CreateFunction and
+# UpdateFunctionConfiguration (and so through CloudFormation), as
+# sqslab.offline.function_config says.
+def _apply_lambda_environment_checks() -> str:
+    from moto.awslambda.exceptions import LambdaClientError
+    from moto.awslambda.models import LambdaFunction, LambdaStorage
+
+    from sqslab.offline import function_config
+
+    patch = "lambda_environment_checks"
+    put_function = _original(LambdaStorage, "put_function", patch, ("self", "fn"))
+    if put_function is None:
+        return "already applied"
+    update_config = _original(LambdaFunction, "update_configuration", patch, ("self", "config_updates"))
+    if "self.environment_vars" not in inspect.getsource(LambdaFunction):
+        raise _mismatch(patch, "no longer keeps LambdaFunction.environment_vars")
+
+    def refuse(variables) -> None:
+        problem = function_config.environment_problem(variables)
+        if problem is not None:
+            raise LambdaClientError(*problem)
+
+    def checked_put_function(self, fn):
+        refuse(getattr(fn, "environment_vars", None))
+        return put_function(self, fn)
+
+    def checked_update_configuration(self, config_updates):
+        env = config_updates.get("Environment") if isinstance(config_updates, dict) else None
+        if isinstance(env, dict):
+            refuse(env.get("Variables"))
+        return update_config(self, config_updates)
+
+    LambdaStorage.put_function = _mark(checked_put_function, patch, put_function)
+    LambdaFunction.update_configuration = _mark(checked_update_configuration, patch, update_config)
+    return "environment variables with Lambda's reserved keys, bad keys or over 4 KB are refused"
