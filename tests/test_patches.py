@@ -346,3 +346,86 @@ def test_move_task_handle_round_trip():
     arn = "arn:aws:sqs:us-east-1:123456789012:dlq"
     assert sqs.decode_task_handle(sqs.encode_task_handle("t-1", arn)) == ("t-1", arn)
     assert sqs.decode_task_handle("foobared") is None and sqs.decode_task_handle("") is None
+
+
+# ---------------------------------------------------------------- what the server keeps (a long load)
+
+
+def test_deleted_receipt_handles_are_kept_for_a_time_and_a_count():
+    """sqs_deleted_handles_bounded: a handle is known for its time, then forgotten; the oldest go first
+    beyond the count."""
+    from sqslab.offline.patches.sqs import ExpiringHandles
+
+    now = [0.0]
+    handles = ExpiringHandles(ttl_s=60, cap=3, clock=lambda: now[0])
+    handles.update(["a", "b"])
+    now[0] = 30
+    handles.add("c")
+    assert "a" in handles and "c" in handles and len(handles) == 3
+    now[0] = 40
+    handles.add("d")  # over the count: the oldest goes
+    assert "a" not in handles and list(handles) == ["b", "c", "d"]
+    now[0] = 61  # b was deleted at 0: past its time
+    assert "b" not in handles and "c" in handles
+    now[0] = 95
+    assert "c" not in handles and "d" in handles
+
+
+def test_a_message_deleted_twice_succeeds_while_its_handle_is_remembered(clients):
+    """SQS DeleteMessage: deleting again with the same receipt handle succeeds (the handle is remembered for
+    sqs.DELETED_HANDLE_TTL_S); a handle never issued is ReceiptHandleIsInvalid."""
+    from botocore.exceptions import ClientError
+
+    url = clients.sqs.create_queue(QueueName=f"twice-{uuid.uuid4().hex[:6]}")["QueueUrl"]
+    clients.sqs.send_message(QueueUrl=url, MessageBody="x")
+    handle = clients.sqs.receive_message(QueueUrl=url)["Messages"][0]["ReceiptHandle"]
+    clients.sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)
+    clients.sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)
+    with pytest.raises(ClientError) as err:
+        clients.sqs.delete_message(QueueUrl=url, ReceiptHandle="z" * 185)
+    assert err.value.response["Error"]["Code"] == "ReceiptHandleIsInvalid"
+    clients.sqs.delete_queue(QueueUrl=url)
+
+
+def test_model_instances_are_not_kept_but_s3_objects_are():
+    """models_untracked: moto's BaseModel no longer keeps every instance (every message, every log event)."""
+    from moto.s3.models import FakeKey
+    from moto.sqs.models import Message
+
+    from sqslab.offline.patches import core
+
+    core._apply_models_untracked()
+    before = len(FakeKey.instances_tracked)
+    for i in range(100):
+        Message(str(i), "body")
+    assert len(Message.instances_tracked) == 0
+    FakeKey("k", b"v", account_id="123456789012", region_name="us-east-1")
+    assert len(FakeKey.instances_tracked) == before + 1
+
+
+def test_a_log_stream_keeps_its_newest_events_and_its_groups_retention(monkeypatch):
+    """logs_retention_and_cap: events older than the group's RetentionInDays are dropped ("Change log data
+    retention in CloudWatch Logs"); a stream keeps at most EVENTS_KEPT_PER_STREAM, the newest."""
+    import time
+
+    import boto3
+    from moto import mock_aws
+
+    from sqslab.offline.patches import logs as logs_patch
+
+    logs_patch._apply_logs_retention_and_cap()
+    monkeypatch.setattr(logs_patch, "EVENTS_KEPT_PER_STREAM", 5)
+    with mock_aws():
+        logs = boto3.client("logs", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+        logs.create_log_group(logGroupName="g")
+        logs.create_log_stream(logGroupName="g", logStreamName="s")
+        now = int(time.time() * 1000)
+        for i in range(8):
+            logs.put_log_events(logGroupName="g", logStreamName="s", logEvents=[{"timestamp": now + i, "message": str(i)}])
+        got = [e["message"] for e in logs.get_log_events(logGroupName="g", logStreamName="s")["events"]]
+        assert got == ["3", "4", "5", "6", "7"]
+        logs.put_retention_policy(logGroupName="g", retentionInDays=1)
+        logs.put_log_events(logGroupName="g", logStreamName="s", logEvents=[
+            {"timestamp": now - 2 * logs_patch.DAY_MS, "message": "old"}, {"timestamp": now + 9, "message": "new"}])
+        got = [e["message"] for e in logs.get_log_events(logGroupName="g", logStreamName="s")["events"]]
+        assert "old" not in got and got[-1] == "new"

@@ -1,7 +1,7 @@
 """Small, named fixes to moto, applied inside the offline server process only.
 
 One module per AWS service (:mod:`.cloudformation`, :mod:`.iam`,
-:mod:`.awslambda`, :mod:`.sqs`) and one for the dispatch every service shares (:mod:`.dispatch`), and here the registry that applies them in order. Each
+:mod:`.awslambda`, :mod:`.sqs`, :mod:`.logs`) and one for the dispatch every service shares (:mod:`.dispatch`), and here the registry that applies them in order. Each
 patch names the upstream gap it covers, checks that the moto internals it
 touches still look the way it expects (:mod:`.guards`), and raises
 :class:`PatchError` with a clear message when they do not, instead of silently
@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqslab.offline.patches import awslambda, cloudformation, dispatch, iam, sqs
+from sqslab.offline.patches import awslambda, cloudformation, core, dispatch, iam, logs, sqs
 from sqslab.offline.patches.guards import SUPPORTED, PatchError
 
 __all__ = ["PATCHES", "SUPPORTED", "Patch", "PatchError", "applied", "apply_all"]
@@ -31,6 +31,7 @@ _applied: dict[str, str] = {}
 
 
 PATCHES: tuple[Patch, ...] = (
+    Patch("models_untracked", "every model instance is kept for ever", core._apply_models_untracked),
     Patch("dispatch_action_one_reading", "an Action parameter overrides X-Amz-Target and Lambda's route",
           dispatch._apply_dispatch_action_one_reading),
     Patch("dispatch_checked", "requests are dispatched unchecked (roles, ambiguity)", dispatch._apply_dispatch_checked),
@@ -71,8 +72,12 @@ PATCHES: tuple[Patch, ...] = (
           sqs._apply_sqs_long_poll_wakes_on_visibility),
     Patch("sqs_fifo_dedup_interval", "a FIFO deduplication id is forgotten once its message is deleted",
           sqs._apply_sqs_fifo_dedup_interval),
+    Patch("logs_retention_and_cap", "log events are kept for ever, RetentionInDays ignored", logs._apply_logs_retention_and_cap),
     Patch("sqs_message_move_tasks", "no StartMessageMoveTask / ListMessageMoveTasks / CancelMessageMoveTask (HTTP 500)",
           sqs._apply_sqs_message_move_tasks),
+    # last: it wraps Queue.__init__, whose source the patches above inspect
+    Patch("sqs_deleted_handles_bounded", "every deleted message's receipt handle is kept for ever",
+          sqs._apply_sqs_deleted_handles_bounded),
 )
 
 

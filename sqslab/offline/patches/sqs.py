@@ -644,3 +644,73 @@ def _apply_sqs_message_move_tasks() -> str:
         setattr(responses.SQSResponse, method.__name__, _mark(method, patch))
     return (f"StartMessageMoveTask, ListMessageMoveTasks and CancelMessageMoveTask move dead letters in the "
             f"background ({DEFAULT_MOVE_RATE} messages/s unless MaxNumberOfMessagesPerSecond is given)")
+
+
+# ---------------------------------------------------------------------------
+# sqs_deleted_handles_bounded
+# Upstream gap: moto remembers the receipt handle of every message ever deleted
+# (Queue.deleted_messages, a set that only grows: about 10 MB for 30,000 messages),
+# so that deleting a message again succeeds, as on SQS. Here each is remembered
+# for DELETED_HANDLE_TTL_S after its message was deleted, and at most
+# DELETED_HANDLES_KEPT per queue (the oldest go first): a second DeleteMessage
+# within that time succeeds as before; later, a handle moto no longer knows is
+# ReceiptHandleIsInvalid (README: what is kept).
+DELETED_HANDLE_TTL_S = 15 * 60
+DELETED_HANDLES_KEPT = 20_000
+
+
+class ExpiringHandles:
+    """A set of receipt handles that forgets each one after a time, and the oldest beyond a count."""
+
+    def __init__(self, ttl_s: float = DELETED_HANDLE_TTL_S, cap: int = DELETED_HANDLES_KEPT, clock=None):
+        import collections
+        import time
+
+        self._added: collections.OrderedDict[str, float] = collections.OrderedDict()
+        self._ttl, self._cap, self._clock = ttl_s, cap, clock or time.monotonic
+
+    def _prune(self) -> None:
+        horizon = self._clock() - self._ttl
+        while self._added and (len(self._added) > self._cap or next(iter(self._added.values())) < horizon):
+            self._added.popitem(last=False)
+
+    def add(self, handle: str) -> None:
+        self._added[handle] = self._clock()
+        self._added.move_to_end(handle)
+        self._prune()
+
+    def update(self, handles) -> None:
+        for handle in handles:
+            self.add(handle)
+
+    def discard(self, handle: str) -> None:
+        self._added.pop(handle, None)
+
+    def __contains__(self, handle) -> bool:
+        self._prune()
+        return handle in self._added
+
+    def __len__(self) -> int:
+        return len(self._added)
+
+    def __iter__(self):
+        return iter(list(self._added))
+
+
+def _apply_sqs_deleted_handles_bounded() -> str:
+    from moto.sqs.models import Queue
+
+    patch = "sqs_deleted_handles_bounded"
+    init = _original(Queue, "__init__", patch, ("self", "name", "region", "account_id"))
+    if init is None:
+        return "already applied"
+    if "self.deleted_messages: set[str] = set()" not in inspect.getsource(init):
+        raise _mismatch(patch, "Queue no longer keeps deleted_messages as a set")
+
+    def __init__(self, name, region, account_id, **kwargs):
+        init(self, name, region, account_id, **kwargs)
+        self.deleted_messages = ExpiringHandles()
+
+    Queue.__init__ = _mark(__init__, patch, init)
+    return (f"deleted messages' receipt handles kept {DELETED_HANDLE_TTL_S // 60} minutes, at most "
+            f"{DELETED_HANDLES_KEPT} per queue")

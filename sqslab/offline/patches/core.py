@@ -1,0 +1,44 @@
+"""The patch to moto's core models: what moto keeps of every model it made.
+
+Upstream gap: every moto model (``BaseModel``) appends each instance it creates to
+its class's ``instances_tracked`` list, for moto's own reset and state dump
+(``/moto-api``), and nothing ever removes them: every SQS message sent, every copy
+of it handed to a receive, every log event, every function copied by
+ListFunctions stays in memory for the server's life. That was most of the offline
+server's growth under a long load (about 10 MB a minute). The offline server serves
+``/moto-api`` to no one, so nothing reads those lists; only S3's own objects are
+still tracked (moto's S3 closes their buffers on a reset).
+"""
+
+from __future__ import annotations
+
+from sqslab.offline.patches.guards import _mark, _mismatch, _original
+
+STILL_TRACKED = ("FakeKey", "FakeMultipart")  # moto.s3.models: closed on a reset by moto itself
+
+
+class _Forgotten(list):
+    """An ``instances_tracked`` that keeps nothing."""
+
+    def append(self, item) -> None:
+        return None
+
+
+def _apply_models_untracked() -> str:
+    from moto.core.common_models import BaseModel
+
+    patch = "models_untracked"
+    original = _original(BaseModel, "__new__", patch)
+    if original is None:
+        return "already applied"
+    if "instances_tracked" not in BaseModel.__new__.__code__.co_names:
+        raise _mismatch(patch, "BaseModel.__new__ no longer tracks instances")
+    forgotten = _Forgotten()
+
+    def __new__(cls, *args, **kwargs):
+        if cls.__name__ not in STILL_TRACKED and cls.__dict__.get("instances_tracked") is not forgotten:
+            cls.instances_tracked = forgotten  # this class keeps no instances from now on
+        return original(cls, *args, **kwargs)
+
+    BaseModel.__new__ = _mark(__new__, patch, original)
+    return "model instances are no longer kept for moto's reset and state dump (both closed here), but S3's"
