@@ -35,6 +35,7 @@ from sqslab.offline.patches import dispatch
 from tests.conftest import free_port
 
 REGION = "us-east-1"
+EMPTY_ZIP = b"PK\x05\x06" + b"\0" * 18
 TRUST = {"Version": "2012-10-17",
          "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
 
@@ -56,9 +57,10 @@ SQS_METHODS = ("create_queue", "get_queue_url", "list_queues", "send_message", "
                "change_message_visibility_batch", "get_queue_attributes", "set_queue_attributes", "purge_queue",
                "delete_queue", "list_queue_tags", "tag_queue")
 LAMBDA_METHODS = ("create_function", "get_function", "delete_function", "invoke", "update_function_configuration",
-                  "list_functions", "put_function_concurrency", "get_function_concurrency",
-                  "delete_function_concurrency", "create_event_source_mapping", "get_event_source_mapping",
-                  "delete_event_source_mapping", "list_event_source_mappings")
+                  "update_function_code", "list_functions", "put_function_concurrency", "get_function_concurrency",
+                  "delete_function_concurrency", "list_event_source_mappings")
+RUN_BY = {"GetFunctionConfiguration": "get_function"}  # the backend method a handler runs, where not its name
+ESM_METHODS = ("get_event_source_mapping", "update_event_source_mapping", "delete_event_source_mapping")
 LOGS_METHODS = ("create_log_group", "delete_log_group", "create_log_stream", "put_log_events", "filter_log_events",
                 "get_log_events", "describe_log_streams", "put_retention_policy")
 
@@ -118,9 +120,15 @@ def emulator():
 
     for name in SQS_METHODS:
         wrap(SQSBackend, name, queue if name != "list_queues" else (lambda s, a, k: "*"))
+    def mapping(self, args, kwargs):
+        uuid_ = kwargs.get("uuid") or (args[0] if args else "")
+        return f"arn:aws:lambda:{self.region_name}:{self.account_id}:event-source-mapping:{uuid_}"
+
     for name in LAMBDA_METHODS:
-        if hasattr(LambdaBackend, name):
-            wrap(LambdaBackend, name, function)
+        wrap(LambdaBackend, name, function)
+    for name in ESM_METHODS:
+        wrap(LambdaBackend, name, mapping)
+    wrap(LambdaBackend, "create_event_source_mapping", lambda s, a, k: "*")
     for name in LOGS_METHODS:
         wrap(LogsBackend, name, group)
 
@@ -178,7 +186,7 @@ def world(emulator):
     functions = {}
     for n in ("own", "other"):
         functions[n] = lam.create_function(FunctionName=f"{n}-{tag}", Runtime="python3.12", Role=roles["all"],
-                                           Handler="index.handler", Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18},
+                                           Handler="index.handler", Code={"ZipFile": EMPTY_ZIP},
                                            Timeout=3)["FunctionArn"]
         logs.create_log_group(logGroupName=f"/aws/lambda/{n}-{tag}")
         logs.create_log_stream(logGroupName=f"/aws/lambda/{n}-{tag}", logStreamName="s")
@@ -218,6 +226,8 @@ def test_every_operation_is_checked_as_the_service_runs_it(world):
     tag, url = w["tag"], w["allowed"]
     group = f"/aws/lambda/own-{tag}"
 
+    mappings: list[str] = []
+
     def handle():
         sqs.send_message(QueueUrl=url, MessageBody="h")
         return sqs.receive_message(QueueUrl=url, VisibilityTimeout=30)["Messages"][0]["ReceiptHandle"]
@@ -246,6 +256,18 @@ def test_every_operation_is_checked_as_the_service_runs_it(world):
         ("GetFunctionConcurrency", lambda: fn.get_function_concurrency(FunctionName=f"other-{tag}")),
         ("DeleteFunctionConcurrency", lambda: fn.delete_function_concurrency(FunctionName=f"other-{tag}")),
         ("ListEventSourceMappings", lambda: fn.list_event_source_mappings()),
+        ("GetFunctionConfiguration", lambda: fn.get_function_configuration(FunctionName=f"other-{tag}")),
+        ("UpdateFunctionCode", lambda: fn.update_function_code(FunctionName=f"other-{tag}", ZipFile=EMPTY_ZIP)),
+        ("CreateFunction", lambda: fn.create_function(FunctionName=f"made-{tag}", Runtime="python3.12",
+                                                      Role=w["roles"]["all"], Handler="index.handler",
+                                                      Code={"ZipFile": EMPTY_ZIP})),
+        ("DeleteFunction", lambda: fn.delete_function(FunctionName=f"made-{tag}")),
+        ("CreateEventSourceMapping", lambda: mappings.append(fn.create_event_source_mapping(
+            EventSourceArn=f"arn:aws:sqs:{REGION}:123456789012:allowed-{tag}", FunctionName=f"other-{tag}",
+            Enabled=False)["UUID"])),
+        ("GetEventSourceMapping", lambda: fn.get_event_source_mapping(UUID=mappings[0])),
+        ("UpdateEventSourceMapping", lambda: fn.update_event_source_mapping(UUID=mappings[0], BatchSize=5)),
+        ("DeleteEventSourceMapping", lambda: fn.delete_event_source_mapping(UUID=mappings[0])),
         ("CreateLogStream", lambda: logs.create_log_stream(logGroupName=group, logStreamName=f"s2-{tag}")),
         ("PutLogEvents", lambda: logs.put_log_events(logGroupName=group, logStreamName="s",
                                                      logEvents=[{"timestamp": 1, "message": "m"}])),
@@ -272,15 +294,16 @@ def test_every_operation_is_checked_as_the_service_runs_it(world):
         checked = [c for c in w["rec"].checked if c.operation == op]
         assert len(checked) == 1, (op, w["rec"].checked)
         (action, resource), = checked[0].pairs
-        method = "".join("_" + c.lower() if c.isupper() else c for c in op).lstrip("_")
+        method = RUN_BY.get(op) or "".join("_" + c.lower() if c.isupper() else c for c in op).lstrip("_")
         ran = [r for m, r in w["rec"].executed if m == method]
         assert ran, f"{op}: the backend did not run {method} ({w['rec'].executed})"
         if resource == "*":
-            assert action.split(":")[1] in ("ListQueues", "ListFunctions", "ListEventSourceMappings"), op
+            assert action.split(":")[1] in ("ListQueues", "ListFunctions", "ListEventSourceMappings",
+                                            "CreateEventSourceMapping"), op
         else:
             assert all(_matches(resource, r) for r in ran), (op, resource, ran)
         seen.add(op)
-    assert len(seen) >= 30
+    assert len(seen) >= 39
 
 
 # ---------------------------------------------------------------- the bypasses
