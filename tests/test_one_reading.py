@@ -178,7 +178,11 @@ def world(emulator):
             ("narrow", [{"Effect": "Allow", "Action": "sqs:SendMessage",
                          "Resource": f"arn:aws:sqs:{REGION}:123456789012:allowed-{tag}"},
                         {"Effect": "Allow", "Action": "logs:*",
-                         "Resource": f"arn:aws:logs:{REGION}:123456789012:log-group:/aws/lambda/own-{tag}:*"}])):
+                         "Resource": f"arn:aws:logs:{REGION}:123456789012:log-group:/aws/lambda/own-{tag}:*"}]),
+            ("mid", [{"Effect": "Allow", "Action": "lambda:*",
+                      "Resource": f"arn:aws:lambda:{REGION}:123456789012:function:own-{tag}"},
+                     {"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::own-{tag}/*"},
+                     {"Effect": "Allow", "Action": ["cloudformation:*", "logs:*"], "Resource": "*"}])):
         name = f"r-{kind}-{tag}"
         roles[kind] = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
         iam.put_role_policy(RoleName=name, PolicyName="p", PolicyDocument=json.dumps(
@@ -293,7 +297,9 @@ def test_every_operation_is_checked_as_the_service_runs_it(world):
         call()
         checked = [c for c in w["rec"].checked if c.operation == op]
         assert len(checked) == 1, (op, w["rec"].checked)
-        (action, resource), = checked[0].pairs
+        (action, resource), *more = checked[0].pairs
+        if op == "CreateFunction":  # giving a function a role needs iam:PassRole on it (Lambda)
+            assert more == [("iam:PassRole", w["roles"]["all"])]
         method = RUN_BY.get(op) or "".join("_" + c.lower() if c.isupper() else c for c in op).lstrip("_")
         ran = [r for m, r in w["rec"].executed if m == method]
         assert ran, f"{op}: the backend did not run {method} ({w['rec'].executed})"
@@ -463,3 +469,102 @@ def test_a_log_group_in_the_query_string_is_judged_as_the_group_written(world):
 def test_no_function_request_passes_unchecked(world):
     """Every request a function made above was seen by the dispatch check."""
     assert auth.describe().get("unchecked", 0) == 0
+
+
+# ---------------------------------------------------------------- what a careful attacker tried next
+
+
+def _logs(op, body):
+    return json.dumps(body).encode(), {"X-Amz-Target": f"Logs_20140328.{op}", "Content-Type": "application/x-amz-json-1.1"}
+
+
+def test_logs_operations_are_judged_on_what_they_act_on_not_on_a_decoy_group(world):
+    """Service Authorization Reference (CloudWatch Logs): each operation on its own resource. A logGroupName
+    added to a request whose handler never reads it (the tag operations read resourceArn, StartLiveTail its
+    logGroupIdentifiers, DescribeLogGroups every group) made the check judge the caller's own group."""
+    w = world
+    own, other = f"/aws/lambda/own-{w['tag']}", f"/aws/lambda/other-{w['tag']}"
+    other_arn = f"arn:aws:logs:{REGION}:123456789012:log-group:{other}"
+    for op, body in (("TagResource", {"logGroupName": own, "resourceArn": other_arn, "tags": {"k": "v"}}),
+                     ("ListTagsForResource", {"logGroupName": own, "resourceArn": other_arn}),
+                     ("StartLiveTail", {"logGroupName": own, "logGroupIdentifiers": [other_arn]}),
+                     ("DescribeLogGroups", {"logGroupName": own}),
+                     ("GetQueryResults", {"logGroupName": own, "queryId": "q"})):
+        status, text, _ = _raw(w, "POST", "/", *_logs(op, body), service="logs")
+        assert status == 400 and "AccessDeniedException" in text, (op, text)
+    status, text, _ = _raw(w, "POST", "/", *_logs("ListTagsForResource", {"resourceArn": other_arn}), service="logs",
+                           principal=w["principals"]["all"])
+    assert status == 200, "a role that may tag any group reads the tags"
+
+
+def test_requests_that_reach_other_services_through_logs_or_cloudformation_are_refused_to_roles(world):
+    """A subscription filter invokes a function, an export writes a bucket, a stack creates resources: AWS
+    also checks the destination's resource policy, or creates each resource with the caller's permissions;
+    the emulator models neither, so a function's role may not make these requests (README)."""
+    w = world
+    own = f"/aws/lambda/own-{w['tag']}"
+    p = w["principals"]["all"]  # even a role that may do everything
+    for op, body in (("PutSubscriptionFilter", {"logGroupName": own, "filterName": "f", "filterPattern": "",
+                                                "destinationArn": w["functions"]["other"]}),
+                     ("CreateExportTask", {"logGroupName": own, "destination": "any-bucket", "from": 0, "to": 1})):
+        status, text, _ = _raw(w, "POST", "/", *_logs(op, body), service="logs", principal=p)
+        assert status == 400 and "AccessDeniedException" in text and "not emulated" in text, (op, text)
+    template = json.dumps({"Resources": {"T": {"Type": "AWS::SQS::Queue"}}})
+    form = f"Action=CreateStack&Version=2010-05-15&StackName=own-{w['tag']}&TemplateBody={template}".encode()
+    status, text, _ = _raw(w, "POST", "/", form, {"Content-Type": "application/x-www-form-urlencoded"},
+                           service="cloudformation", principal=p)
+    assert status == 403 and "AccessDenied" in text, text
+
+
+def test_giving_a_function_a_role_needs_pass_role(world):
+    """Lambda: CreateFunction and UpdateFunctionConfiguration with a Role need iam:PassRole on that role."""
+    w = world
+    p = w["principals"]["mid"]
+    body = json.dumps({"Role": w["roles"]["all"]}).encode()
+    status, text, hdrs = _raw(w, "PUT", f"/2015-03-31/functions/own-{w['tag']}/configuration", body,
+                              {"Content-Type": "application/json"}, service="lambda", principal=p)
+    assert status == 403 and "iam:PassRole" in text, text
+    assert w["lam"].get_function_configuration(FunctionName=f"own-{w['tag']}")["Role"] == w["roles"]["all"]
+
+
+def test_a_copy_is_judged_on_its_source_too(world):
+    """S3 CopyObject reads its x-amz-copy-source: s3:GetObject on it (Service Authorization Reference)."""
+    w = world
+    s3 = client(w["endpoint"], w["learner"], "s3")
+    for bucket in (f"own-{w['tag']}", f"victim-{w['tag']}"):
+        s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=f"victim-{w['tag']}", Key="secret.txt", Body=b"TOP-SECRET")
+    status, text, _ = _raw(w, "PUT", f"/own-{w['tag']}/copied.txt", b"",
+                           {"x-amz-copy-source": f"/victim-{w['tag']}/secret.txt"}, service="s3",
+                           principal=w["principals"]["mid"])
+    assert status == 403 and "s3:GetObject" in text, text
+    assert "Contents" not in s3.list_objects_v2(Bucket=f"own-{w['tag']}")
+
+
+def test_unreadable_and_unrouted_requests_are_4xx_in_the_services_shape(world):
+    """Lambda's path with a trailing slash (moto's handler counted segments from the end and published to a
+    layer named "versions"); a path with '//'; an operation the service does not have; a body of another
+    protocol; a value of the wrong type; a partial ARN; an S3 request moto's S3 cannot read. Each is a 4xx in
+    the service's shape, never an HTML page or a 500, and no function request passes unchecked."""
+    w = world
+    p = w["principals"]["all"]
+    cases = [
+        ("POST", "/2018-10-31/layers/mylayer/versions/", b"{}", {}, "lambda", 404),
+        ("POST", "/2015-03-31//functions", b"{}", {}, "lambda", 404),
+        ("POST", "/", b"{}", {"X-Amz-Target": "AmazonSQS.NoSuchOp", "Content-Type": "application/x-amz-json-1.0"},
+         "sqs", 400),
+        ("POST", "/", b'{"QueueName": 5}', {"X-Amz-Target": "AmazonSQS.GetQueueUrl",
+                                             "Content-Type": "application/x-amz-json-1.0"}, "sqs", 400),
+        ("POST", "/", b"Action=ListQueues", {"Content-Type": "application/json"}, "sqs", 400),
+        ("POST", "/", b"Action=NoSuchOp&Version=2011-06-15", {"Content-Type": "application/x-www-form-urlencoded"},
+         "sts", 400),
+        ("POST", "/2015-03-31/functions", b"not json", {"Content-Type": "application/json"}, "lambda", 400),
+        ("GET", "/2015-03-31/functions/123456789012:function:x", b"", {}, "lambda", 400),
+        ("POST", "/some-bucket/key", b"x", {"x-amz-content-sha256": "UNSIGNED-PAYLOAD"}, "s3", 400),
+    ]
+    before = auth.describe().get("unchecked", 0)
+    for method, path, body, headers, service, expected in cases:
+        status, text, hdrs = _raw(w, method, path, body, headers, service=service, principal=p)
+        assert status == expected and "<!doctype" not in text.lower(), (path, status, text[:200])
+        assert "InternalFailure" not in text, (path, text)
+    assert auth.describe().get("unchecked", 0) == before

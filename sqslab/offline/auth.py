@@ -689,7 +689,7 @@ def middleware(app, verifier: Verifier, open_paths: tuple[str, ...] = ()):
         answered: list[str] = []
         result = _in_service_shape(app, environ, start_response, req, answered)
         count("passed")
-        if not environ.get("sqslab.checked") and answered and answered[0][:1] in "23":
+        if not environ.get("sqslab.checked") and answered and answered[0][:1] == "2":
             count("unchecked")  # a function's request that no dispatch check saw: a gap to close, reported
             print(f"sqslab-offline: a function's request passed no role check: {req.method} {req.raw_path} "
                   f"({req.scope.get('service')})", flush=True)
@@ -710,7 +710,7 @@ def _in_service_shape(app, environ, start_response, req: Request, answered: list
         if answered is not None:
             answered.append(code)
         kind = dict((k.lower(), v) for k, v in headers).get("content-type", "")
-        unrouted = code in ("404", "405") and not environ.get("sqslab.checked")
+        unrouted = code in ("301", "308", "404", "405") and not environ.get("sqslab.checked")
         if kind.startswith("text/html") and (unrouted or code == "500"):
             held.append((status, headers, exc_info))
             return lambda data: None
@@ -724,9 +724,11 @@ def _in_service_shape(app, environ, start_response, req: Request, answered: list
         if hasattr(result, "close"):
             result.close()
         status, headers, exc_info = held[0]
-    except Exception as exc:  # a handler that raised past moto's framework
+    except Exception as exc:  # raised past moto's framework: unroutable if no handler was reached
         print(f"sqslab-offline: {req.method} {req.raw_path} ({req.scope.get('service')}): {exc!r}", flush=True)
-        status, headers, exc_info, body = "500 INTERNAL SERVER ERROR", [], None, b"<!doctype html>"
+        routed = environ.get("sqslab.checked")
+        status, headers, exc_info, body = ("500 INTERNAL SERVER ERROR" if routed else "404 NOT FOUND"), [], None, \
+            b"<!doctype html>"
     if status.startswith("500") and not body.lstrip().lower().startswith(b"<!doctype html"):
         start_response(status, headers, exc_info)  # a handler's own 500: as it is
         return [body]

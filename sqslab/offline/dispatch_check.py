@@ -94,6 +94,8 @@ def sqs_call(resp, operation: str) -> Call:
     region (SQS API permissions reference; batch actions as their single forms; ListQueues on ``*``)."""
     region, account = resp.region, resp.current_account
     action = "sqs:" + iam_policy.SQS_BATCH.get(operation, operation)
+    for param in ("QueueName", "QueueUrl", "SourceArn", "DestinationArn", "TaskHandle"):
+        _strings(resp, param, code="InvalidParameterValue")  # each a string, or absent
     if operation in ("CreateQueue", "GetQueueUrl"):
         name = resp._get_param("QueueName") or ""
         if name and not _QUEUE_NAME.match(name) and operation == "GetQueueUrl":
@@ -136,6 +138,9 @@ def _function_arn(value: str, param: str, region: str, account: str, qualifier: 
                       "Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?"
                       "([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)"
                       "(:(\\$LATEST|[a-zA-Z0-9-_]+))?")
+    if hit.group("paccount"):
+        raise Refused(400, "InvalidParameterValueException", f"The offline emulator does not take a partial ARN "
+                      f"({value}): give the function's name or its full ARN")
     other_account = hit.group("account") or hit.group("paccount")
     if (hit.group("region") and hit.group("region") != region) or (other_account and other_account != account):
         raise Refused(404, "ResourceNotFoundException", f"Function not found: {value}")
@@ -149,6 +154,11 @@ def lambda_call(resp, operation: str) -> Call:
     checked to be one path segment that Lambda accepts (so moto's handlers, which split the path,
     read the same name)."""
     region, account = resp.region, resp.current_account
+    if resp.path.endswith("/") and resp.path.strip("/"):
+        # moto's handlers count path segments from the end: a trailing slash shifts them (a layer's
+        # versions route then published to a layer named "versions"); the SDKs never send one
+        raise Refused(404, "UnknownOperationException", f"No operation of lambda is served at {resp.method} "
+                      f"{resp.path} (no trailing slash).")
     params = dict(getattr(resp, "uri_match", None) or {})
     for key, value in params.items():
         if not isinstance(value, str) or not _SEGMENT.match(value) or value in (".", ".."):
@@ -166,7 +176,7 @@ def lambda_call(resp, operation: str) -> Call:
         resource = _function_arn(params["FunctionName"], "functionName", region, account,
                                  qualifier if isinstance(qualifier, str) and qualifier else None)
     elif operation == "CreateFunction":
-        name = resp.json_body.get("FunctionName") if isinstance(resp.json_body, dict) else None
+        name = _json_body(resp).get("FunctionName")
         if not isinstance(name, str):
             resource = "*"
         else:
@@ -183,19 +193,98 @@ def lambda_call(resp, operation: str) -> Call:
         resource = params["Resource"]
     else:
         resource = "*"
-    return Call("lambda", operation, ((action, resource),))
+    pairs = [(action, resource)]
+    if operation in ("CreateFunction", "UpdateFunctionConfiguration"):
+        role = _json_body(resp).get("Role")
+        if role is not None:  # Lambda: giving a function a role needs iam:PassRole on it
+            if not isinstance(role, str):
+                raise Refused(400, "ValidationException", "1 validation error detected: Value at 'role' failed to "
+                              "satisfy constraint: Member must be a string")
+            pairs.append(("iam:PassRole", role))
+    return Call("lambda", operation, tuple(pairs))
+
+
+def _json_body(resp) -> dict:
+    """A Lambda request's JSON body, as moto's handlers read it; Lambda's error for one that is not JSON."""
+    if not (resp.body or ""):
+        return {}
+    try:
+        body = resp.json_body
+    except (ValueError, TypeError):
+        raise Refused(400, "InvalidRequestContentException", "Could not parse request body into json") from None
+    if not isinstance(body, dict):
+        raise Refused(400, "InvalidRequestContentException", "Could not parse request body into json: the body is "
+                      "not an object")
+    return body
 
 
 # ---------------------------------------------------------------- the rest
 
 
+# CloudWatch Logs operations whose handler acts on the group (and stream) named by logGroupName (and
+# logStreamName); every other operation is judged on "*" unless listed below.
+_LOGS_BY_GROUP = frozenset({
+    "CreateLogGroup", "DeleteLogGroup", "PutRetentionPolicy", "DeleteRetentionPolicy", "ListTagsLogGroup",
+    "TagLogGroup", "UntagLogGroup", "DescribeSubscriptionFilters", "DeleteSubscriptionFilter", "FilterLogEvents",
+    "CreateLogStream", "DeleteLogStream", "PutLogEvents", "GetLogEvents", "DescribeLogStreams", "StartQuery",
+    "DescribeQueries"})
+_LOGS_BY_ARN = frozenset({"TagResource", "UntagResource", "ListTagsForResource"})
+# Operations that make CloudWatch Logs act on another service or account (invoke a function, write a
+# bucket, accept another account's logs). AWS also checks the destination's resource policy, which the
+# emulator does not model: refused to a function's role (README).
+_LOGS_CROSS_SERVICE = frozenset({
+    "PutSubscriptionFilter", "CreateExportTask", "PutDestination", "PutDestinationPolicy", "PutResourcePolicy",
+    "PutDeliverySource", "PutDeliveryDestination", "PutDeliveryDestinationPolicy", "CreateDelivery",
+    "PutAccountPolicy", "PutDataProtectionPolicy"})
+
+
+def _strings(resp, name: str, many: bool = False, code: str = "InvalidParameterException") -> list[str]:
+    """A parameter as moto's handler reads it (``_get_param``): absent, a string, or (``many``) a list of
+    strings; anything else is the service's validation error."""
+    value = resp._get_param(name)
+    if value is None:
+        return []
+    values = value if many and isinstance(value, list) else [value]
+    if not all(isinstance(v, str) for v in values):
+        raise Refused(400, code, f"1 validation error detected: Value at '{name}' failed to "
+                      "satisfy constraint: Member must be a string" + (" or a list of strings" if many else ""))
+    return values
+
+
 def logs_call(resp, operation: str) -> Call:
-    """CloudWatch Logs: ``logs:<Action>`` on the group or stream that ``_get_param`` gives the handler."""
-    group = resp._get_param("logGroupName")
-    stream = resp._get_param("logStreamName")
-    params = {"logGroupName": group if isinstance(group, str) else None,
-              "logStreamName": stream if isinstance(stream, str) else None}
-    return iam_policy.logs_call(operation, params, resp.region, resp.current_account)
+    """CloudWatch Logs: ``logs:<Action>`` on exactly the groups and streams the handler acts on, read with
+    its own ``_get_param``: the Service Authorization Reference's log-group and log-stream ARNs."""
+    region, account = resp.region, resp.current_account
+    action = f"logs:{operation}"
+    if operation in _LOGS_CROSS_SERVICE:
+        return Call("logs", operation, ((action, "*"),), mapped=False)
+    if operation in _LOGS_BY_ARN:
+        return Call("logs", operation, tuple((action, arn) for arn in _strings(resp, "resourceArn")) or ((action, "*"),))
+    if operation == "StartLiveTail":
+        groups = [_group_of(g) for g in _strings(resp, "logGroupIdentifiers", many=True)]
+    elif operation in _LOGS_BY_GROUP:
+        groups = _strings(resp, "logGroupName")
+        if operation in ("GetLogEvents", "DescribeLogStreams"):
+            groups += [_group_of(g) for g in _strings(resp, "logGroupIdentifier")]
+        if operation == "StartQuery":
+            groups += _strings(resp, "logGroupNames", many=True)
+    else:
+        return Call("logs", operation, ((action, "*"),))
+    streams = _strings(resp, "logStreamName")
+    pairs = []
+    for group in dict.fromkeys(groups):
+        call = iam_policy.logs_call(operation, {"logGroupName": group, "logStreamName": streams[0] if streams else None},
+                                    region, account)
+        pairs.extend(call.pairs)
+    return Call("logs", operation, tuple(pairs) or ((action, "*"),))
+
+
+def _group_of(identifier: str) -> str:
+    """A log group's name from a logGroupIdentifier (a name or an ARN, with or without ``:*``)."""
+    if identifier.startswith("arn:") and ":log-group:" in identifier:
+        name = identifier.split(":log-group:", 1)[1]
+        return name[:-2] if name.endswith(":*") else name
+    return identifier
 
 
 def _params(resp, *names: str) -> dict:
@@ -205,6 +294,11 @@ def _params(resp, *names: str) -> dict:
         if isinstance(value, str):
             out[name] = value
     return out
+
+
+_CFN_MAKES_RESOURCES = frozenset({"CreateStack", "UpdateStack", "DeleteStack", "CreateChangeSet", "ExecuteChangeSet",
+                                   "CreateStackSet", "UpdateStackSet", "CreateStackInstances", "ContinueUpdateRollback",
+                                   "RollbackStack", "ImportStacksToStackSet"})
 
 
 def call_of(resp) -> Call:
@@ -218,11 +312,16 @@ def call_of(resp) -> Call:
     if service == "logs":
         return logs_call(resp, operation)
     if service == "iam":
-        return iam_policy.iam_call(operation, _params(resp, "PolicySourceArn", "RoleName", "PolicyArn", "UserName"),
-                                   resp.current_account)
+        return iam_policy.iam_call(operation, _params(resp, "PolicySourceArn", "RoleName", "UserName", "GroupName",
+                                                      "PolicyArn"), resp.current_account)
     if service == "cloudformation":
-        return iam_policy.cloudformation_call(operation, _params(resp, "StackName"), resp.region,
+        call = iam_policy.cloudformation_call(operation, _params(resp, "StackName"), resp.region,
                                               resp.current_account)
+        if operation in _CFN_MAKES_RESOURCES:
+            # CloudFormation would create each resource with the caller's permissions (or a service role's);
+            # the emulator creates them with its own: refused to a function's role (README)
+            return Call(call.service, operation, call.pairs, mapped=False)
+        return call
     if service == "sts":
         return iam_policy.sts_call(operation, _params(resp, "RoleArn"))
     return Call(service, operation, ((f"{service}:{operation}", "*"),), mapped=False)
@@ -306,6 +405,18 @@ def check_s3(resp, bucket_name: str | None, key_name: str | None) -> tuple[int, 
         return None
     path = f"/{bucket_name}/{key_name}" if bucket_name and key_name else (f"/{bucket_name}" if bucket_name else "/")
     call = iam_policy.s3_call(resp.method.upper(), path.replace("%", "%25"), urlsplit(resp.uri).query)
+    extra = []
+    source = resp.headers.get("x-amz-copy-source")
+    if source:  # CopyObject / UploadPartCopy also read the source: s3:GetObject on it
+        source = unquote(source.split("?", 1)[0]).lstrip("/")
+        extra.append(("s3:GetObject", f"arn:aws:s3:::{source}"))
+    if key_name and resp.headers.get("x-amz-tagging"):
+        extra.append(("s3:PutObjectTagging", f"arn:aws:s3:::{bucket_name}/{key_name}"))
+    if any(h.lower() == "x-amz-acl" or h.lower().startswith("x-amz-grant-") for h in resp.headers.keys()):
+        extra.append(("s3:PutObjectAcl" if key_name else "s3:PutBucketAcl",
+                      f"arn:aws:s3:::{bucket_name}/{key_name}" if key_name else f"arn:aws:s3:::{bucket_name}"))
+    if extra:
+        call = Call(call.service, call.operation, call.pairs + tuple(extra), call.mapped)
     return _authorize(environ, principal, call, resp.region)
 
 
@@ -316,10 +427,38 @@ def _authorize(environ: dict, principal: Principal, call: Call, region: str):
     count("denied")
     caller = iam_policy.session_arn(principal.role_arn, principal.function_arn.split(":")[-1]) \
         if principal.role_arn else principal.function_arn
+    if not call.mapped:
+        return _response(environ, AuthError("access_denied", f"User: {caller} is not authorized to perform: "
+                                            f"{decision.action} on resource: {decision.resource}: the offline emulator "
+                                            "does not let a function's role make this request (what AWS would also "
+                                            "check, such as a destination's resource policy, is not emulated)"))
     if call.service == "s3":
         decision = iam_policy.Decision(decision.decision, decision.action, f'"{decision.resource}"',
                                        decision.statement)
     return _response(environ, AuthError("access_denied", iam_policy.denial_message(caller, decision)))
+
+
+def unreadable(resp, request, exc: Exception) -> tuple[int, dict, bytes]:
+    """The answer to a request moto could not parse: an operation the service does not have, or a body that
+    is not of its protocol; in the service's shape (400)."""
+    from botocore.model import OperationNotFoundError
+
+    environ = getattr(request, "environ", None) or {}
+    targeted = bool((request.headers.get("X-Amz-Target") or "").strip())
+    if isinstance(exc, OperationNotFoundError):
+        code = "UnknownOperationException" if targeted else "InvalidAction"
+        return refusal_in(environ, 400, code, "The action or operation requested is not valid for this service.")
+    if targeted:
+        return refusal_in(environ, 400, "SerializationException", f"The request could not be read: {exc}")
+    if getattr(resp, "service_name", "") == "awslambda":
+        return refusal_in(environ, 400, "InvalidRequestContentException", f"The request could not be read: {exc}")
+    return refusal_in(environ, 400, "InvalidQueryParameter", "The AWS query string is malformed or does not adhere "
+                      f"to AWS standards: {exc}")
+
+
+def refusal_in(environ: dict, status: int, code: str, message: str):
+    """The response refusing a request, in its service's shape."""
+    return _refusal(environ, Refused(status, code, message))
 
 
 def _refusal(environ: dict, refused: Refused):

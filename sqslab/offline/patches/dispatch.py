@@ -33,7 +33,8 @@ class _S3Refused(Exception):
 
 
 def _answering_refusals(handler):
-    """An S3 entry point that answers a refusal raised by the authorization hook inside it."""
+    """An S3 entry point that answers a refusal raised by the authorization hook inside it, and a request
+    moto's S3 cannot read (it fails before the hook, where no handler has acted) with S3's 400."""
 
     @functools.wraps(handler)
     def wrapper(self, request, full_url, headers):
@@ -41,6 +42,14 @@ def _answering_refusals(handler):
             return handler(self, request, full_url, headers)
         except _S3Refused as refused:
             return refused.response
+        except Exception as exc:
+            from sqslab.offline import dispatch_check
+
+            environ = getattr(request, "environ", None) or {}
+            if environ.get("sqslab.checked"):
+                raise  # a handler that failed after the check: the server's own failure
+            return dispatch_check.refusal_in(environ, 400, "InvalidRequest",
+                                             f"The request could not be read ({type(exc).__name__}).")
 
     return wrapper
 
@@ -98,6 +107,21 @@ def _apply_dispatch_checked() -> str:
             raise _S3Refused(refused)
         return s3_hook(self, bucket_name=bucket_name, key_name=key_name)
 
+    dispatch = _original(BaseResponse, "_dispatch", patch, ("self", "request", "full_url", "headers"))
+    if "self.setup_class(request, full_url, headers)" not in inspect.getsource(dispatch):
+        raise _mismatch(patch, "BaseResponse._dispatch no longer reads the request with setup_class")
+
+    @functools.wraps(dispatch)
+    def reading_dispatch(self, request, full_url=None, headers=None):
+        # moto parses the request before call_action: one it cannot parse (an operation the service does not
+        # have, a body of the wrong protocol) is the service's 400, not a server error
+        try:
+            self.setup_class(request, full_url, headers)
+        except Exception as exc:
+            return dispatch_check.unreadable(self, request, exc)
+        return self.call_action()
+
+    BaseResponse._dispatch = _mark(reading_dispatch, patch, dispatch)
     BaseResponse.call_action = _mark(checked_call_action, patch, call_action)
     S3Response._authenticate_and_authorize_s3_action = _mark(checked_s3_hook, patch, s3_hook)
     for name in ("ambiguous_response", "bucket_response", "key_response"):
