@@ -5,13 +5,13 @@
 For ``--minutes``, at once: direct invokes of a function; sends to a queue that an event
 source mapping drains into a consumer which fails every record whose body starts with
 ``poison`` (ReportBatchItemFailures; the queue's RedrivePolicy moves those to a
-dead-letter queue after two receives); and sends, long polls and deletes on a plain
-queue. The server's resident memory (the server process; execution environments are
+dead-letter queue after two receives) and reports the others it processed to a queue
+the benchmark reads; and sends, long polls and deletes on a plain queue. The server's resident memory (the server process; execution environments are
 processes of their own) is sampled every ``--sample-s`` seconds. At the end the load
 stops, the queues drain, and every message sent to the mapped queue must be accounted
-for: a good one in the consumer's log, a poison one in the dead-letter queue. Prints
+for: a good one reported by the consumer, a poison one in the dead-letter queue. Prints
 the samples, the counts, and how much the memory grew over the last 20 minutes (or the
-second half of a shorter run). Exit status 1 if a message is missing.
+last two thirds of a shorter run). Exit status 1 if a message is missing.
 
 Runs in a state directory and on a port of its own: a running server of yours is left
 alone.
@@ -32,16 +32,21 @@ import time
 import uuid
 
 CONSUMER = textwrap.dedent('''
-    import json
+    import boto3
+
+    DONE = boto3.client("sqs").get_queue_url(QueueName="bench-soak-done")["QueueUrl"]
+
 
     def handler(event, context):
-        failures = []
+        failures, done = [], []
         for record in event["Records"]:
             body = record["body"]
             if body.startswith("poison"):
                 failures.append({"itemIdentifier": record["messageId"]})
             else:
-                print(json.dumps({"ok": body}))
+                done.append({"Id": str(len(done)), "MessageBody": body})
+        if done:  # what was processed, told to the benchmark (the logs keep a stream's newest events only)
+            boto3.client("sqs").send_message_batch(QueueUrl=DONE, Entries=done)
         return {"batchItemFailures": failures}
 ''')
 ECHO = "def handler(event, context):\n    return event\n"
@@ -86,7 +91,7 @@ def main(argv=None) -> int:
 def run(args, tgt, policy, ensure_role, zip_source, server) -> int:
     from sqslab import target
 
-    sqs, lam, logs, iam = (target.client(s, tgt) for s in ("sqs", "lambda", "logs", "iam"))
+    sqs, lam, iam = (target.client(s, tgt) for s in ("sqs", "lambda", "iam"))
     statements = policy["Statement"] + [{"Effect": "Allow", "Action": "logs:*", "Resource": "*"}]
     role = ensure_role(iam, "bench-soak-role", policy={"Version": "2012-10-17", "Statement": statements})
     dlq = sqs.create_queue(QueueName="bench-soak-dlq", Attributes={"MessageRetentionPeriod": "1209600"})["QueueUrl"]
@@ -96,8 +101,9 @@ def run(args, tgt, policy, ensure_role, zip_source, server) -> int:
         "QueueUrl"]
     src_arn = sqs.get_queue_attributes(QueueUrl=src, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     plain = sqs.create_queue(QueueName="bench-soak-plain")["QueueUrl"]
+    done = sqs.create_queue(QueueName="bench-soak-done")["QueueUrl"]
     for name, code in (("bench-soak-consumer", CONSUMER), ("bench-soak-echo", ECHO)):
-        lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="index.handler", Timeout=1,
+        lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="index.handler", Timeout=5,
                             Code={"ZipFile": zip_source({"index.py": code})})
     lam.create_event_source_mapping(EventSourceArn=src_arn, FunctionName="bench-soak-consumer", BatchSize=10,
                                     FunctionResponseTypes=["ReportBatchItemFailures"])
@@ -105,6 +111,7 @@ def run(args, tgt, policy, ensure_role, zip_source, server) -> int:
     stop = threading.Event()
     sent_good: set[str] = set()
     sent_poison: set[str] = set()
+    processed: set[str] = set()
     counts = {"invokes": 0, "sends": 0, "plain_sends": 0, "plain_received": 0}
 
     def invoker():
@@ -131,6 +138,16 @@ def run(args, tgt, policy, ensure_role, zip_source, server) -> int:
                 sqs.delete_message(QueueUrl=plain, ReceiptHandle=m["ReceiptHandle"])
             counts["plain_received"] += len(got)
 
+    def done_reader():  # until the end: the consumer's reports of what it processed
+        while not (stop.is_set() and finished.is_set()):
+            got = sqs.receive_message(QueueUrl=done, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+            for m in got:
+                processed.add(m["Body"])
+                sqs.delete_message(QueueUrl=done, ReceiptHandle=m["ReceiptHandle"])
+
+    finished = threading.Event()
+    reader = threading.Thread(target=done_reader, daemon=True)
+    reader.start()
     threads = [threading.Thread(target=f, daemon=True) for f in (invoker, sender, plain_loop)]
     t0 = time.monotonic()
     samples = [(0.0, rss_mb(pid))]
@@ -152,16 +169,9 @@ def run(args, tgt, policy, ensure_role, zip_source, server) -> int:
         if all(v == "0" for v in a["Attributes"].values()):
             break
         time.sleep(1)
-    processed: set[str] = set()
-    kwargs = {"logGroupName": "/aws/lambda/bench-soak-consumer", "filterPattern": '"ok"'}
-    while True:
-        page = logs.filter_log_events(**kwargs)
-        for e in page["events"]:
-            if e["message"].startswith("{"):
-                processed.add(json.loads(e["message"])["ok"])
-        if not page.get("nextToken"):
-            break
-        kwargs["nextToken"] = page["nextToken"]
+    time.sleep(3)  # the last reports
+    finished.set()
+    reader.join(timeout=30)
     dead: set[str] = set()
     while True:
         got = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, VisibilityTimeout=600).get("Messages", [])
@@ -170,7 +180,7 @@ def run(args, tgt, policy, ensure_role, zip_source, server) -> int:
         dead.update(m["Body"] for m in got)
     missing_good = sent_good - processed
     missing_poison = sent_poison - dead
-    window = min(20 * 60, samples[-1][0] / 2)
+    window = min(20 * 60, samples[-1][0] * 2 / 3)
     start = min(samples, key=lambda s: abs(s[0] - (samples[-1][0] - window)))
     last = samples[-1]
     growth = (max(s[1] for s in samples if s[0] >= start[0]) - start[1]) / start[1] * 100
