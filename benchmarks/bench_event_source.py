@@ -1,4 +1,4 @@
-"""Timing of the offline SQS event source mapping (sqslab.offline.event_source).
+"""Timing of the offline SQS event source mapping (sqslab.offline.awslambda.event_source).
 
 - delivery latency: from SendMessage to the handler's start, on an idle mapping
   with a warm execution environment (goal: median 100 ms or less; bar 250 ms);

@@ -83,7 +83,7 @@ def bench_send_message(sqs, url: str, n: int) -> list[float]:
 
 def report_authentication(tgt, warm: list[float], sends: list[float], roundtrips: list[float]) -> None:
     """Every request is checked (SigV4, sqslab.offline.auth), and a function's requests are also
-    evaluated against its role's policies (sqslab.offline.iam_policy): the server measures what each
+    evaluated against its role's policies (sqslab.offline.iam.policy): the server measures what each
     costs per request; without them, each request would be that much quicker."""
     from sqslab.offline import server
 

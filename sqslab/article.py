@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 from sqslab import invoke as invoking
-from sqslab.progress import stream as progress_stream
+from sqslab.base.progress import stream as progress_stream
 from sqslab.stack import DEFAULT_STACK
 
 STEPS = (

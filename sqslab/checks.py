@@ -2,7 +2,7 @@
 the Python API, a notebook's parameters), before anything is sent or created.
 
 Each check returns the value in the form sqslab uses, or raises
-:class:`~sqslab.errors.SqslabError` with one line saying what is wrong and what
+:class:`~sqslab.base.errors.SqslabError` with one line saying what is wrong and what
 to do. The rules are AWS's own where AWS has one (each names its source).
 Nothing here imports an AWS SDK.
 """
@@ -16,8 +16,8 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from sqslab.base.errors import SqslabError
 from sqslab.config import TEMPLATE_WORDS
-from sqslab.errors import SqslabError
 
 # CloudFormation API Reference, CreateStack: "A stack name can contain only alphanumeric
 # characters (case sensitive) and hyphens. It must start with an alphabetic character

@@ -8,8 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from sqslab.base.errors import SqslabError
 from sqslab.config import DEFAULT_STACK, HANDOUTS, RECORDING, TEMPLATE_WORDS
-from sqslab.errors import SqslabError
 
 
 def _offline(args) -> int:

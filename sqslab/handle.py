@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 from sqslab import checks, scratch
 from sqslab import target as targets
+from sqslab.base.errors import SqslabError
 from sqslab.config import DEFAULT_STACK, FUNCTIONS
-from sqslab.errors import SqslabError
 
 # Outputs that name a function: Function{N}Name -> functionN, ConsumerFunctionName -> consumer.
 _FUNCTION_OUTPUT = re.compile(r"Function(\d+)Name|(Consumer)FunctionName")

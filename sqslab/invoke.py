@@ -13,11 +13,12 @@ import threading
 import time
 from dataclasses import dataclass
 
-from sqslab import checks, progress
+from sqslab import checks
+from sqslab.base import progress
+from sqslab.base.errors import SqslabError
+from sqslab.base.loglines import parse_report
 from sqslab.config import DEFAULT_STACK, FUNCTIONS
-from sqslab.errors import SqslabError
 from sqslab.handle import StackHandle
-from sqslab.loglines import parse_report
 
 
 @dataclass

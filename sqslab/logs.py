@@ -1,6 +1,6 @@
 """CloudWatch Logs of the stack's functions, fetched and turned into pandas frames.
 
-The fetching lives here; the parsing is pure (:mod:`sqslab.loglines`) and the
+The fetching lives here; the parsing is pure (:mod:`sqslab.base.loglines`) and the
 frames are built by :func:`frames_from_events`, which takes plain event dicts,
 so recorded exports and live logs go through the same code.
 """
@@ -12,8 +12,8 @@ import time
 from datetime import datetime, timezone
 
 from sqslab import target as targets
-from sqslab.errors import SqslabError
-from sqslab.loglines import parse_json_line, parse_report
+from sqslab.base.errors import SqslabError
+from sqslab.base.loglines import parse_json_line, parse_report
 
 
 def parse_since(text: str | None, now: float | None = None) -> int | None:

@@ -120,7 +120,7 @@ def setup(target: str, stack_name: str, profile: str, visibility_timeout=None, w
 def _one_line_errors() -> None:
     from IPython import get_ipython
 
-    from sqslab.errors import SqslabError
+    from sqslab.base.errors import SqslabError
 
     shell = get_ipython()
     if shell is None:

@@ -15,7 +15,7 @@ import hashlib
 import re
 import uuid
 
-from sqslab.errors import SqslabError
+from sqslab.base.errors import SqslabError
 
 PREFIX = "sqslab-scratch-"
 _PURPOSE = re.compile(r"[a-z0-9][a-z0-9-]{0,23}")

@@ -53,7 +53,7 @@ def ensure_role(iam, name: str = f"{NAME}-role", policy: dict | None = None) -> 
 
 def run(say=print) -> dict:
     """Run the smoke flow offline; returns what it saw."""
-    from sqslab.loglines import parse_report
+    from sqslab.base.loglines import parse_report
 
     tgt = target.resolve("offline")
     say(f"offline AWS at {tgt.endpoint_url}")

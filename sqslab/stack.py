@@ -21,16 +21,16 @@ from pathlib import Path
 
 from sqslab import checks, scratch
 from sqslab import target as targets
+from sqslab.base.errors import DeployError, SqslabError
+from sqslab.base.names import names_match
+from sqslab.base.progress import stream as progress_stream
 from sqslab.config import DEFAULT_STACK
-from sqslab.errors import DeployError, SqslabError
-from sqslab.progress import stream as progress_stream
 from sqslab.template import (
     DEFAULT_TEMPLATE,
     Artifacts,
     PlannedName,
     check_parameters,
     load_template,
-    names_match,
     package,
     planned_names,
     render,

@@ -27,7 +27,7 @@ import os
 import threading
 from dataclasses import dataclass
 
-from sqslab.errors import SqslabError
+from sqslab.base.errors import SqslabError
 from sqslab.offline import identity
 
 TARGETS = ("offline", "aws")

@@ -28,8 +28,8 @@ from pathlib import Path
 import yaml
 
 from sqslab import checks
+from sqslab.base.errors import DeployError, SqslabError
 from sqslab.config import DEFAULT_TEMPLATE, NESTED_TEMPLATE, RETRIES_TEMPLATE, TEMPLATES  # noqa: F401 (re-exported)
-from sqslab.errors import DeployError, SqslabError
 
 PLACEHOLDER_BUCKET = "sqslab-artifacts-placeholder"
 
@@ -392,12 +392,6 @@ def resource_paths(template: str | Path) -> dict[str, str]:
         if rtype == "AWS::CloudFormation::Stack" and isinstance(url, str) and not re.match(r"https?://", url):
             found |= {f"{logical_id}/{inner}": t for inner, t in resource_paths(path.parent / url).items()}
     return found
-
-
-def names_match(physical_id, name: str) -> bool:
-    """Whether a physical resource id (a name, a queue URL, an ARN) is the resource named ``name``."""
-    physical_id = str(physical_id or "")
-    return physical_id == name or physical_id.endswith(("/" + name, ":" + name))
 
 
 def planned_names(template: str | Path, parameters: dict[str, str], stack_name: str,

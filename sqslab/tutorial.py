@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from sqslab import handouts
+from sqslab.base.errors import SqslabError
 from sqslab.config import HANDOUTS, NOTEBOOKS, PROFILES, RETRIES_MAX_RECEIVE_COUNT
-from sqslab.errors import SqslabError
 from sqslab.kernels import KERNEL_ARGUMENTS, SeriesKernelManager, WarmKernel
 
 

@@ -91,7 +91,7 @@ def lam(offline):
 def own_home(tmp_path, monkeypatch):
     """A server home and port of the test's own, so the session's server is untouched;
     whatever server the test started there is stopped after it."""
-    from sqslab.errors import SqslabError
+    from sqslab.base.errors import SqslabError
     from sqslab.offline import server
 
     monkeypatch.setenv("SQSLAB_HOME", str(tmp_path / "sqslab"))

@@ -11,7 +11,7 @@ import sys
 import textwrap
 import uuid
 
-from sqslab.loglines import parse_report
+from sqslab.base.loglines import parse_report
 from sqslab.smoke import zip_source
 
 

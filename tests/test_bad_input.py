@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from sqslab import checks, cli, invoke, logs, notebook, stack, target, template, tutorial
-from sqslab.errors import SqslabError
+from sqslab.base.errors import SqslabError
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,4 +1,4 @@
-"""Code packages and layers as Lambda limits them (sqslab.offline.code_package, the patch
+"""Code packages and layers as Lambda limits them (sqslab.offline.awslambda.code_package, the patch
 lambda_code_package_limits).
 
 AWS pages: "Lambda quotas" (deployment package: 50 MB zipped for a direct upload, 250 MB
@@ -27,7 +27,8 @@ from pathlib import PurePosixPath
 import pytest
 from botocore.exceptions import ClientError
 
-from sqslab.offline import code_package, server
+from sqslab.offline import server
+from sqslab.offline.awslambda import code_package
 from sqslab.smoke import zip_source
 from tests.helpers import invoke, make_function
 

@@ -16,7 +16,7 @@ import uuid
 import pytest
 
 from sqslab import invoke, stack, template
-from sqslab.errors import SqslabError
+from sqslab.base.errors import SqslabError
 from sqslab.smoke import zip_source
 
 pytestmark = pytest.mark.usefixtures("offline")

@@ -26,7 +26,7 @@ import pytest
 from botocore.exceptions import ClientError
 from helpers import log_messages, make_function, run_sqslab, server_status
 
-from sqslab.offline import event_source as es
+from sqslab.offline.awslambda import batching, mapping_checks
 
 HANDLER = """
 import json, os, time
@@ -417,7 +417,7 @@ def test_a_mapping_made_by_cloudformation_is_polled_and_stops_with_its_stack(cli
 def test_partial_response_rules():
     """services-sqs-errorhandling, "Implementing partial batch responses": success and failure conditions."""
     ids = ["a", "b", "c"]
-    keep = es.records_to_keep
+    keep = batching.records_to_keep
     assert keep(b'{"batchItemFailures": [{"itemIdentifier": "b"}]}', ids) == {"b"}
     for success in (b'{"batchItemFailures": []}', b'{"batchItemFailures": null}', b"{}", b"null", b"", None,
                     b'{"statusCode": 200}'):
@@ -431,33 +431,33 @@ def test_partial_response_rules():
 
 def test_batching_decisions():
     """services-sqs-configure: invoke when full, when the window ends, or at the 6 MB payload limit."""
-    plan = es.BatchPlan(batch_size=100, window_s=2)
+    plan = batching.BatchPlan(batch_size=100, window_s=2)
     assert plan.want(0) == 10 and plan.want(95) == 5 and plan.want(100) == 0
     assert not plan.ready(0, None, 10.0)
     assert not plan.ready(5, 10.0, 11.9) and plan.ready(5, 10.0, 12.0)
     assert plan.ready(100, 10.0, 10.0)
-    assert es.BatchPlan(batch_size=10, window_s=0).ready(1, 10.0, 10.0)
+    assert batching.BatchPlan(batch_size=10, window_s=0).ready(1, 10.0, 10.0)
     big = 1024 * 1024
-    assert es.BatchPlan.fits([big] * 5, big - 100)
-    assert not es.BatchPlan.fits([big] * 6, 10)
+    assert batching.BatchPlan.fits([big] * 5, big - 100)
+    assert not batching.BatchPlan.fits([big] * 6, 10)
     texts = ['{"a": 1}', '{"b": 2}']
-    assert es.event_size([len(t) for t in texts]) == len(es.event_text(texts))
-    assert json.loads(es.event_text(texts)) == {"Records": [{"a": 1}, {"b": 2}]}
-    assert es.event_size([]) == len(es.event_text([]))
+    assert batching.event_size([len(t) for t in texts]) == len(batching.event_text(texts))
+    assert json.loads(batching.event_text(texts)) == {"Records": [{"a": 1}, {"b": 2}]}
+    assert batching.event_size([]) == len(batching.event_text([]))
 
 
 def test_concurrency_limit():
     """services-sqs-scaling: five batches unless MaximumConcurrency says otherwise; reserved concurrency caps it."""
-    assert es.concurrency_limit(None, None) == 5
-    assert es.concurrency_limit(2, None) == 2
-    assert es.concurrency_limit(50, 3) == 3
-    assert es.concurrency_limit(None, 0) == 0
-    assert es.concurrency_limit(1000, None) == es.LOCAL_CEILING
+    assert batching.concurrency_limit(None, None) == 5
+    assert batching.concurrency_limit(2, None) == 2
+    assert batching.concurrency_limit(50, 3) == 3
+    assert batching.concurrency_limit(None, 0) == 0
+    assert batching.concurrency_limit(1000, None) == batching.LOCAL_CEILING
 
 
 def test_checks_in_lambdas_words():
     """services-sqs-parameters / CreateEventSourceMapping limits."""
-    check = es.check_sqs_mapping
+    check = mapping_checks.check_sqs_mapping
     check({"BatchSize": 10}, fifo=False)
     check({"BatchSize": 10000, "MaximumBatchingWindowInSeconds": 300}, fifo=False)
     check({"BatchSize": 10}, fifo=True, visibility_timeout=30, function_timeout=30)
@@ -471,13 +471,13 @@ def test_checks_in_lambdas_words():
         ({"MaximumBatchingWindowInSeconds": 1}, True, "not supported for FIFO"),
     ]
     for config, fifo, words in cases:
-        with pytest.raises(es.MappingError, match=None) as err:
+        with pytest.raises(mapping_checks.MappingError, match=None) as err:
             check(config, fifo=fifo)
         assert words in err.value.message, (config, err.value.message)
-    with pytest.raises(es.MappingError) as err:
+    with pytest.raises(mapping_checks.MappingError) as err:
         check({}, fifo=False, visibility_timeout=30, function_timeout=31)
     assert err.value.message == "Queue visibility timeout: 30 seconds is less than Function timeout: 31 seconds"
-    assert es.normalise({"BatchSize": "5", "Enabled": "false", "MaximumBatchingWindowInSeconds": "0"}) == {
+    assert mapping_checks.normalise({"BatchSize": "5", "Enabled": "false", "MaximumBatchingWindowInSeconds": "0"}) == {
         "BatchSize": 5, "Enabled": False, "MaximumBatchingWindowInSeconds": 0}
 
 
@@ -489,7 +489,7 @@ def test_record_shape_on_a_fifo_message():
         sender_id="AIDA", system_attributes={}, body_md5=hashlib.md5(b"hi").hexdigest(),
         message_attributes={"n": {"DataType": "Number", "StringValue": "3"}},
     )
-    rec = es.record(message, "arn:aws:sqs:eu-west-1:123456789012:q.fifo", "eu-west-1")
+    rec = batching.record(message, "arn:aws:sqs:eu-west-1:123456789012:q.fifo", "eu-west-1")
     assert list(rec["attributes"]) == ["ApproximateReceiveCount", "SentTimestamp", "SequenceNumber", "MessageGroupId",
                                        "SenderId", "MessageDeduplicationId", "ApproximateFirstReceiveTimestamp"]
     assert rec["attributes"]["ApproximateReceiveCount"] == "2"

@@ -23,7 +23,7 @@ import pytest
 from helpers import invoke, make_function, run_sqslab
 
 from sqslab import target
-from sqslab.errors import SqslabError
+from sqslab.base.errors import SqslabError
 from sqslab.offline import server
 from sqslab.smoke import ensure_role
 

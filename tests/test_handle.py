@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from sqslab import invoke, stack, target
-from sqslab.errors import SqslabError
+from sqslab.base.errors import SqslabError
 from sqslab.handle import StackHandle
 
 

@@ -1,4 +1,4 @@
-"""Each function runs as its role (sqslab.offline.iam_policy, the hook in sqslab.offline.auth).
+"""Each function runs as its role (sqslab.offline.iam.policy, the hook in sqslab.offline.auth).
 
 Unit tests of the evaluator follow the IAM User Guide: "Policy evaluation logic",
 "Determining whether a request is allowed or denied within an account", "IAM JSON
@@ -18,8 +18,9 @@ import uuid
 import pytest
 
 from sqslab.offline import auth
-from sqslab.offline import event_source as es
-from sqslab.offline import iam_policy as ip
+from sqslab.offline.awslambda import mapping_checks
+from sqslab.offline.iam import actions as rq
+from sqslab.offline.iam import policy as ip
 from tests.helpers import make_function
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
@@ -110,14 +111,14 @@ def test_requests_map_to_actions_and_resources():
     """The Service Authorization Reference for CloudWatch Logs (a stream's ARN, a group's ``:*``), and
     GetCallerIdentity ("No permissions are required to perform this operation"). The mapping of each
     request as moto dispatches it is tested end to end in tests/test_one_reading.py."""
-    put = ip.logs_call("PutLogEvents", {"logGroupName": "/aws/lambda/f", "logStreamName": "s"}, REGION, ACCOUNT)
+    put = rq.logs_call("PutLogEvents", {"logGroupName": "/aws/lambda/f", "logStreamName": "s"}, REGION, ACCOUNT)
     assert put.pairs == (("logs:PutLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/f:log-stream:s"),)
-    read = ip.logs_call("FilterLogEvents", {"logGroupName": "/aws/lambda/f"}, REGION, ACCOUNT)
+    read = rq.logs_call("FilterLogEvents", {"logGroupName": "/aws/lambda/f"}, REGION, ACCOUNT)
     assert read.pairs == (("logs:FilterLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/f:*"),)
-    who = ip.sts_call("GetCallerIdentity", {})
+    who = rq.sts_call("GetCallerIdentity", {})
     assert ip.authorize("arn:aws:iam::123456789012:role/none", who) is None
-    assert ip.authorize("arn:aws:iam::123456789012:role/none", ip.sts_call("AssumeRole", {})) is not None
-    assert not ip.s3_call("PUT", "/bucket", "policy").mapped
+    assert ip.authorize("arn:aws:iam::123456789012:role/none", rq.sts_call("AssumeRole", {})) is not None
+    assert not rq.s3_call("PUT", "/bucket", "policy").mapped
 
 
 def test_denial_messages_and_the_query_shape():
@@ -296,8 +297,8 @@ def test_a_mapping_whose_role_may_not_poll(stack, lam, clients):
 
 def test_a_role_that_does_not_exist_may_do_nothing():
     """Policy evaluation logic: no policy, no allow. (A role deleted while its function runs.)"""
-    with pytest.raises(es.MappingError, match="call ReceiveMessage on SQS"):
-        es.check_role_can_poll(f"arn:aws:iam::{ACCOUNT}:role/does-not-exist", Q)
+    with pytest.raises(mapping_checks.MappingError, match="call ReceiveMessage on SQS"):
+        mapping_checks.check_role_can_poll(f"arn:aws:iam::{ACCOUNT}:role/does-not-exist", Q)
 
 
 WHO = '''

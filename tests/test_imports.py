@@ -15,7 +15,7 @@ from pathlib import Path
 import sqslab
 
 ROOT = Path(sqslab.__file__).resolve().parent
-WORKER = "sqslab.offline.worker"
+WORKER = "sqslab.offline.awslambda.worker"
 
 
 def _module_name(path: Path) -> str:
@@ -147,7 +147,7 @@ def test_cycles_are_found_and_shown_as_paths():
 
 def test_no_import_cycles():
     graph = import_graph()
-    assert "sqslab.offline.server" in graph and "sqslab.offline.lambda_service" in graph
+    assert "sqslab.offline.server" in graph and "sqslab.offline.awslambda.service" in graph
     found = [" -> ".join(path) for path in cycles(graph)]
     assert not found, "import cycles in sqslab:\n  " + "\n  ".join(found)
 
@@ -158,3 +158,36 @@ def test_the_worker_is_a_script_of_its_own():
     graph = import_graph()
     assert [m for m, deps in graph.items() if WORKER in deps] == []
     assert graph[WORKER] == set()
+
+
+def layering_problems(graph: dict[str, set[str]]) -> list[str]:
+    """The imports that break the layers: sqslab.offline imports only itself and sqslab.base;
+    sqslab.base imports only itself; only the server process (which applies them) and the
+    patches themselves import sqslab.offline.patches."""
+    wrong = []
+    for module, deps in graph.items():
+        for dep in deps:
+            if module.startswith("sqslab.offline") and not dep.startswith(("sqslab.offline", "sqslab.base")):
+                wrong.append(f"{module} -> {dep} (the emulator imports the learner side)")
+            if module.startswith("sqslab.base") and not dep.startswith("sqslab.base"):
+                wrong.append(f"{module} -> {dep} (the base imports something above it)")
+            if dep.startswith("sqslab.offline.patches") and not module.startswith("sqslab.offline.patches") \
+                    and module != "sqslab.offline.server":
+                wrong.append(f"{module} -> {dep} (only the server applies the patches)")
+    return sorted(wrong)
+
+
+def test_the_layers_hold():
+    """The emulator is one world and the learner side another; moto is patched in one place."""
+    wrong = layering_problems(import_graph())
+    assert not wrong, "\n  ".join(["layering broken:", *wrong])
+
+
+def test_the_layering_rule_fails_on_a_wrong_way_import():
+    graph = {"sqslab.offline.x": {"sqslab.template", "sqslab.base.errors"}, "sqslab.base.errors": {"sqslab.cli"},
+             "sqslab.offline.awslambda.service": {"sqslab.offline.patches.sqs"}, "sqslab.template": set()}
+    assert layering_problems(graph) == [
+        "sqslab.base.errors -> sqslab.cli (the base imports something above it)",
+        "sqslab.offline.awslambda.service -> sqslab.offline.patches.sqs (only the server applies the patches)",
+        "sqslab.offline.x -> sqslab.template (the emulator imports the learner side)",
+    ]

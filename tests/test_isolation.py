@@ -96,7 +96,7 @@ def test_the_users_aws_setup_is_never_opened_nor_held(own_home, tmp_path):
         traced.wait(timeout=30)
     assert stopped.returncode == 0, stopped.stderr
     trace = log.read_text()
-    assert "sqslab/offline/worker.py" in trace, "the trace followed the server down to its workers"
+    assert "sqslab/offline/awslambda/worker.py" in trace, "the trace followed the server down to its workers"
     assert "botocore/data/sqs/" in trace, "and into the handler's own SDK"
     opened = [ln for ln in trace.splitlines() if str(home / ".aws") in ln]
     assert not opened, "a sqslab process opened the user's ~/.aws:\n" + "\n".join(opened[:10])

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from sqslab.loglines import format_report, parse_json_line, parse_report
+from sqslab.base.loglines import format_report, parse_json_line, parse_report
 
 
 @pytest.mark.parametrize("init_ms", [None, 118.02])

@@ -184,7 +184,7 @@ def test_refusals(sqs):
                                                   MaxNumberOfMessagesPerSecond=501)[1]
     assert code(sqs.cancel_message_move_task, TaskHandle="foobared") == (
         "InvalidParameterValue", "Value for parameter TaskHandle is invalid.")
-    from sqslab.offline.patches.sqs import encode_task_handle
+    from sqslab.offline.sqs.move_tasks import encode_task_handle
 
     assert code(sqs.cancel_message_move_task, TaskHandle=encode_task_handle(str(uuid.uuid4()), dlq_arn)) == (
         "ResourceNotFoundException", "Task does not exist.")

@@ -10,6 +10,8 @@ import pytest
 
 from sqslab.offline import patches
 from sqslab.offline.patches import awslambda, cloudformation
+from sqslab.offline.sqs import attributes as queue_attributes
+from sqslab.offline.sqs import move_tasks
 
 CHILD = """
 AWSTemplateFormatVersion: "2010-09-09"
@@ -261,13 +263,12 @@ def test_invoke_request_error_is_lambdas():
 
 
 def test_attribute_out_of_range():
-    from sqslab.offline.patches import sqs
 
-    assert sqs.attribute_out_of_range({"VisibilityTimeout": "43200", "DelaySeconds": 0, "Policy": "x"}) is None
-    assert sqs.attribute_out_of_range({"VisibilityTimeout": "43201"}) == "VisibilityTimeout"
-    assert sqs.attribute_out_of_range({"DelaySeconds": "5", "MessageRetentionPeriod": "59"}) == "MessageRetentionPeriod"
-    assert sqs.attribute_out_of_range({"ReceiveMessageWaitTimeSeconds": "1.5"}) == "ReceiveMessageWaitTimeSeconds"
-    assert sqs.attribute_out_of_range({"MaximumMessageSize": True}) == "MaximumMessageSize"
+    assert queue_attributes.attribute_out_of_range({"VisibilityTimeout": "43200", "DelaySeconds": 0, "Policy": "x"}) is None
+    assert queue_attributes.attribute_out_of_range({"VisibilityTimeout": "43201"}) == "VisibilityTimeout"
+    assert queue_attributes.attribute_out_of_range({"DelaySeconds": "5", "MessageRetentionPeriod": "59"}) == "MessageRetentionPeriod"
+    assert queue_attributes.attribute_out_of_range({"ReceiveMessageWaitTimeSeconds": "1.5"}) == "ReceiveMessageWaitTimeSeconds"
+    assert queue_attributes.attribute_out_of_range({"MaximumMessageSize": True}) == "MaximumMessageSize"
 
 
 def test_fifo_dedup_id_is_kept_for_five_minutes_exactly(monkeypatch):
@@ -341,11 +342,10 @@ def test_guards_of_the_message_move_tasks_patch(monkeypatch):
 
 
 def test_move_task_handle_round_trip():
-    from sqslab.offline.patches import sqs
 
     arn = "arn:aws:sqs:us-east-1:123456789012:dlq"
-    assert sqs.decode_task_handle(sqs.encode_task_handle("t-1", arn)) == ("t-1", arn)
-    assert sqs.decode_task_handle("foobared") is None and sqs.decode_task_handle("") is None
+    assert move_tasks.decode_task_handle(move_tasks.encode_task_handle("t-1", arn)) == ("t-1", arn)
+    assert move_tasks.decode_task_handle("foobared") is None and move_tasks.decode_task_handle("") is None
 
 
 # ---------------------------------------------------------------- what the server keeps (a long load)
@@ -354,7 +354,7 @@ def test_move_task_handle_round_trip():
 def test_deleted_receipt_handles_are_kept_for_a_time_and_a_count():
     """sqs_deleted_handles_bounded: a handle is known for its time, then forgotten; the oldest go first
     beyond the count."""
-    from sqslab.offline.patches.sqs import ExpiringHandles
+    from sqslab.offline.sqs.receipts import ExpiringHandles
 
     now = [0.0]
     handles = ExpiringHandles(ttl_s=60, cap=3, clock=lambda: now[0])

@@ -16,7 +16,7 @@ import uuid
 import pytest
 
 from sqslab import checks, config, stack, template
-from sqslab.errors import SqslabError
+from sqslab.base.errors import SqslabError
 
 RETRIES = config.RETRIES_TEMPLATE
 CONSUMER = config.LAMBDAS / "consumer" / "index.py"

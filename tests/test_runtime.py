@@ -10,7 +10,7 @@ import time
 import pytest
 from helpers import invoke, log_messages, make_function, report_of
 
-from sqslab.loglines import REPORT_RE, parse_report
+from sqslab.base.loglines import REPORT_RE, parse_report
 from sqslab.offline import server
 from sqslab.target import offline_credentials
 
@@ -290,7 +290,7 @@ def test_payload_not_json_serialisable(lam, clients, role_arn):
 
 
 def test_idle_environments_are_capped(lam, role_arn):
-    from sqslab.offline import pool
+    from sqslab.offline.awslambda import pool
 
     names = [make_function(lam, role_arn, "def handler(e, c):\n    return 1\n") for _ in range(pool.MAX_IDLE_TOTAL + 4)]
     for name in names:

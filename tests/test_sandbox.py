@@ -32,7 +32,7 @@ import uuid
 import pytest
 from helpers import invoke, make_function, report_of
 
-from sqslab.offline import memory
+from sqslab.offline.awslambda import memory
 from sqslab.smoke import zip_source
 
 needs_proc = pytest.mark.skipif(not memory.SUPPORTED, reason="the memory limit needs Linux's /proc")

@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from sqslab import resources, scratch, stack
-from sqslab.errors import SqslabError
+from sqslab.base.errors import SqslabError
 from sqslab.handle import StackHandle
 from sqslab.smoke import zip_source
 

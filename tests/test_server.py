@@ -14,7 +14,7 @@ import time
 
 from helpers import run_sqslab
 
-from sqslab.errors import SqslabError
+from sqslab.base.errors import SqslabError
 from sqslab.offline import identity, server
 
 sqslab = run_sqslab

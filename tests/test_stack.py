@@ -13,7 +13,7 @@ import pytest
 from helpers import run_sqslab
 
 from sqslab import stack, template
-from sqslab.errors import DeployError, SqslabError
+from sqslab.base.errors import DeployError, SqslabError
 
 pytestmark = pytest.mark.usefixtures("offline")
 

@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from sqslab import target
-from sqslab.errors import SqslabError
+from sqslab.base.errors import SqslabError
 
 
 def test_default_target_is_offline(monkeypatch):

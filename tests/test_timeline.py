@@ -122,7 +122,7 @@ def test_pure_modules_import_no_aws_sdk():
     import subprocess
     import sys
 
-    code = "import sys, sqslab.timeline, sqslab.loglines, sqslab.plots; print('boto3' in sys.modules or 'botocore' in sys.modules)"
+    code = "import sys, sqslab.timeline, sqslab.base.loglines, sqslab.plots; print('boto3' in sys.modules or 'botocore' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == "False", out.stderr
 

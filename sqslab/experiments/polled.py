@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from sqslab import logs, timeline
-from sqslab.errors import SqslabError
+from sqslab.base.errors import SqslabError
 
 POLL_S = 0.2  # how often the logs and the queues are looked at while waiting
 
@@ -69,7 +69,7 @@ def read(lab, since_ms: int, function: str = "consumer") -> Run:
 
 def wait_for(lab, since_ms: int, done, timeout: float = 60.0, what: str = "the consumer's log lines") -> Run:
     """Read the consumer's logs until ``done(run)`` is true, and every batch line has its REPORT
-    line; a :class:`~sqslab.errors.SqslabError` after ``timeout`` seconds."""
+    line; a :class:`~sqslab.base.errors.SqslabError` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         run = read(lab, since_ms)

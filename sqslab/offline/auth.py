@@ -39,7 +39,7 @@ A request signed with an execution environment's credentials is then
 authorized: it is mapped to its IAM action and resource and evaluated against
 the policies of the function's execution role, recorded in the environment's
 :class:`Principal` when its credentials are issued
-(:mod:`sqslab.offline.iam_policy`). A request the role does not allow is
+(:mod:`sqslab.offline.iam.policy`). A request the role does not allow is
 answered with AWS's ``AccessDenied`` (Lambda, CloudWatch Logs:
 ``AccessDeniedException``), naming the assumed role, the action and the
 resource, and changes nothing. The learner's own requests are not evaluated.
@@ -163,7 +163,7 @@ def issue_for_environment(function_arn: str = "", role_arn: str = "") -> Princip
     """Temporary credentials for one execution environment of ``function_arn``, standing for
     its execution role: ``role_arn``, or the function's Role as moto's Lambda backend holds it now."""
     if function_arn and not role_arn:
-        from sqslab.offline import iam_policy
+        from sqslab.offline.iam import policy as iam_policy
 
         role_arn = iam_policy.function_role(function_arn)
     return STORE.issue(function_arn, role_arn)
@@ -438,7 +438,7 @@ _ERRORS = {
     "incomplete": (400, "IncompleteSignature", "IncompleteSignatureException", "AuthorizationHeaderMalformed",
                    "The request signature does not conform to AWS standards."),
     "content_sha": (400, "SignatureDoesNotMatch", "InvalidSignatureException", "XAmzContentSHA256Mismatch", ""),
-    # A signed request the caller's role does not allow (sqslab.offline.iam_policy).
+    # A signed request the caller's role does not allow (sqslab.offline.iam.policy).
     "access_denied": (403, "AccessDenied", "AccessDeniedException", "AccessDenied", "Access Denied"),
 }
 _S3_MESSAGES = {
@@ -627,9 +627,9 @@ def _function_pre_check(principal: Principal, req: Request) -> AuthError | None:
                          "(the offline emulator applies roles to sqs, lambda, logs, iam, sts, cloudformation and "
                          "s3 only)")
     if service == "s3":
-        from sqslab.offline import iam_policy
+        from sqslab.offline.iam import actions
 
-        call = iam_policy.s3_call(req.method.upper(), unquote(req.raw_path), req.raw_query)
+        call = actions.s3_call(req.method.upper(), unquote(req.raw_path), req.raw_query)
         if not call.mapped:
             action, resource = call.pairs[0]
             return AuthError("access_denied", f"User: {caller} is not authorized to perform: {action} on "
@@ -755,7 +755,7 @@ def caller_identity(principal: Principal, req: Request, body: bytes) -> bytes | 
     form = parse_qs(req.raw_query) | parse_qs(body.decode("utf-8", "replace"))
     if form.get("Action", [""])[0] != "GetCallerIdentity":
         return None
-    from sqslab.offline import iam_policy
+    from sqslab.offline.iam import policy as iam_policy
 
     function = principal.function_arn.split(":")[-1]
     account = principal.role_arn.split(":")[4]

@@ -26,7 +26,7 @@ Here, for every caller:
 
 And for a request signed with an execution environment's credentials, the action
 and resource so read are evaluated against the function's role
-(:mod:`sqslab.offline.iam_policy`); a denied request gets AWS's ``AccessDenied``
+(:mod:`sqslab.offline.iam.policy`); a denied request gets AWS's ``AccessDenied``
 in that service's shape and never reaches the handler.
 """
 
@@ -36,9 +36,12 @@ import re
 import time
 from urllib.parse import unquote, urlsplit
 
-from sqslab.offline import code_package, iam_policy
 from sqslab.offline.auth import AuthError, Principal, count, error_response, policy_cost, request_of
-from sqslab.offline.iam_policy import Call
+from sqslab.offline.awslambda import code_package
+from sqslab.offline.iam import actions
+from sqslab.offline.iam import policy as iam_policy
+from sqslab.offline.iam.actions import Call
+from sqslab.offline.sqs import move_tasks
 
 # moto's name of a service -> the name requests are signed for (SigV4 credential scope)
 SIGNING_NAMES = {"awslambda": "lambda"}
@@ -93,7 +96,7 @@ def sqs_call(resp, operation: str) -> Call:
     """``sqs:<Action>`` on the queue moto acts on: ``_get_queue_name()`` in the request's account and
     region (SQS API permissions reference; batch actions as their single forms; ListQueues on ``*``)."""
     region, account = resp.region, resp.current_account
-    action = "sqs:" + iam_policy.SQS_BATCH.get(operation, operation)
+    action = "sqs:" + actions.SQS_BATCH.get(operation, operation)
     for param in ("QueueName", "QueueUrl", "SourceArn", "DestinationArn", "TaskHandle"):
         _strings(resp, param, code="InvalidParameterValue")  # each a string, or absent
     if operation in ("CreateQueue", "GetQueueUrl"):
@@ -105,9 +108,7 @@ def sqs_call(resp, operation: str) -> Call:
         resource = resp._get_param("SourceArn") or "*"
     elif operation == "CancelMessageMoveTask":
         resource = "*"
-        from sqslab.offline.patches.sqs import decode_task_handle
-
-        decoded = decode_task_handle(resp._get_param("TaskHandle") or "")
+        decoded = move_tasks.decode_task_handle(resp._get_param("TaskHandle") or "")
         if decoded:
             resource = decoded[1]
     elif operation == "ListQueues":
@@ -273,7 +274,7 @@ def logs_call(resp, operation: str) -> Call:
     streams = _strings(resp, "logStreamName")
     pairs = []
     for group in dict.fromkeys(groups):
-        call = iam_policy.logs_call(operation, {"logGroupName": group, "logStreamName": streams[0] if streams else None},
+        call = actions.logs_call(operation, {"logGroupName": group, "logStreamName": streams[0] if streams else None},
                                     region, account)
         pairs.extend(call.pairs)
     return Call("logs", operation, tuple(pairs) or ((action, "*"),))
@@ -312,10 +313,10 @@ def call_of(resp) -> Call:
     if service == "logs":
         return logs_call(resp, operation)
     if service == "iam":
-        return iam_policy.iam_call(operation, _params(resp, "PolicySourceArn", "RoleName", "UserName", "GroupName",
+        return actions.iam_call(operation, _params(resp, "PolicySourceArn", "RoleName", "UserName", "GroupName",
                                                       "PolicyArn"), resp.current_account)
     if service == "cloudformation":
-        call = iam_policy.cloudformation_call(operation, _params(resp, "StackName"), resp.region,
+        call = actions.cloudformation_call(operation, _params(resp, "StackName"), resp.region,
                                               resp.current_account)
         if operation in _CFN_MAKES_RESOURCES:
             # CloudFormation would create each resource with the caller's permissions (or a service role's);
@@ -323,7 +324,7 @@ def call_of(resp) -> Call:
             return Call(call.service, operation, call.pairs, mapped=False)
         return call
     if service == "sts":
-        return iam_policy.sts_call(operation, _params(resp, "RoleArn"))
+        return actions.sts_call(operation, _params(resp, "RoleArn"))
     return Call(service, operation, ((f"{service}:{operation}", "*"),), mapped=False)
 
 
@@ -404,7 +405,7 @@ def check_s3(resp, bucket_name: str | None, key_name: str | None) -> tuple[int, 
     if principal is None or principal.kind != "function":
         return None
     path = f"/{bucket_name}/{key_name}" if bucket_name and key_name else (f"/{bucket_name}" if bucket_name else "/")
-    call = iam_policy.s3_call(resp.method.upper(), path.replace("%", "%25"), urlsplit(resp.uri).query)
+    call = actions.s3_call(resp.method.upper(), path.replace("%", "%25"), urlsplit(resp.uri).query)
     extra = []
     source = resp.headers.get("x-amz-copy-source")
     if source:  # CopyObject / UploadPartCopy also read the source: s3:GetObject on it

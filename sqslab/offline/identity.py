@@ -19,7 +19,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqslab.errors import SqslabError
+from sqslab.base.errors import SqslabError
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

@@ -1,8 +1,8 @@
 """Start, stop and inspect the embedded offline AWS: moto's server in a background process.
 
 The server process applies :mod:`sqslab.offline.patches`, installs the local Lambda
-runtime (:mod:`sqslab.offline.lambda_service`) and the pollers of SQS event source
-mappings (:mod:`sqslab.offline.event_source`), and serves moto's WSGI application on
+runtime (:mod:`sqslab.offline.awslambda.service`) and the pollers of SQS event source
+mappings (:mod:`sqslab.offline.awslambda.event_source`), and serves moto's WSGI application on
 loopback only. Its state (pid, port, start time) lives in ``server.json`` under
 the state directory (``$SQSLAB_HOME/offline``, default ``~/.sqslab/offline``);
 its log is ``server.log`` beside it.
@@ -41,7 +41,7 @@ import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from sqslab.errors import SqslabError
+from sqslab.base.errors import SqslabError
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 5151
@@ -233,7 +233,7 @@ def _hung_line(info: ServerInfo) -> str:
 
 def notice(line: str) -> None:
     """One line for the user, beside the command's own output (stderr; stdout in a notebook)."""
-    from sqslab.progress import stream
+    from sqslab.base.progress import stream
 
     print(f"sqslab: {line}", file=stream(), flush=True)
 
@@ -533,10 +533,10 @@ def serve(port: int, token: str = "") -> int:
         return 3
     actual_port = server.server_address[1]
     os.environ["MOTO_PORT"] = str(actual_port)
-    from sqslab.offline import lambda_service
+    from sqslab.offline.awslambda import service as lambda_service
 
     lambda_service.install(endpoint_url=f"http://{HOST}:{actual_port}", state_dir=state_dir())
-    from sqslab.offline import event_source
+    from sqslab.offline.awslambda import event_source
 
     event_source.install()
 
@@ -591,7 +591,9 @@ def _with_status(app):
 
     def wrapped(environ, start_response):
         if environ.get("PATH_INFO") == STATUS_PATH:
-            from sqslab.offline import event_source, lambda_service, patches
+            from sqslab.offline import patches
+            from sqslab.offline.awslambda import event_source
+            from sqslab.offline.awslambda import service as lambda_service
 
             if environ.get("sqslab.principal") is None:
                 body = json.dumps({"pid": _STATUS.get("pid")}).encode()

@@ -13,7 +13,7 @@ import math
 import os
 from dataclasses import dataclass
 
-from sqslab.errors import SqslabError
+from sqslab.base.errors import SqslabError
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import os
 import stat
 from pathlib import Path
 
-from sqslab.errors import SqslabError
+from sqslab.base.errors import SqslabError
 
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600

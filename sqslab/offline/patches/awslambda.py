@@ -61,7 +61,7 @@ def _apply_lambda_local_runtime() -> str:
             raise _mismatch("lambda_local_runtime", f"LambdaFunction no longer has {attr}")
 
     def invoke(self, body, request_headers, response_headers):
-        from sqslab.offline import lambda_service
+        from sqslab.offline.awslambda import service as lambda_service
 
         return lambda_service.get().invoke(self, body, request_headers, response_headers)
 
@@ -80,7 +80,7 @@ def _apply_lambda_local_runtime() -> str:
 # and a function whose timeout exceeds the queue's visibility timeout
 # (services-sqs-parameters, services-sqs-configure, CreateEventSourceMapping),
 # and a function whose execution role may not poll the queue (ReceiveMessage,
-# DeleteMessage, GetQueueAttributes). The wording is Lambda's (sqslab.offline.event_source.check_sqs_mapping).
+# DeleteMessage, GetQueueAttributes). The wording is Lambda's (sqslab.offline.awslambda.mapping_checks.check_sqs_mapping).
 def _lambda_error(err):
     from moto.awslambda.exceptions import LambdaClientError
 
@@ -103,33 +103,35 @@ def _apply_lambda_esm_sqs_checks() -> str:
         raise _mismatch(patch, "LambdaBackend no longer keeps _event_source_mappings")
 
     def create_event_source_mapping(self, spec):
-        from sqslab.offline import event_source as es
+        from sqslab.offline.awslambda import event_source as es
+        from sqslab.offline.awslambda import mapping_checks
 
         if not (spec.get("FunctionName") and es.is_sqs(spec.get("EventSourceArn"))):
             return create(self, spec)
-        spec = es.normalise(spec)
+        spec = mapping_checks.normalise(spec)
         fn = self.get_function(spec["FunctionName"])  # ResourceNotFoundException, as moto words it
         queue = es.find_queue(spec["EventSourceArn"])
         try:
             if queue is None:
-                raise es.queue_missing()
+                raise mapping_checks.queue_missing()
             for other in list(self._event_source_mappings.values()):
                 if other.event_source_arn == queue.queue_arn and other.function_arn == fn.function_arn:
-                    raise es.already_mapped(queue.queue_arn, fn.function_name, other.uuid)
-            es.check_sqs_mapping(spec, fifo=bool(queue.fifo_queue), visibility_timeout=int(queue.visibility_timeout),
+                    raise mapping_checks.already_mapped(queue.queue_arn, fn.function_name, other.uuid)
+            mapping_checks.check_sqs_mapping(spec, fifo=bool(queue.fifo_queue), visibility_timeout=int(queue.visibility_timeout),
                                  function_timeout=int(fn.timeout or 3))
-            es.check_role_can_poll(str(fn.role or ""), queue.queue_arn, queue.region)
-        except es.MappingError as err:
+            mapping_checks.check_role_can_poll(str(fn.role or ""), queue.queue_arn, queue.region)
+        except mapping_checks.MappingError as err:
             raise _lambda_error(err) from None
         return create(self, spec)
 
     def update_event_source_mapping(self, uuid, spec):
-        from sqslab.offline import event_source as es
+        from sqslab.offline.awslambda import event_source as es
+        from sqslab.offline.awslambda import mapping_checks
 
         esm = self.get_event_source_mapping(uuid)
         if esm is None or not es.is_sqs(esm.event_source_arn):
             return update(self, uuid, spec)
-        spec = es.normalise(spec)
+        spec = mapping_checks.normalise(spec)
         merged = {
             "BatchSize": spec.get("BatchSize", esm.batch_size),
             "MaximumBatchingWindowInSeconds": spec.get("MaximumBatchingWindowInSeconds", esm.max_batch_window),
@@ -145,9 +147,9 @@ def _apply_lambda_esm_sqs_checks() -> str:
             fn = self.get_function(function)
             visibility, function_timeout = int(queue.visibility_timeout), int(fn.timeout or 3)
         try:
-            es.check_sqs_mapping(merged, fifo=esm.event_source_arn.endswith(".fifo"),
+            mapping_checks.check_sqs_mapping(merged, fifo=esm.event_source_arn.endswith(".fifo"),
                                  visibility_timeout=visibility, function_timeout=function_timeout)
-        except es.MappingError as err:
+        except mapping_checks.MappingError as err:
             raise _lambda_error(err) from None
         return update(self, uuid, spec)
 
@@ -163,7 +165,7 @@ def _apply_lambda_esm_sqs_checks() -> str:
 # with StateTransitionReason "User initiated" at once. Lambda polls the queue
 # and reports Creating/Enabling/Updating/Disabling on the way, with
 # "USER_INITIATED". This starts, nudges and stops one poller per SQS mapping
-# (sqslab.offline.event_source) from Create/Update/DeleteEventSourceMapping,
+# (sqslab.offline.awslambda.event_source) from Create/Update/DeleteEventSourceMapping,
 # which CloudFormation's AWS::Lambda::EventSourceMapping also goes through, and
 # reports the poller's State.
 def _apply_lambda_esm_sqs_poller() -> str:
@@ -187,7 +189,7 @@ def _apply_lambda_esm_sqs_poller() -> str:
         raise _mismatch(patch, "LambdaFunction no longer has reserved_concurrency")
 
     def create_event_source_mapping(self, spec):
-        from sqslab.offline import event_source as es
+        from sqslab.offline.awslambda import event_source as es
 
         esm = create(self, spec)
         sources = es.get()
@@ -196,7 +198,7 @@ def _apply_lambda_esm_sqs_poller() -> str:
         return esm
 
     def update_event_source_mapping(self, uuid, spec):
-        from sqslab.offline import event_source as es
+        from sqslab.offline.awslambda import event_source as es
 
         before = self.get_event_source_mapping(uuid)
         was_enabled = bool(before.enabled) if before is not None else False
@@ -207,7 +209,7 @@ def _apply_lambda_esm_sqs_poller() -> str:
         return esm
 
     def delete_event_source_mapping(self, uuid):
-        from sqslab.offline import event_source as es
+        from sqslab.offline.awslambda import event_source as es
 
         esm = delete(self, uuid)
         sources = es.get()
@@ -216,7 +218,7 @@ def _apply_lambda_esm_sqs_poller() -> str:
         return esm
 
     def get_configuration(self):
-        from sqslab.offline import event_source as es
+        from sqslab.offline.awslambda import event_source as es
 
         doc = config(self)
         sources = es.get()
@@ -308,7 +310,7 @@ def _apply_lambda_invoke_request_checks() -> str:
             return setup(self, request, full_url, headers, True)
 
     def invoke(self, function_name, qualifier, body, headers, response_headers):
-        from sqslab.offline.lambda_service import _header
+        from sqslab.offline.awslambda.service import _header
 
         refusal = invoke_request_error(body, _header(headers, "X-Amz-Invocation-Type"))
         if refusal is not None:
@@ -336,7 +338,7 @@ def _apply_lambda_invoke_request_checks() -> str:
 # InvalidParameterValueException, "Unzipped size must be smaller than 262144000
 # bytes" / "Function code combined with layers exceeds ..." (Lambda quotas). After
 # a function is deleted, its code replaced or a layer version deleted, the unpacked
-# packages no function uses any longer are removed (sqslab.offline.pool).
+# packages no function uses any longer are removed (sqslab.offline.awslambda.pool).
 def _package_refusal(err):
     from moto.awslambda.exceptions import InvalidParameterValueException
 
@@ -344,7 +346,7 @@ def _package_refusal(err):
 
 
 def _sweep() -> None:
-    from sqslab.offline import lambda_service
+    from sqslab.offline.awslambda import service as lambda_service
 
     if lambda_service._SERVICE is not None:
         try:
@@ -356,7 +358,8 @@ def _sweep() -> None:
 def _apply_lambda_code_package_limits() -> str:
     from moto.awslambda.models import LambdaBackend, LambdaFunction, LambdaStorage, LayerStorage
 
-    from sqslab.offline import code_package, lambda_service
+    from sqslab.offline.awslambda import code_package
+    from sqslab.offline.awslambda import service as lambda_service
 
     patch = "lambda_code_package_limits"
     put_function = _original(LambdaStorage, "put_function", patch, ("self", "fn"))
@@ -428,12 +431,12 @@ def _apply_lambda_code_package_limits() -> str:
 # (AWS_ACCESS_KEY_ID, _HANDLER, AWS_LAMBDA_FUNCTION_MEMORY_SIZE, ...) included, and
 # the runtime then silently replaces them. Lambda refuses them at CreateFunction and
 # UpdateFunctionConfiguration (and so through CloudFormation), as
-# sqslab.offline.function_config says.
+# sqslab.offline.awslambda.function_config says.
 def _apply_lambda_environment_checks() -> str:
     from moto.awslambda.exceptions import LambdaClientError
     from moto.awslambda.models import LambdaFunction, LambdaStorage
 
-    from sqslab.offline import function_config
+    from sqslab.offline.awslambda import function_config
 
     patch = "lambda_environment_checks"
     put_function = _original(LambdaStorage, "put_function", patch, ("self", "fn"))

@@ -170,7 +170,7 @@ def _apply_create_failure_rollback() -> str:
 # types moto would otherwise take over: SQS queues and Lambda functions).
 def _owner_of(backend, stack_id: str, resource_type: str, name: str):
     """The other live stack that holds a ``resource_type`` named ``name``, if any."""
-    from sqslab.template import names_match
+    from sqslab.base.names import names_match
 
     for stack in list(backend.stacks.values()):
         if stack.stack_id == stack_id or stack.status.startswith("DELETE"):

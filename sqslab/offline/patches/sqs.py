@@ -1,5 +1,5 @@
 """The SQS patches: SendMessage no longer runs mapped functions (the pollers of
-:mod:`sqslab.offline.event_source` do); queue attributes, ChangeMessageVisibility,
+:mod:`sqslab.offline.awslambda.event_source` do); queue attributes, ChangeMessageVisibility,
 long polls and FIFO deduplication behave as the SQS documentation says; dead-letter
 queue redrives run as message move tasks (StartMessageMoveTask and its siblings)."""
 
@@ -9,6 +9,8 @@ import inspect
 import time
 
 from sqslab.offline.patches.guards import _mark, _mismatch, _original, _require, _require_params
+from sqslab.offline.sqs import attributes as queue_attributes
+from sqslab.offline.sqs import move_tasks, receipts
 
 
 # ---------------------------------------------------------------------------
@@ -70,33 +72,6 @@ def _apply_sqs_no_push_on_send() -> str:
 # outside its range with InvalidAttributeValue, before it changes anything
 # (SQS API reference, CreateQueue and SetQueueAttributes: request parameters
 # and errors). Both requests reach Queue._set_attributes, checked here first.
-QUEUE_ATTRIBUTE_LIMITS = {
-    "DelaySeconds": (0, 900),  # 15 minutes
-    "MaximumMessageSize": (1024, 1_048_576),  # 1 KiB to 1 MiB
-    "MessageRetentionPeriod": (60, 1_209_600),  # 1 minute to 14 days
-    "ReceiveMessageWaitTimeSeconds": (0, 20),
-    "VisibilityTimeout": (0, 43_200),  # 12 hours
-}
-
-
-def attribute_out_of_range(attributes: dict) -> str | None:
-    """The first attribute SQS refuses for its value (not an integer, or out of
-    :data:`QUEUE_ATTRIBUTE_LIMITS`), or None."""
-    for name, (low, high) in QUEUE_ATTRIBUTE_LIMITS.items():
-        if name not in attributes:
-            continue
-        value = attributes[name]
-        if isinstance(value, bool):
-            return name
-        try:
-            number = int(str(value).strip())
-        except ValueError:
-            return name
-        if not low <= number <= high:
-            return name
-    return None
-
-
 def _apply_sqs_queue_attribute_limits() -> str:
     import functools
 
@@ -114,7 +89,7 @@ def _apply_sqs_queue_attribute_limits() -> str:
 
     @functools.wraps(original)
     def _set_attributes(self, attributes, now=None):
-        bad = attribute_out_of_range(attributes or {})
+        bad = queue_attributes.attribute_out_of_range(attributes or {})
         if bad is not None:
             raise refuse(bad)
         return original(self, attributes, now)
@@ -206,7 +181,7 @@ def _apply_sqs_change_visibility_in_flight() -> str:
 # visible by ChangeMessageVisibility 0 likewise. SQS returns a message to a
 # waiting long poll as soon as it is visible (developer guide,
 # sqs-short-and-long-polling). As the event source pollers do
-# (sqslab.offline.event_source), the wait here sleeps on the same condition
+# (sqslab.offline.awslambda.event_source), the wait here sleeps on the same condition
 # but no longer than until the queue's next visibility timeout or delay ends,
 # and a visibility change signals the condition, which wakes long polls and
 # the pollers alike.
@@ -340,246 +315,12 @@ def _apply_sqs_fifo_dedup_interval() -> str:
 # task that is no longer RUNNING is UnsupportedOperation; a message sent to the
 # dead-letter queue directly has no source queue to return to, so a task
 # without DestinationArn fails on it (FailureReason says why).
-DEFAULT_MOVE_RATE = 500  # messages per second when MaxNumberOfMessagesPerSecond is not given
-MOVE_TASKS_LISTED = 10
-_SOURCE_ATTR = "_sqslab_dead_letter_source_arn"
-_ARN_FORMAT = "You must use this format to specify the {}: arn:<partition>:<service>:<region>:<account-id>:<resource-id>"
-_NO_RESOURCE = "The resource that you specified for the {} parameter doesn't exist."
-
-
-def encode_task_handle(task_id: str, source_arn: str) -> str:
-    """A TaskHandle as SQS makes it: base64 of ``{"taskId": ..., "sourceArn": ...}``."""
-    import base64
-    import json
-
-    return base64.b64encode(json.dumps({"taskId": task_id, "sourceArn": source_arn}).encode()).decode()
-
-
-def decode_task_handle(handle: str) -> tuple[str, str] | None:
-    import base64
-    import binascii
-    import json
-
-    try:
-        doc = json.loads(base64.b64decode(handle.encode(), validate=True))
-        return str(doc["taskId"]), str(doc["sourceArn"])
-    except (binascii.Error, ValueError, TypeError, KeyError, UnicodeError):
-        return None
-
-
-class MoveTask:
-    """One message move task: its state, read by ListMessageMoveTasks, and the thread that moves."""
-
-    def __init__(self, source_arn: str, destination_arn: str | None, rate: int | None):
-        import threading
-        import uuid
-
-        self.id = str(uuid.uuid4())
-        self.source_arn = source_arn
-        self.destination_arn = destination_arn
-        self.rate = rate
-        self.status = "RUNNING"
-        self.moved = 0
-        self.to_move = 0
-        self.started_ms = int(time.time() * 1000)
-        self.failure: str | None = None
-        self.cancelled = threading.Event()
-        self.thread: threading.Thread | None = None
-
-    @property
-    def handle(self) -> str:
-        return encode_task_handle(self.id, self.source_arn)
-
-    def entry(self) -> dict:
-        out = {"SourceArn": self.source_arn, "Status": self.status, "StartedTimestamp": self.started_ms,
-               "ApproximateNumberOfMessagesMoved": self.moved, "ApproximateNumberOfMessagesToMove": self.to_move}
-        if self.destination_arn:
-            out["DestinationArn"] = self.destination_arn
-        if self.rate is not None:
-            out["MaxNumberOfMessagesPerSecond"] = self.rate
-        if self.status == "RUNNING":
-            out["TaskHandle"] = self.handle
-        if self.status == "FAILED":
-            out["FailureReason"] = self.failure
-        return out
-
-
-class _TaskFailed(Exception):
-    pass
-
-
-_move_tasks: dict[str, list[MoveTask]] = {}  # source ARN -> its tasks, oldest first
-_move_lock = None  # a threading.Lock, made when the patch is applied
-_moving_from = None  # a threading.local: the queue a ReceiveMessage is reading
-
-
-def queue_by_arn(arn: str | None):
-    """The moto queue an ARN names, or None (also for a text that is not an SQS queue ARN)."""
-    from moto.sqs.models import sqs_backends
-
-    parts = (arn or "").split(":")
-    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "sqs":
-        return None
-    _, _, _, region, account, name = parts
-    try:
-        return sqs_backends[account][region].queues.get(name)
-    except (KeyError, ValueError):
-        return None
-
-
-def _is_arn(text: str | None) -> bool:
-    parts = (text or "").split(":")
-    return len(parts) == 6 and parts[0] == "arn" and all(parts[1:3]) and bool(parts[5])
-
-
-def _is_dead_letter_queue(queue) -> bool:
-    from moto.sqs.models import sqs_backends
-
-    backend = sqs_backends[queue.account_id][queue.region]
-    return any(q.dead_letter_queue is queue for q in list(backend.queues.values()))
-
-
-def _check_start(error, source_arn, destination_arn, rate):
-    """The queues of a StartMessageMoveTask request, or the SQS error for it."""
-    if not _is_arn(source_arn):
-        raise error("InvalidParameterValue", _ARN_FORMAT.format("SourceArn"))
-    source = queue_by_arn(source_arn)
-    if source is None:
-        raise error("ResourceNotFoundException", _NO_RESOURCE.format("SourceArn"))
-    if not _is_dead_letter_queue(source):
-        raise error("InvalidParameterValue", "Source queue must be configured as a Dead Letter Queue.")
-    destination = None
-    if destination_arn:
-        if not _is_arn(destination_arn):
-            raise error("InvalidParameterValue", _ARN_FORMAT.format("DestinationArn"))
-        destination = queue_by_arn(destination_arn)
-        if destination is None:
-            raise error("ResourceNotFoundException", _NO_RESOURCE.format("DestinationArn"))
-        if bool(destination.fifo_queue) != bool(source.fifo_queue):
-            raise error("InvalidParameterValue",
-                        "The source queue and the destination queue must be of the same queue type.")
-    if rate is not None and not (isinstance(rate, int) and 1 <= rate <= 500):
-        raise error("InvalidParameterValue", "Value for parameter MaxNumberOfMessagesPerSecond is invalid. "
-                                             "Reason: You must enter a number that's between 1 and 500.")
-    return source, destination
-
-
-def _move_one(task: MoveTask, source, message, destination) -> bool:
-    """Move one message as a new message; False when it is no longer there or is in flight."""
-    from moto.sqs.exceptions import QueueDoesNotExist
-    from moto.sqs.models import sqs_backends
-
-    target = destination
-    if target is None:
-        origin = getattr(message, _SOURCE_ATTR, None)
-        if origin is None:
-            raise _TaskFailed(f"Message {message.id} was not moved to {source.name} by a queue's RedrivePolicy: "
-                              "it has no source queue to go back to (give a DestinationArn)")
-        target = queue_by_arn(origin)
-    if target is None:
-        raise _TaskFailed("AWS.SimpleQueueService.NonExistentQueue")
-    backend = sqs_backends[target.account_id][target.region]
-    if backend.queues.get(target.name) is not target:
-        raise _TaskFailed("AWS.SimpleQueueService.NonExistentQueue")
-    with source._messages_lock:
-        if message not in source._messages or not message.visible or message.delayed:
-            return False
-        source._messages.remove(message)
-        source.pending_messages.discard(message)
-    try:
-        backend.send_message(
-            target.name, message.body, message_attributes=dict(message.message_attributes),
-            system_attributes=dict(message.system_attributes or {}),
-            group_id=message.group_id if target.fifo_queue else None,
-            deduplication_id=message.id if target.fifo_queue else None)  # as SQS does on the way in
-    except QueueDoesNotExist:
-        with source._messages_lock:
-            source._messages.insert(0, message)
-        raise _TaskFailed("AWS.SimpleQueueService.NonExistentQueue") from None
-    return True
-
-
-def _run_move_task(task: MoveTask, source, destination, messages) -> None:
-    interval = 1.0 / (task.rate or DEFAULT_MOVE_RATE)
-    next_at = time.monotonic()
-    try:
-        for message in messages:
-            wait = next_at - time.monotonic()
-            if task.cancelled.wait(max(wait, 0)) if wait > 0 else task.cancelled.is_set():
-                break
-            if _move_one(task, source, message, destination):
-                task.moved += 1
-                next_at = max(next_at + interval, time.monotonic() - interval)
-    except _TaskFailed as exc:
-        task.failure, task.status = str(exc), "FAILED"
-        return
-    except Exception as exc:  # noqa: BLE001 - reported in the task, as SQS reports a failure
-        task.failure, task.status = f"InternalError: {exc}", "FAILED"
-        return
-    task.status = "CANCELLED" if task.cancelled.is_set() else "COMPLETED"
-
-
-def start_move_task(error, source_arn, destination_arn=None, rate=None) -> MoveTask:
-    import threading
-
-    source, destination = _check_start(error, source_arn, destination_arn, rate)
-    with _move_lock:
-        tasks = _move_tasks.setdefault(source.queue_arn, [])
-        if any(t.status in ("RUNNING", "CANCELLING") for t in tasks):
-            raise error("InvalidParameterValue", "There is already a task running. Only one active task is "
-                                                 "allowed for a source queue arn at a given time.")
-        task = MoveTask(source.queue_arn, destination_arn or None, rate)
-        with source._messages_lock:
-            messages = [m for m in source._messages if m.visible and not m.delayed]
-        task.to_move = len(messages)
-        tasks.append(task)
-        del tasks[:-MOVE_TASKS_LISTED]
-    task.thread = threading.Thread(target=_run_move_task, args=(task, source, destination, messages),
-                                   name=f"sqs-move-{source.name}", daemon=True)
-    task.thread.start()
-    return task
-
-
-def list_move_tasks(error, source_arn, max_results=None) -> list[dict]:
-    if not _is_arn(source_arn):
-        raise error("InvalidParameterValue", _ARN_FORMAT.format("SourceArn"))
-    if queue_by_arn(source_arn) is None:
-        raise error("ResourceNotFoundException", _NO_RESOURCE.format("SourceArn"))
-    limit = 1 if max_results is None else max_results
-    if not (isinstance(limit, int) and 1 <= limit <= MOVE_TASKS_LISTED):
-        raise error("InvalidParameterValue", "Value for parameter MaxResults is invalid. Reason: You must enter "
-                                             "a number that's less than or equal to 10.")
-    with _move_lock:
-        tasks = list(_move_tasks.get(source_arn, []))
-    return [t.entry() for t in reversed(tasks)][:limit]
-
-
-def cancel_move_task(error, handle) -> MoveTask:
-    decoded = decode_task_handle(handle or "")
-    if decoded is None:
-        raise error("InvalidParameterValue", "Value for parameter TaskHandle is invalid.")
-    task_id, source_arn = decoded
-    if queue_by_arn(source_arn) is None:
-        raise error("ResourceNotFoundException", _NO_RESOURCE.format("SourceArn"))
-    with _move_lock:
-        task = next((t for t in _move_tasks.get(source_arn, []) if t.id == task_id), None)
-        if task is None:
-            raise error("ResourceNotFoundException", "Task does not exist.")
-        if task.status != "RUNNING":
-            raise error("UnsupportedOperation", f"The task is {task.status}: only a RUNNING task can be cancelled.")
-        task.status = "CANCELLING"
-        task.cancelled.set()
-    return task
-
-
 def _apply_sqs_message_move_tasks() -> str:
     import functools
-    import threading
 
     from moto.core.responses import ActionResult
     from moto.sqs import exceptions, models, responses
 
-    global _move_lock, _moving_from
     patch = "sqs_message_move_tasks"
     existing = getattr(responses.SQSResponse, "start_message_move_task", None)
     if existing is not None:
@@ -607,35 +348,33 @@ def _apply_sqs_message_move_tasks() -> str:
     error = _require(exceptions, "SQSException", patch)
     _require(responses.SQSResponse, "_get_param", patch)
 
-    _move_lock = _move_lock or threading.Lock()
-    _moving_from = _moving_from or threading.local()
 
     @functools.wraps(receive)
     def receive_message(self, queue_name, *args, **kwargs):
-        _moving_from.queue = self.queues.get(queue_name)
+        move_tasks.moving_from.queue = self.queues.get(queue_name)
         try:
             return receive(self, queue_name, *args, **kwargs)
         finally:
-            _moving_from.queue = None
+            move_tasks.moving_from.queue = None
 
     @functools.wraps(add)
     def add_message(self, message):
-        source = getattr(_moving_from, "queue", None)
+        source = getattr(move_tasks.moving_from, "queue", None)
         if source is not None and source is not self and source.dead_letter_queue is self:
-            setattr(message, _SOURCE_ATTR, source.queue_arn)  # the queue whose RedrivePolicy moved it
+            setattr(message, move_tasks.SOURCE_ATTR, source.queue_arn)  # the queue whose RedrivePolicy moved it
         return add(self, message)
 
     def start_message_move_task(self):
-        task = start_move_task(error, self._get_param("SourceArn"), self._get_param("DestinationArn"),
+        task = move_tasks.start_move_task(error, self._get_param("SourceArn"), self._get_param("DestinationArn"),
                                self._get_param("MaxNumberOfMessagesPerSecond"))
         return ActionResult({"TaskHandle": task.handle})
 
     def list_message_move_tasks(self):
-        results = list_move_tasks(error, self._get_param("SourceArn"), self._get_param("MaxResults"))
+        results = move_tasks.list_move_tasks(error, self._get_param("SourceArn"), self._get_param("MaxResults"))
         return ActionResult({"Results": results})
 
     def cancel_message_move_task(self):
-        task = cancel_move_task(error, self._get_param("TaskHandle"))
+        task = move_tasks.cancel_move_task(error, self._get_param("TaskHandle"))
         return ActionResult({"ApproximateNumberOfMessagesMoved": task.moved})
 
     models.SQSBackend.receive_message = _mark(receive_message, patch, receive)
@@ -643,7 +382,7 @@ def _apply_sqs_message_move_tasks() -> str:
     for method in (start_message_move_task, list_message_move_tasks, cancel_message_move_task):
         setattr(responses.SQSResponse, method.__name__, _mark(method, patch))
     return (f"StartMessageMoveTask, ListMessageMoveTasks and CancelMessageMoveTask move dead letters in the "
-            f"background ({DEFAULT_MOVE_RATE} messages/s unless MaxNumberOfMessagesPerSecond is given)")
+            f"background ({move_tasks.DEFAULT_MOVE_RATE} messages/s unless MaxNumberOfMessagesPerSecond is given)")
 
 
 # ---------------------------------------------------------------------------
@@ -655,48 +394,6 @@ def _apply_sqs_message_move_tasks() -> str:
 # DELETED_HANDLES_KEPT per queue (the oldest go first): a second DeleteMessage
 # within that time succeeds as before; later, a handle moto no longer knows is
 # ReceiptHandleIsInvalid (README: what is kept).
-DELETED_HANDLE_TTL_S = 15 * 60
-DELETED_HANDLES_KEPT = 20_000
-
-
-class ExpiringHandles:
-    """A set of receipt handles that forgets each one after a time, and the oldest beyond a count."""
-
-    def __init__(self, ttl_s: float = DELETED_HANDLE_TTL_S, cap: int = DELETED_HANDLES_KEPT, clock=None):
-        import collections
-        import time
-
-        self._added: collections.OrderedDict[str, float] = collections.OrderedDict()
-        self._ttl, self._cap, self._clock = ttl_s, cap, clock or time.monotonic
-
-    def _prune(self) -> None:
-        horizon = self._clock() - self._ttl
-        while self._added and (len(self._added) > self._cap or next(iter(self._added.values())) < horizon):
-            self._added.popitem(last=False)
-
-    def add(self, handle: str) -> None:
-        self._added[handle] = self._clock()
-        self._added.move_to_end(handle)
-        self._prune()
-
-    def update(self, handles) -> None:
-        for handle in handles:
-            self.add(handle)
-
-    def discard(self, handle: str) -> None:
-        self._added.pop(handle, None)
-
-    def __contains__(self, handle) -> bool:
-        self._prune()
-        return handle in self._added
-
-    def __len__(self) -> int:
-        return len(self._added)
-
-    def __iter__(self):
-        return iter(list(self._added))
-
-
 def _apply_sqs_deleted_handles_bounded() -> str:
     from moto.sqs.models import Queue
 
@@ -709,8 +406,8 @@ def _apply_sqs_deleted_handles_bounded() -> str:
 
     def __init__(self, name, region, account_id, **kwargs):
         init(self, name, region, account_id, **kwargs)
-        self.deleted_messages = ExpiringHandles()
+        self.deleted_messages = receipts.ExpiringHandles()
 
     Queue.__init__ = _mark(__init__, patch, init)
-    return (f"deleted messages' receipt handles kept {DELETED_HANDLE_TTL_S // 60} minutes, at most "
-            f"{DELETED_HANDLES_KEPT} per queue")
+    return (f"deleted messages' receipt handles kept {receipts.DELETED_HANDLE_TTL_S // 60} minutes, at most "
+            f"{receipts.DELETED_HANDLES_KEPT} per queue")

@@ -1,6 +1,6 @@
 """One Lambda execution environment: a worker process, and the protocol spoken with it.
 
-An environment is one process running :mod:`sqslab.offline.worker` (a script,
+An environment is one process running :mod:`sqslab.offline.awslambda.worker` (a script,
 never imported) for one function configuration (a :class:`FunctionSpec`). The
 two sides speak JSON lines, one message per line; the worker's module docstring
 lists the messages. Here: ``init`` imports the handler (module-level code runs:
@@ -12,7 +12,7 @@ What a handler starts ends with its environment: each worker leads a process
 group of its own, and stopping the environment (timeout, crash, eviction, server
 shutdown) kills the whole group. If the server itself is killed, each worker
 sees its request pipe close and kills its own group (see
-:mod:`sqslab.offline.worker`). A child that leaves the group on purpose
+:mod:`sqslab.offline.awslambda.worker`). A child that leaves the group on purpose
 (``setsid``) is beyond reach, though it never holds up the runtime.
 
 The worker's environment holds nothing of the server's own (see
@@ -80,7 +80,7 @@ def worker_environment(
     """The worker's whole environment: nothing of the server's own is passed on,
     so a user's real AWS credentials, profile or proxy can never reach a handler.
     ``credentials`` are the environment's temporary ones (see :mod:`sqslab.offline.auth`);
-    ``runtime_dir`` holds the libraries Lambda's runtime ships (:mod:`sqslab.offline.runtime_libs`)."""
+    ``runtime_dir`` holds the libraries Lambda's runtime ships (:mod:`sqslab.offline.awslambda.runtime_libs`)."""
     env = dict(spec.variables)
     env.update(
         {

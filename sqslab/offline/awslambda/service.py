@@ -3,24 +3,24 @@
 The ``lambda_local_runtime`` patch (:mod:`sqslab.offline.patches.awslambda`)
 routes moto's ``LambdaFunction.invoke`` to the one :class:`LambdaService` of the
 server process (:func:`install`, :func:`get`); each invoke runs in an execution
-environment (:mod:`sqslab.offline.environment`) taken from a pool
-(:mod:`sqslab.offline.pool`). Like Lambda:
+environment (:mod:`sqslab.offline.awslambda.environment`) taken from a pool
+(:mod:`sqslab.offline.awslambda.pool`). Like Lambda:
 
 - a cold start runs the module-level code, and its REPORT line carries
   ``Init Duration``;
 - the function's Timeout is enforced by stopping the worker;
 - errors come back in Lambda's shape with ``X-Amz-Function-Error: Unhandled``;
 - every environment writes its own log stream in ``/aws/lambda/NAME``, with
-  START / END / REPORT lines (:func:`sqslab.loglines.format_report`) around the
+  START / END / REPORT lines (:func:`sqslab.base.loglines.format_report`) around the
   handler's output;
 - ``Event`` invokes return 202 at once and run in the background; ``DryRun``
   returns 204 and runs nothing;
 - a handler imports from its task root, its layers and the libraries Lambda's
-  runtime ships, nothing else (:mod:`sqslab.offline.runtime_libs`); an init that
+  runtime ships, nothing else (:mod:`sqslab.offline.awslambda.runtime_libs`); an init that
   fails is logged as Lambda logs it (``INIT_REPORT``, then a REPORT line with the
   error type);
 - an environment that holds more than the function's MemorySize is stopped
-  (:mod:`sqslab.offline.memory`): ``Runtime.OutOfMemory``, and the next invoke
+  (:mod:`sqslab.offline.awslambda.memory`): ``Runtime.OutOfMemory``, and the next invoke
   is a cold start.
 
 What it does not emulate: the Lambda OS image, and runtimes other than Python
@@ -43,10 +43,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqslab.loglines import format_report
-from sqslab.offline import code_package, memory, runtime_libs
-from sqslab.offline.environment import Environment, FunctionSpec, now_ms
-from sqslab.offline.pool import Pool
+from sqslab.base.loglines import format_report
+from sqslab.offline.awslambda import code_package, memory, runtime_libs
+from sqslab.offline.awslambda.environment import Environment, FunctionSpec, now_ms
+from sqslab.offline.awslambda.pool import Pool
 
 TAIL_BYTES = 4096
 

@@ -1,13 +1,13 @@
 """One Lambda execution environment: a Python process that imports a handler once
 and runs it for each invoke it is sent.
 
-Run as a script (``python -I -S worker.py``) by :mod:`sqslab.offline.environment`, never
+Run as a script (``python -I -S worker.py``) by :mod:`sqslab.offline.awslambda.environment`, never
 imported by the package. It needs only the standard library: ``-I`` keeps its own
 directory, the user's site and ``PYTHON*`` variables off ``sys.path``, ``-S`` the
 interpreter's site-packages (the server's venv). The ``init`` message then puts the
 handler's import path in front of the standard library, in Lambda's order: the task
 root, the layers, the libraries Lambda's Python runtime ships (boto3 and its
-dependencies, see :mod:`sqslab.offline.runtime_libs`). Anything else fails to import,
+dependencies, see :mod:`sqslab.offline.awslambda.runtime_libs`). Anything else fails to import,
 as on Lambda. It speaks JSON lines: requests on the file descriptor
 that was stdin when it started, replies on the one that was stdout. Processes
 the handler starts inherit neither of the two (their stdin is the null device). The

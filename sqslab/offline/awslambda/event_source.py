@@ -24,14 +24,14 @@ services-sqs-errorhandling, services-sqs-scaling, services-sqs-parameters):
   SequenceNumber on FIFO queues; AWSTraceHeader when sent), message attributes
   in Lambda's shape, md5OfBody, eventSource, eventSourceARN and awsRegion;
 - the function is invoked synchronously by the local runtime
-  (:mod:`sqslab.offline.lambda_service`), each batch in an execution
+  (:mod:`sqslab.offline.awslambda.service`), each batch in an execution
   environment of its own; success deletes the batch; an error or a timeout
   deletes nothing, so the messages return after the visibility timeout with a
   higher ApproximateReceiveCount, until the queue's RedrivePolicy moves them to
   the dead-letter queue (moto's ReceiveMessage does the move);
 - FunctionResponseTypes ReportBatchItemFailures: only the listed records stay;
   the response rules are those of "Implementing partial batch responses"
-  (:func:`records_to_keep`);
+  (:func:`sqslab.offline.awslambda.batching.records_to_keep`);
 - several batches in flight at once: up to ScalingConfig.MaximumConcurrency,
   else five (the number of concurrent batches Lambda starts with), and never
   more than the function's reserved concurrency; FIFO queues deliver one
@@ -41,12 +41,12 @@ services-sqs-errorhandling, services-sqs-scaling, services-sqs-parameters):
   State moves Creating -> Enabled, Enabling -> Enabled, Updating -> Enabled,
   Disabling -> Disabled (once in-flight batches end), with
   StateTransitionReason USER_INITIATED; the create-time checks are AWS's
-  (:func:`check_sqs_mapping`, and :func:`check_role_can_poll`: the function's
+  (:mod:`sqslab.offline.awslambda.mapping_checks`: the function's
   execution role must allow sqs:ReceiveMessage, DeleteMessage and
   GetQueueAttributes on the queue);
 - the poller reads and deletes with the function's role, as Lambda does: its
   receives and deletes are authorized in-process against the role's policies
-  (:mod:`sqslab.offline.iam_policy`), so a role that loses sqs:ReceiveMessage
+  (:mod:`sqslab.offline.iam.policy`), so a role that loses sqs:ReceiveMessage
   after the mapping is created reads nothing more, and one without
   sqs:DeleteMessage leaves each processed batch to return.
 
@@ -54,285 +54,31 @@ What it does not emulate: how Lambda reports a mapping whose role lost its
 permissions after creation (here it stays Enabled and says so once in the
 server log), the scaling of pollers (AWS starts with five and adds
 up to 300 concurrent invokes a minute; here the limit applies at once, capped at
-:data:`LOCAL_CEILING` environments), the backoff after function errors and
+``batching.LOCAL_CEILING`` environments), the backoff after function errors and
 throttles, FilterCriteria, ProvisionedPollerConfig, MetricsConfig, KMS, and the
 throttling of a function by other functions' use of the account's concurrency.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 import time
 from dataclasses import dataclass
 
-PAYLOAD_LIMIT = 6 * 1024 * 1024  # bytes: the synchronous invoke payload limit
-RECEIVE_MAX = 10  # messages per ReceiveMessage
-DEFAULT_CONCURRENCY = 5  # Lambda starts five concurrent batches for a queue
-LOCAL_CEILING = 32  # execution environments one mapping may hold at once here
+from sqslab.offline.awslambda.batching import (
+    BatchPlan,
+    concurrency_limit,
+    event_text,
+    record,
+    records_to_keep,
+)
+from sqslab.offline.awslambda.mapping_checks import role_may
+
 IDLE_WAIT_S = 1.0  # a poller with nothing to wait for re-checks its mapping this often
 RECHECK_S = 0.05  # while messages are in flight elsewhere (another consumer may release them)
 SETTLE_S = 0.05  # how long a transitional State (Creating, Updating...) is reported
 STATE_REASON = "USER_INITIATED"
-
-_EVENT_HEAD = '{"Records": ['
-_EVENT_TAIL = "]}"
-_SEP = ", "
-
-
-# ---------------------------------------------------------------- AWS's checks (pure)
-
-
-class MappingError(Exception):
-    """A request Lambda refuses: ``code`` is the error type, the text its message."""
-
-    def __init__(self, code: str, message: str, status: int = 400):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-
-
-def _bound(field: str, value: int, low: int, high: int) -> None:
-    """AWS's own validation error for a number out of its range."""
-    if value < low:
-        raise MappingError("ValidationException", f"1 validation error detected: Value '{value}' at '{field}' "
-                           f"failed to satisfy constraint: Member must have value greater than or equal to {low}")
-    if value > high:
-        raise MappingError("ValidationException", f"1 validation error detected: Value '{value}' at '{field}' "
-                           f"failed to satisfy constraint: Member must have value less than or equal to {high}")
-
-
-def check_sqs_mapping(
-    config: dict, *, fifo: bool, visibility_timeout: int | None = None, function_timeout: int | None = None
-) -> None:
-    """Raise :class:`MappingError` as Lambda does for an SQS mapping's settings.
-
-    ``config`` holds the mapping's settings after the request (BatchSize,
-    MaximumBatchingWindowInSeconds, ScalingConfig, FunctionResponseTypes);
-    ``visibility_timeout`` and ``function_timeout`` are compared when given.
-    Limits: services-sqs-parameters and the CreateEventSourceMapping API
-    reference; messages as Lambda words them."""
-    batch = config.get("BatchSize")
-    window = config.get("MaximumBatchingWindowInSeconds")
-    if batch is not None:
-        _bound("batchSize", int(batch), 1, 10000)
-    if window is not None:
-        _bound("maximumBatchingWindowInSeconds", int(window), 0, 300)
-    if fifo:
-        if batch is not None and int(batch) > 10:
-            raise MappingError("InvalidParameterValueException", "Maximum batch size must be between 1 and 10 inclusive")
-        if window:
-            raise MappingError("InvalidParameterValueException", "Batching window is not supported for FIFO queues")
-    elif batch is not None and int(batch) > 10 and not window:
-        raise MappingError(
-            "InvalidParameterValueException",
-            "Maximum batch window in seconds must be greater than 0 if maximum batch size is greater than 10",
-        )
-    scaling = config.get("ScalingConfig") or {}
-    if scaling.get("MaximumConcurrency") is not None:
-        _bound("scalingConfig.maximumConcurrency", int(scaling["MaximumConcurrency"]), 2, 1000)
-    types = config.get("FunctionResponseTypes") or []
-    if any(t != "ReportBatchItemFailures" for t in types):
-        raise MappingError(
-            "ValidationException",
-            f"1 validation error detected: Value '{list(types)}' at 'functionResponseTypes' failed to satisfy "
-            "constraint: Member must satisfy constraint: [Member must satisfy enum value set: [ReportBatchItemFailures]]",
-        )
-    if visibility_timeout is not None and function_timeout is not None and function_timeout > visibility_timeout:
-        raise MappingError(
-            "InvalidParameterValueException",
-            f"Queue visibility timeout: {visibility_timeout} seconds is less than Function timeout: "
-            f"{function_timeout} seconds",
-        )
-
-
-POLLING_ACTIONS = ("ReceiveMessage", "DeleteMessage", "GetQueueAttributes")  # AWSLambdaSQSQueueExecutionRole's
-
-
-def check_role_can_poll(role_arn: str, queue_arn: str, region: str = "") -> None:
-    """Raise :class:`MappingError` as Lambda does when the function's execution role may not
-    poll the queue: the mapping reads the queue with the function's role (services-sqs-configure,
-    "Setting up Lambda execution role permissions"), and CreateEventSourceMapping checks it."""
-    from sqslab.offline import iam_policy
-
-    for action in POLLING_ACTIONS:
-        if not iam_policy.role_allows(role_arn, f"sqs:{action}", queue_arn, region).allowed:
-            raise MappingError("InvalidParameterValueException",
-                               f"The provided execution role does not have permissions to call {action} on SQS")
-
-
-def role_may(fn, action: str, queue_arn: str, region: str = "") -> bool:
-    """Whether the function's execution role allows ``sqs:<action>`` on the queue (the poller's own check)."""
-    from sqslab.offline import iam_policy
-
-    return iam_policy.role_allows(str(getattr(fn, "role", "") or ""), f"sqs:{action}", queue_arn, region).allowed
-
-
-def queue_missing() -> MappingError:
-    """What Lambda answers when the mapping's queue does not exist."""
-    return MappingError(
-        "InvalidParameterValueException",
-        "Error occurred while ReceiveMessage. SQS Error Code: AWS.SimpleQueueService.NonExistentQueue. "
-        "SQS Error Message: The specified queue does not exist for this wsdl version.",
-    )
-
-
-def already_mapped(queue_arn: str, function_name: str, uuid: str) -> MappingError:
-    return MappingError(
-        "ResourceConflictException",
-        f'An event source mapping with SQS arn (" {queue_arn} ") and function (" {function_name} ") already exists. '
-        f"Please update or delete the existing mapping with UUID {uuid}",
-        status=409,
-    )
-
-
-def normalise(spec: dict) -> dict:
-    """CloudFormation passes numbers and booleans as text at times; the API takes them typed."""
-    out = dict(spec)
-    for key in ("BatchSize", "MaximumBatchingWindowInSeconds"):
-        if isinstance(out.get(key), str) and out[key].strip().lstrip("-").isdigit():
-            out[key] = int(out[key])
-    if isinstance(out.get("Enabled"), str):
-        out["Enabled"] = out["Enabled"].strip().lower() == "true"
-    scaling = out.get("ScalingConfig")
-    if isinstance(scaling, dict) and isinstance(scaling.get("MaximumConcurrency"), str):
-        out["ScalingConfig"] = {**scaling, "MaximumConcurrency": int(scaling["MaximumConcurrency"])}
-    return out
-
-
-# ---------------------------------------------------------------- the event and the response (pure)
-
-
-def lambda_message_attributes(attributes: dict) -> dict:
-    """SQS message attributes in the shape Lambda's SQS event gives them."""
-    out = {}
-    for name, value in (attributes or {}).items():
-        item: dict = {}
-        if value.get("StringValue") is not None:
-            item["stringValue"] = value["StringValue"]
-        if value.get("BinaryValue") is not None:
-            raw = value["BinaryValue"]
-            item["binaryValue"] = base64.b64encode(raw).decode("ascii") if isinstance(raw, bytes) else raw
-        item["stringListValues"] = list(value.get("StringListValues") or [])
-        item["binaryListValues"] = list(value.get("BinaryListValues") or [])
-        item["dataType"] = value.get("DataType")
-        out[name] = item
-    return out
-
-
-def record(message, queue_arn: str, region: str) -> dict:
-    """The event record of one received message (moto's ``Message`` as ReceiveMessage returned it)."""
-    attributes = {
-        "ApproximateReceiveCount": str(message.approximate_receive_count),
-        "SentTimestamp": str(message.sent_timestamp),
-    }
-    if message.group_id is not None:  # FIFO queues
-        if message.sequence_number is not None:
-            attributes["SequenceNumber"] = str(message.sequence_number)
-        attributes["MessageGroupId"] = message.group_id
-    attributes["SenderId"] = message.sender_id
-    if message.group_id is not None and message.deduplication_id is not None:
-        attributes["MessageDeduplicationId"] = message.deduplication_id
-    attributes["ApproximateFirstReceiveTimestamp"] = str(message.approximate_first_receive_timestamp)
-    trace = (message.system_attributes or {}).get("AWSTraceHeader")
-    if trace:
-        attributes["AWSTraceHeader"] = trace.get("StringValue") if isinstance(trace, dict) else str(trace)
-    return {
-        "messageId": message.id,
-        "receiptHandle": message.receipt_handle,
-        "body": message.body,
-        "attributes": attributes,
-        "messageAttributes": lambda_message_attributes(message.message_attributes),
-        "md5OfBody": message.body_md5,
-        "eventSource": "aws:sqs",
-        "eventSourceARN": queue_arn,
-        "awsRegion": region,
-    }
-
-
-def event_size(record_sizes: list[int]) -> int:
-    """Bytes of the event holding records of these serialized sizes (see :func:`event_text`)."""
-    if not record_sizes:
-        return len(_EVENT_HEAD) + len(_EVENT_TAIL)
-    return len(_EVENT_HEAD) + len(_EVENT_TAIL) + sum(record_sizes) + len(_SEP) * (len(record_sizes) - 1)
-
-
-def event_text(record_texts: list[str]) -> str:
-    return _EVENT_HEAD + _SEP.join(record_texts) + _EVENT_TAIL
-
-
-def records_to_keep(payload: bytes | str | None, message_ids: list[str]) -> set[str]:
-    """The messages a partial batch response leaves in the queue (ReportBatchItemFailures).
-
-    As "Implementing partial batch responses" (services-sqs-errorhandling) says:
-    an empty or null ``batchItemFailures`` list, and an empty or null response,
-    mean the whole batch succeeded; a response that is not valid JSON (or not an
-    object), an empty or null ``itemIdentifier``, an item without that key, or an
-    identifier that is not a message of the batch fail the whole batch."""
-    everything = set(message_ids)
-    if payload is None:
-        return set()
-    if isinstance(payload, (bytes, bytearray)):
-        payload = payload.decode("utf-8", "replace")
-    if not payload.strip():
-        return set()
-    try:
-        doc = json.loads(payload)
-    except ValueError:
-        return everything
-    if doc is None:
-        return set()
-    if not isinstance(doc, dict):
-        return everything
-    failures = doc.get("batchItemFailures")
-    if failures is None:
-        return set()
-    if not isinstance(failures, list):
-        return everything
-    keep = set()
-    for item in failures:
-        if not isinstance(item, dict) or "itemIdentifier" not in item:
-            return everything
-        ident = item["itemIdentifier"]
-        if not isinstance(ident, str) or not ident or ident not in everything:
-            return everything
-        keep.add(ident)
-    return keep
-
-
-@dataclass(frozen=True)
-class BatchPlan:
-    """When a batch being gathered is invoked: full, window over, or payload limit."""
-
-    batch_size: int
-    window_s: float
-
-    def want(self, have: int) -> int:
-        """How many messages the next read asks for."""
-        return max(0, min(RECEIVE_MAX, self.batch_size - have))
-
-    def ready(self, have: int, first_at: float | None, now: float) -> bool:
-        if have == 0:
-            return False
-        if have >= self.batch_size or self.window_s <= 0:
-            return True
-        return first_at is not None and now >= first_at + self.window_s
-
-    @staticmethod
-    def fits(record_sizes: list[int], size: int) -> bool:
-        """Whether one more record of ``size`` bytes keeps the event within the payload limit."""
-        return event_size(record_sizes + [size]) <= PAYLOAD_LIMIT
-
-
-def concurrency_limit(maximum_concurrency: int | None, reserved: int | None) -> int:
-    """Batches one mapping may have in flight (services-sqs-scaling)."""
-    limit = int(maximum_concurrency) if maximum_concurrency else DEFAULT_CONCURRENCY
-    if reserved is not None and str(reserved) != "":
-        limit = min(limit, int(reserved))
-    return max(0, min(limit, LOCAL_CEILING))
-
 
 # ---------------------------------------------------------------- moto's side
 
@@ -585,7 +331,7 @@ class Poller:
             fn = self._function()
             if fn is None:
                 return
-            from sqslab.offline import lambda_service
+            from sqslab.offline.awslambda import service as lambda_service
 
             self.manager._count("batches", 1)
             self.manager._count("records", len(batch.ids))

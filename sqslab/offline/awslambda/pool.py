@@ -12,8 +12,8 @@
   directory; a function's layers are unpacked in its order into one directory
   per set of layer versions (Lambda's ``/opt``: a later layer's file replaces an
   earlier one's), read-only and within Lambda's quota
-  (:mod:`sqslab.offline.code_package`); the runtime's libraries are gathered once
-  (:mod:`sqslab.offline.runtime_libs`). Packages no function uses any longer are
+  (:mod:`sqslab.offline.awslambda.code_package`); the runtime's libraries are gathered once
+  (:mod:`sqslab.offline.awslambda.runtime_libs`). Packages no function uses any longer are
   removed (:meth:`Pool.sweep`).
 """
 
@@ -26,8 +26,9 @@ import threading
 import time
 from pathlib import Path
 
-from sqslab.offline import code_package, runtime_libs, settings
-from sqslab.offline.environment import Environment, FunctionSpec
+from sqslab.offline import settings
+from sqslab.offline.awslambda import code_package, runtime_libs
+from sqslab.offline.awslambda.environment import Environment, FunctionSpec
 
 MAX_IDLE_PER_FUNCTION = 8
 MAX_IDLE_TOTAL = 32  # beyond this, the environments idle longest are stopped first

@@ -1,0 +1,3 @@
+"""SQS, where the offline emulator adds to moto's: message move tasks (:mod:`.move_tasks`), queue
+attribute limits (:mod:`.attributes`) and what is kept of deleted messages' receipt handles
+(:mod:`.receipts`). The thin wiring into moto is :mod:`sqslab.offline.patches.sqs`."""

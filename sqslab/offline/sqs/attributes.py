@@ -1,0 +1,33 @@
+"""Queue attributes within SQS's ranges (SQS API Reference: CreateQueue, SetQueueAttributes).
+
+The wiring that applies them on CreateQueue and SetQueueAttributes is
+:mod:`sqslab.offline.patches.sqs`.
+"""
+
+from __future__ import annotations
+
+QUEUE_ATTRIBUTE_LIMITS = {
+    "DelaySeconds": (0, 900),  # 15 minutes
+    "MaximumMessageSize": (1024, 1_048_576),  # 1 KiB to 1 MiB
+    "MessageRetentionPeriod": (60, 1_209_600),  # 1 minute to 14 days
+    "ReceiveMessageWaitTimeSeconds": (0, 20),
+    "VisibilityTimeout": (0, 43_200),  # 12 hours
+}
+
+
+def attribute_out_of_range(attributes: dict) -> str | None:
+    """The first attribute SQS refuses for its value (not an integer, or out of
+    :data:`QUEUE_ATTRIBUTE_LIMITS`), or None."""
+    for name, (low, high) in QUEUE_ATTRIBUTE_LIMITS.items():
+        if name not in attributes:
+            continue
+        value = attributes[name]
+        if isinstance(value, bool):
+            return name
+        try:
+            number = int(str(value).strip())
+        except ValueError:
+            return name
+        if not low <= number <= high:
+            return name
+    return None
