@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 
-SUPPORTED = "moto>=5.2.5,<5.3"
+SUPPORTED = "moto==5.2.5"
 
 
 class PatchError(RuntimeError):
