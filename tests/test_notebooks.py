@@ -213,8 +213,8 @@ def test_event_source_mapping(executed):
     assert ("Queue visibility timeout: 1 seconds is less than Function timeout: "
             f"{o['function_timeout_s']} seconds") in o["create_refused_message"]
     assert "InvalidParameterValueException" in o["create_refused_message"]
-    # the sweep: (1, 0), (10, 0), (10, 1 s), (10, 4 s) on the same trickle
-    assert o["sweep_settings"] == [[1, 0], [10, 0], [10, 1], [10, 4]] and o["sweep_processed"] == [10] * 4
+    # the sweep: (1, 0), (10, 0), (10, 1 s), (10, 5 s) on the same trickle (ten messages 0.4 s apart: 3.6 s)
+    assert o["sweep_settings"] == [[1, 0], [10, 0], [10, 1], [10, 5]] and o["sweep_processed"] == [10] * 4
     one, no_window, window, long_window = o["sweep_invocations"]
     assert one == 10 and all(size == [1] * 10 for size in o["sweep_batch_sizes"][:1])
     assert no_window >= 8, "without a window a trickle is hardly batched"
