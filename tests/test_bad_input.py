@@ -494,3 +494,17 @@ def test_a_mapping_whose_function_was_deleted_says_so(lam, role_arn, clients, of
     assert "may not sqs:ReceiveMessage" not in text
     lam.delete_event_source_mapping(UUID=esm)
     clients.sqs.delete_queue(QueueUrl=q["QueueUrl"])
+
+
+def test_a_state_directory_that_cannot_be_written_is_one_line(tmp_path, monkeypatch):
+    """An unwritable or read-only state directory: one line saying so and what to do. (Root ignores
+    file modes, so the refusal the file system would give is stood in for by os.access saying no.)"""
+    from sqslab.offline import state
+
+    (tmp_path / "offline").mkdir(mode=0o700)
+    monkeypatch.setenv("SQSLAB_HOME", str(tmp_path))
+    real_access = os.access
+    monkeypatch.setattr(state.os, "access", lambda p, mode: False if str(p).endswith("offline") else real_access(p, mode))
+    with pytest.raises(SqslabError) as err:
+        state.ensure()
+    assert "is not writable: make it writable (chmod u+w) or set SQSLAB_HOME" in one_line(str(err.value))
