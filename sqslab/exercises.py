@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 
+from sqslab.base.clock import now_ms
 from sqslab.handle import StackHandle
 
 UNANSWERED = "not answered yet: fill in the cell above, run it, then run this one again"
@@ -310,7 +311,7 @@ def check_05_2(lab: StackHandle, map_queue) -> bool | None:
             if mapping["EventSourceArn"] != queue.arn:
                 return _say(False, "the mapping should read the queue given as queue_url: its ARN is the "
                                    "QueueArn attribute (get_queue_attributes)")
-            since = polled.now_ms()
+            since = now_ms()
             ids = [queue.sqs.send_message(QueueUrl=queue.url, MessageBody=f"order {n + 1}")["MessageId"]
                    for n in range(12)]
             run = polled.wait_processed(lab, since, ids, timeout=30).only(ids)
@@ -352,7 +353,7 @@ def check_06_1(lab: StackHandle, prediction) -> bool | None:
                                                    BatchSize=10, MaximumBatchingWindowInSeconds=1,
                                                    FunctionResponseTypes=["ReportBatchItemFailures"])["UUID"]
             try:
-                since = polled.now_ms()
+                since = now_ms()
                 bodies = ["order 1", "order 2", "poison: order 3", "order 4"]
                 sent = queue.sqs.send_message_batch(QueueUrl=queue.url, Entries=[
                     {"Id": str(i), "MessageBody": b} for i, b in enumerate(bodies)])["Successful"]

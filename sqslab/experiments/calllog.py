@@ -14,11 +14,8 @@ functions. Nothing changes what the calls do or return.
 from __future__ import annotations
 
 import threading
-import time
 
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
+from sqslab.base.clock import now_ms
 
 
 class CallLog:

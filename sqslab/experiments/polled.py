@@ -16,13 +16,10 @@ from dataclasses import dataclass
 import pandas as pd
 
 from sqslab import logs, timeline
+from sqslab.base.clock import now_ms
 from sqslab.base.errors import SqslabError
 
 POLL_S = 0.2  # how often the logs and the queues are looked at while waiting
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 @dataclass

@@ -37,15 +37,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from sqslab.base.clock import now_ms
 from sqslab.offline import auth
 
 WORKER = Path(__file__).with_name("worker.py")
 INIT_TIMEOUT_S = 10.0
-
-
-def now_ms() -> int:
-    """Wall-clock milliseconds: the timestamps of an invoke's log lines."""
-    return int(time.time() * 1000)
 
 
 @dataclass(frozen=True)

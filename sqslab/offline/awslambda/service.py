@@ -43,9 +43,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from sqslab.base.clock import now_ms
 from sqslab.base.loglines import format_report
 from sqslab.offline.awslambda import code_package, memory, runtime_libs
-from sqslab.offline.awslambda.environment import Environment, FunctionSpec, now_ms
+from sqslab.offline.awslambda.environment import Environment, FunctionSpec
 from sqslab.offline.awslambda.pool import Pool
 
 TAIL_BYTES = 4096
