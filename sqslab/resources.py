@@ -67,28 +67,13 @@ def policies_table(stack_name: str = DEFAULT_STACK, target=None):
 
 
 def purge(stack_name: str = DEFAULT_STACK, target=None) -> int:
-    """Empty the queue (messages in flight too) so a sequence starts clean; returns how many were there.
-
-    SQS allows one PurgeQueue per queue every 60 s, so an empty queue is left alone."""
-    import time
+    """Empty the stack's queue (messages in flight too) so a sequence starts clean; returns how many were
+    there (:func:`sqslab.experiments.polled.purge`: SQS's one purge a minute, and the purge's own time)."""
+    from sqslab.experiments import polled
 
     lab = StackHandle.of(stack_name, target)
     sqs = lab.client("sqs")
-    url = sqs.get_queue_url(QueueName=lab.queue_name)["QueueUrl"]
-    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"]
-    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
-    count = sum(int(attrs.get(n, 0)) for n in names)
-    if count == 0:
-        return 0
-    for attempt in range(13):
-        try:
-            sqs.purge_queue(QueueUrl=url)
-            return count
-        except sqs.exceptions.PurgeQueueInProgress:
-            if attempt == 0:
-                print("waiting for SQS's one-purge-per-60-s limit before emptying the queue")
-            time.sleep(5)
-    raise RuntimeError("the queue could not be purged within 65 s")
+    return polled.purge(sqs, sqs.get_queue_url(QueueName=lab.queue_name)["QueueUrl"])
 
 
 def leftovers(stack_name: str = DEFAULT_STACK, target=None, held: list | None = None) -> list[str]:
