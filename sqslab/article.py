@@ -94,23 +94,43 @@ def _complete(messages, visibility_timeout: int) -> bool:
             and set(win["visibility_timeout_s"]) == {int(visibility_timeout)})
 
 
-def live_run(lab, visibility_timeout: int, wait: int):
-    """(invocations, message events) of the latest complete run of the article's sequence
-    in this stack's logs (``lab``: a deployed :class:`~sqslab.handle.StackHandle`) with
-    these timings; runs the sequence first if there is none."""
+def _span(events: list[dict], first_send_ms: int) -> tuple[int, int]:
+    """(first, last) timestamp of the run whose first send is logged at ``first_send_ms``: from the
+    START line of the invocation that sent it to the REPORT line of the sequence's last invocation."""
+    starts = [ev["timestamp"] for ev in events if ev["logical"] == "function1"
+              and ev["message"].startswith("START ") and ev["timestamp"] <= first_send_ms]
+    first = max(starts) if starts else first_send_ms
+    reports: dict[str, list[int]] = {}
+    for ev in events:
+        if ev["message"].startswith("REPORT ") and ev["timestamp"] >= first:
+            reports.setdefault(ev["logical"], []).append(ev["timestamp"])
+    # the sequence invokes each function twice: its end is the last of those six REPORT lines
+    last = max(sorted(times)[:2][-1] for times in reports.values())
+    return first, last
+
+
+def logged_run(lab, visibility_timeout: int | None = None, wait: int | None = None) -> tuple[int, int]:
+    """Where the latest whole run of the article's sequence with these timings lies in this stack's
+    logs (``lab``: a deployed :class:`~sqslab.handle.StackHandle`): its first and last log event's
+    time, epoch ms, for ``filter_log_events``'s ``startTime`` and ``endTime``. When the logs hold no
+    such run, the queue is emptied and the sequence runs first. On AWS, log events arrive some
+    seconds late: this returns once all six invocations' REPORT lines are in."""
     from sqslab import logs, resources
 
+    visibility_timeout = lab.visibility_timeout if visibility_timeout is None else visibility_timeout
+    wait = lab.wait if wait is None else wait
     every_function_twice = {"function1": 2, "function2": 2, "function3": 2}
-    invocations, messages = logs.frames_from_events(logs.fetch_stack(lab))
+    events = logs.fetch_stack(lab)
+    _, messages = logs.frames_from_events(events)
     latest = latest_run(messages)
     if _complete(latest, visibility_timeout):
-        print("drawing the latest run of the sequence found in the logs")
-        # On AWS the last invocations' lines may still be arriving: wait until all six REPORT lines are in.
+        print("the logs hold a whole run of the sequence: its events are the ones below")
         start = int(latest["timestamp_ms"].min())
-        events = logs.fetch_stack(lab, since_ms=start, expect_reports=every_function_twice)
-        return logs.frames_from_events(events)
-    print("no complete run with these timings in the logs yet: running the sequence now")
-    resources.purge(lab)
-    run = run_sequence(visibility_timeout, wait, lab)
-    events = logs.fetch_stack(lab, since_ms=run.started_ms - 1000, expect_reports=every_function_twice)
-    return logs.frames_from_events(events)
+    else:
+        print("no whole run with these timings in the logs yet: running the sequence now")
+        resources.purge(lab)
+        run = run_sequence(visibility_timeout, wait, lab)
+        start = run.started_ms
+    events = logs.fetch_stack(lab, since_ms=start - 1000, expect_reports=every_function_twice)
+    first_send = int(latest_run(logs.frames_from_events(events)[1])["timestamp_ms"].min())
+    return _span(events, first_send)

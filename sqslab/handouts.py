@@ -71,7 +71,7 @@ def _navigation_preprocessor():
 
 
 def export(nb, names: list[str]) -> str:
-    """A notebook node as a handout page: images embedded, observation cells' input hidden.
+    """A notebook node as a handout page: images embedded, the Colab install cell left out.
     The node is left as it is (nbconvert preprocesses a copy)."""
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
@@ -79,7 +79,7 @@ def export(nb, names: list[str]) -> str:
 
     exporter = HTMLExporter(embed_images=True, extra_loaders=[DictLoader({"handout.html.j2": _TEMPLATE})],
                             template_file="handout.html.j2")
-    exporter.register_preprocessor(TagRemovePreprocessor(remove_input_tags={"observation"}, remove_cell_tags={"colab"}),
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={"colab"}),
                                    enabled=True)
     exporter.register_preprocessor(_navigation_preprocessor(), enabled=True)
     resources = {"metadata": {"name": nav.title_in(nb, "Handout")}}  # the page's <title>

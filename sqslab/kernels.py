@@ -112,3 +112,50 @@ class WarmKernel:
         t = threading.Thread(target=lambda: asyncio.run(_stop()), daemon=True)  # inside a loop: not on it
         t.start()
         t.join(30)
+
+
+class EvaluationError(RuntimeError):
+    """An expression evaluated by :func:`evaluate` raised in the kernel."""
+
+
+def evaluate(km: AsyncKernelManager, expressions: dict[str, str], timeout: float = 60.0) -> dict:
+    """Evaluate ``expressions`` ({name: Python expression}) in a running kernel's namespace, as it is
+    after the notebook ran in it, without adding a cell, an output or a history entry.
+
+    Each value comes back through JSON (anything else as its ``str``); an expression that raises
+    gives an :class:`EvaluationError` in its place. The notebook tests read what a chapter
+    computed this way, so no cell of the chapter exists for them."""
+    import ast
+    import json
+
+    wrapped = {name: f"__import__('json').dumps(({expr}), default=str)" for name, expr in expressions.items()}
+
+    async def _evaluate():
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=timeout)
+            reply = await kc.execute_interactive("", silent=True, store_history=False, user_expressions=wrapped,
+                                                 timeout=timeout)
+        finally:
+            kc.stop_channels()
+        return reply["content"].get("user_expressions", {})
+
+    results: dict = {}
+
+    def _run():
+        results.update(asyncio.run(_evaluate()))
+
+    t = threading.Thread(target=_run, daemon=True)  # a loop of its own, whether or not one runs here
+    t.start()
+    t.join(timeout + 30)
+    values = {}
+    for name in expressions:
+        found = results.get(name)
+        if found is None:
+            values[name] = EvaluationError("no answer from the kernel")
+        elif found.get("status") != "ok":
+            values[name] = EvaluationError(f"{found.get('ename')}: {found.get('evalue')}")
+        else:
+            values[name] = json.loads(ast.literal_eval(found["data"]["text/plain"]))
+    return values

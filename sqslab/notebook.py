@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import platform
 from dataclasses import dataclass
 
 from sqslab.config import FUNCTIONS, LAMBDAS, PROFILES, RETRIES_BATCH_SIZE, RETRIES_MAX_RECEIVE_COUNT
 from sqslab.handle import StackHandle
-
-OBSERVATIONS_MIME = "application/vnd.sqslab.observations+json"
-
 
 
 def retries_stack_name(stack_name: str) -> str:
@@ -208,24 +204,3 @@ def show_handlers(*logical: str) -> None:
     for name in logical or FUNCTIONS:
         display(Markdown(f"**`lambdas/{name}/index.py`**"))
         display(Code((LAMBDAS / name / "index.py").read_text().rstrip(), language="python"))
-
-
-def observe(**values) -> None:
-    """Show what this notebook measured, as a table, and keep it machine-readable for the tests."""
-    from IPython.display import display
-
-    clean = json.loads(json.dumps(values, default=str))
-    rows = "".join(f"<tr><td>{k}</td><td>{v}</td></tr>" for k, v in clean.items())
-    display({OBSERVATIONS_MIME: clean, "text/html": f"<table><tr><th>observed</th><th>value</th></tr>{rows}</table>",
-             "text/plain": json.dumps(clean)}, raw=True)
-
-
-def observations(nb) -> dict:
-    """Every value a notebook passed to :func:`observe`, merged (for the tests)."""
-    found = {}
-    for cell in nb.cells:
-        for out in cell.get("outputs", []):
-            data = out.get("data", {})
-            if OBSERVATIONS_MIME in data:
-                found.update(data[OBSERVATIONS_MIME])
-    return found

@@ -95,6 +95,21 @@ def timeline_figure(windows: pd.DataFrame, sends: pd.DataFrame, polls: pd.DataFr
     return fig
 
 
+def logged_messages_figure(messages: pd.DataFrame, windows: pd.DataFrame,
+                           title: str = "What happened to each message"):
+    """:func:`timeline_figure` for the frames a chapter builds from its handlers' JSON log lines:
+    ``messages`` one row per line (``function``, ``event`` and the line's fields), ``windows`` one
+    row per receive (the receive's fields with ``end_ms`` and ``ended_by``)."""
+    sends = messages[messages["event"] == "send"].rename(columns={"time_ms": "sent_ms"})
+    calls = messages[messages["event"] == "receive_call"]
+    polls = pd.DataFrame({"function": calls["function"], "start_ms": calls["start_ms"], "end_ms": calls["end_ms"],
+                          "duration_s": (calls["end_ms"] - calls["start_ms"]) / 1000,
+                          "messages": calls["messages"].astype(int)})
+    drawn = windows.rename(columns={"function": "receiver", "approximate_receive_count": "receive_count"}).astype(
+        {"receive_count": int, "visibility_timeout_s": int})
+    return timeline_figure(drawn, sends.astype({"body": str}), polls, title=title)
+
+
 def _legend_below(fig, ax, ncol: int) -> None:
     """The legend in a band of its own under the axes, so it covers neither data nor the axis label."""
     handles, labels = ax.get_legend_handles_labels()
@@ -106,10 +121,13 @@ def _legend_below(fig, ax, ncol: int) -> None:
 
 
 def poll_duration_figure(invocations: pd.DataFrame, wait_s: float, title: str = "How long each invocation took"):
-    """Duration of every invocation (REPORT lines), in order, with the long-poll wait marked."""
+    """Duration of every invocation (REPORT lines), in order, with the long-poll wait marked.
+    ``invocations``: ``function``, ``duration_ms`` and the line's time (``timestamp``, as
+    CloudWatch Logs names it, or ``timestamp_ms``)."""
     import matplotlib.pyplot as plt
 
-    inv = invocations.sort_values("timestamp_ms").reset_index(drop=True)
+    inv = invocations.sort_values("timestamp" if "timestamp" in invocations else "timestamp_ms",
+                                  kind="stable").reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(9, 4))
     hatches = {"function1": "", "function2": "///", "function3": "..."}
     colors = {"function1": "#2ca02c", "function2": "#1f77b4", "function3": "#ff7f0e"}

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqslab.article import run_sequence
 from sqslab.config import RECORDING
 
-__all__ = ["RECORDING", "record", "load_recording"]
+__all__ = ["RECORDING", "record", "load_recording", "load_events"]
 
 
 def record(path: Path, visibility_timeout: int = 90, wait: int = 20, stack_name: str = "sqslab-record") -> dict:
@@ -47,3 +47,11 @@ def record(path: Path, visibility_timeout: int = 90, wait: int = 20, stack_name:
 
 def load_recording(path: Path = RECORDING) -> dict:
     return json.loads(Path(path).read_text())
+
+
+def load_events(path: Path = RECORDING) -> list[dict]:
+    """The recorded run's log events as ``filter_log_events`` returns them (``timestamp``,
+    ``logStreamName``, ``message``), each with the stack's name for its ``function``
+    (``function1``...), as the notebooks' own fetch gives them."""
+    return [{"function": ev["logical"], **{k: ev[k] for k in ("timestamp", "logStreamName", "message") if k in ev}}
+            for ev in load_recording(path)["events"]]

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqslab import handouts
 from sqslab.base.errors import SqslabError
 from sqslab.config import HANDOUTS, NOTEBOOKS, PROFILES, RETRIES_MAX_RECEIVE_COUNT
-from sqslab.kernels import KERNEL_ARGUMENTS, SeriesKernelManager, WarmKernel
+from sqslab.kernels import KERNEL_ARGUMENTS, SeriesKernelManager, WarmKernel, evaluate
 
 
 def waits_by_design(profile: str, extra: dict | None = None) -> dict[str, float]:
@@ -57,9 +57,7 @@ def notebooks(folder: Path = NOTEBOOKS) -> list[Path]:
 
 def to_html(executed: Path, names: list[str] | None = None) -> Path:
     """Write the HTML handout beside the executed notebook. Progress lines redrawn with
-    carriage returns are reduced to their final state in both files; the handout shows
-    observation cells' results without their input (the code that records them for the tests),
-    and its links to the series' notebooks (``names``, default: the series) lead to their handouts."""
+    carriage returns are reduced to their final state in both files; the handout's links to the series' notebooks (``names``, default: the series) lead to their handouts."""
     import nbformat
     from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
@@ -86,8 +84,12 @@ def execute(nb_path: Path, executed: Path, parameters: dict, cwd: Path = NOTEBOO
 
 def run(profile: str = "article", out_dir: Path = HANDOUTS, target: str = "offline", stack_name: str = "sqslab",
         only: list[str] | None = None, extra: dict | None = None, say=print, keep_going: bool = False,
-        check: bool = True) -> list[dict]:
+        check: bool = True, inspect: dict[str, dict[str, str]] | None = None) -> list[dict]:
     """Execute the series; returns one record per notebook (paths, seconds, errors).
+
+    ``inspect`` ({notebook stem: {name: expression}}): expressions evaluated in each notebook's
+    kernel once it has run (:func:`sqslab.kernels.evaluate`); their values are the record's
+    ``values``. The notebook tests read a chapter's results this way, not from cells of their own.
 
     A failed notebook stops the run unless ``keep_going`` (each later notebook then
     deploys what it needs itself); with ``check``, a failure ends in SqslabError."""
@@ -119,6 +121,9 @@ def run(profile: str = "article", out_dir: Path = HANDOUTS, target: str = "offli
     try:
         for i, nb_path in enumerate(series):
             km = warm.manager()
+            wanted = (inspect or {}).get(nb_path.stem)
+            if km is None and wanted:  # the values are read from the kernel: it must outlive papermill's run
+                km = WarmKernel(NOTEBOOKS, preload="pass").manager()
             # the next notebook's kernel starts (and loads its imports) while this one runs
             warm = WarmKernel(NOTEBOOKS) if i + 1 < len(series) else None
             executed = out_dir / nb_path.name
@@ -137,12 +142,13 @@ def run(profile: str = "article", out_dir: Path = HANDOUTS, target: str = "offli
                 raise
             last_end = time.monotonic()
             seconds = last_end - t0
+            values = evaluate(km, wanted) if wanted and km is not None else {}
             if km is not None:
                 pending.append(background.submit(WarmKernel.stop, km))
             pending.append(background.submit(to_html, executed, all_names))
             html = executed.with_suffix(".html")
             records.append({"notebook": nb_path.name, "seconds": seconds, "ipynb": executed, "html": html,
-                            "error": error})
+                            "error": error, "values": values})
             say(f"  {'FAILED' if error else 'ok'} in {seconds:.1f} s -> {html}" + (f"  ({error})" if error else ""))
             if error and not keep_going:
                 break

@@ -1,7 +1,6 @@
 """What a learner sees on the page, read from the committed notebooks (nothing runs):
 the SQS and Lambda calls each chapter teaches are written in its code cells, code
-cells stay short unless marked as plumbing, observation cells are tagged so the
-handouts hide their input, and chapters with exercises have their checks and
+cells stay short unless marked as plumbing, no cell is there for the tests, and chapters with exercises have their checks and
 worked answers."""
 
 from __future__ import annotations
@@ -52,10 +51,11 @@ def test_cells_are_short_unless_plumbing(path):
 
 
 @pytest.mark.parametrize("path", SERIES, ids=lambda p: p.stem)
-def test_observation_cells_are_tagged(path):
+def test_no_cell_exists_for_the_tests(path):
+    """The tests read a chapter's results from its kernel (tests/test_notebooks.py, INSPECT), not from cells."""
     for cell in code_cells(path):
-        if "nb.observe(" in cell.source:
-            assert "observation" in cell.metadata.get("tags", []), f"{path.name} cell {cell.id} is not tagged"
+        assert "observe(" not in cell.source and "observation" not in cell.metadata.get("tags", []), \
+            f"{path.name} cell {cell.id} is there for the tests"
 
 
 @pytest.mark.parametrize("chapter", ["02_invoke", "03_visibility_timeout", "04_long_polling", "05_event_source_mapping",
