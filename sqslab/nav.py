@@ -5,7 +5,8 @@ Writes (or, with ``--check``, verifies) a markdown cell holding the
 notebook, in file-name order. The index notebook is the contents page.
 
 The third cell of every notebook installs the series when it runs in Colab
-(and does nothing anywhere else). Both follow the repository's address in
+(and does nothing anywhere else): it clones the repository and runs
+``scripts/colab_setup.py`` from the clone. Both follow the repository's address in
 ``pyproject.toml`` (``[project.urls] Repository``, :func:`sqslab.config.repository`):
 with a GitHub address, the navigation also links each notebook in Colab and
 Binder; with none set, there are no such links and the install cell asks for one.
@@ -71,22 +72,25 @@ def nav_text(paths: list[Path], i: int, repo: str | None = None) -> str:
     return f"{MARK}\n" + " | ".join(parts) + (f"\n\n{launch}" if launch else "")
 
 
+COLAB_SETUP = "~/sqslab/scripts/colab_setup.py"
+
+
 def install_cell_text(repo: str | None) -> str:
-    """The cell that, in Colab only, clones the series into ~/sqslab and installs it."""
+    """The first code cell: in Colab only, clones the series into ~/sqslab (once) and runs
+    ``scripts/colab_setup.py`` from it; anywhere else it does nothing. With no repository
+    address set, in Colab it says in one line how to do it by hand."""
+    guard = 'if "google.colab" in str(get_ipython()):'
+    if not repo:
+        return "\n".join([
+            "# extra code – in Colab: fetches the series and installs it; anywhere else: nothing",
+            guard,
+            f"    raise SystemExit(\"no git address is set: !git clone <the series' address> ~/sqslab, then %run {COLAB_SETUP}\")",
+        ])
     return "\n".join([
         "# extra code – in Colab: fetches the series and installs it (about a minute); anywhere else: nothing",
-        "import os, sys",
-        "",
-        f"REPOSITORY = {repo!r}  # the series' git address (pyproject.toml, [project.urls] Repository)",
-        "SERIES = os.path.expanduser(\"~/sqslab\")",
-        "if \"google.colab\" in sys.modules and not os.path.isdir(SERIES):",
-        "    assert REPOSITORY, \"set REPOSITORY above to the address of the series' git repository\"",
-        "    !git clone --quiet --depth 1 {REPOSITORY} {SERIES}",
-        "    assert os.path.isdir(SERIES), f\"could not clone {REPOSITORY}: check the address\"",
-        "    %pip install --quiet -e {SERIES}",
-        "if \"google.colab\" in sys.modules:",
-        "    sys.path.insert(0, SERIES)",
-        "    %cd {SERIES}/notebooks",
+        guard,
+        f"    !test -d ~/sqslab || git clone --quiet --depth 1 {repo} ~/sqslab",
+        f"    %run {COLAB_SETUP}",
     ])
 
 

@@ -1,8 +1,8 @@
 """The notebooks' Colab install cell, run as Colab would run it: in a fresh Python
 environment that has the dependencies but not sqslab, in an IPython shell that has
 ``google.colab`` loaded, with the series' repository given as a git address (here a
-local clone, so nothing leaves the machine). The cell must clone, install, put the
-package on the path and move to the notebooks; the next cell's setup must start the
+local clone, so nothing leaves the machine). The cell (three code lines) must clone,
+and scripts/colab_setup.py install, put the package on the path and move to the notebooks; the next cell's setup must start the
 offline server from there. Run again, it must not clone a second time."""
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ from conftest import free_port
 from sqslab import nav
 from sqslab.config import ROOT
 
-FAKE_COLAB = "import sys, types\nsys.modules['google.colab'] = types.ModuleType('google.colab')\n"
+# Colab's shell is google.colab._shell.Shell: the install cell's guard reads it from str(get_ipython()).
+FAKE_COLAB = ("_ip = get_ipython()\n"
+              "_ip.__class__ = type('Shell', (type(_ip),), {'__module__': 'google.colab._shell'})\n")
 
 
 def ipython(python: Path, code: str, env: dict) -> subprocess.CompletedProcess:
@@ -77,7 +79,9 @@ def test_outside_colab_the_install_cell_does_nothing(tmp_path):
 def test_in_colab_without_a_repository_the_cell_says_what_to_set(tmp_path):
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LANG": "C.UTF-8"}
     done = ipython(Path(sys.executable), FAKE_COLAB + nav.install_cell_text(None), env)
-    assert "set REPOSITORY above to the address of the series' git repository" in done.stdout + done.stderr
+    out = done.stdout + done.stderr
+    assert "no git address is set: !git clone <the series' address> ~/sqslab, then %run " in out, out
+    assert "Traceback" not in out, "one line, no traceback"
 
 
 def test_binder_environment_installs_the_package_with_what_it_needs():
