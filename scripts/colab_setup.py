@@ -14,7 +14,7 @@ before it runs.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib.metadata
 import os
 import subprocess
 import sys
@@ -25,18 +25,23 @@ def series_root(script: str) -> Path:
     return Path(script).resolve().parent.parent
 
 
-def installed_from(root: Path) -> bool:
-    spec = importlib.util.find_spec("sqslab")
-    return spec is not None and spec.origin is not None and Path(spec.origin).resolve().is_relative_to(root)
+def installed() -> bool:
+    """Whether pip has installed sqslab in this environment (so the offline server's own
+    process, started with this Python, imports it too)."""
+    try:
+        importlib.metadata.distribution("sqslab")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
 
 
 def main(script: str) -> None:
     root = series_root(script)
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    if not installed_from(root) or importlib.util.find_spec("moto") is None:
+    if not installed():
         print("installing the series and what it needs (about a minute) ...", flush=True)
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", str(root)], check=True)
+    if str(root) not in sys.path:  # this kernel started before the install: it sees the package from here
+        sys.path.insert(0, str(root))
     os.chdir(root / "notebooks")
     print(f"the series is installed from {root}; working in {root / 'notebooks'}")
 
