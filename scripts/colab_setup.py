@@ -15,29 +15,33 @@ before it runs.
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 
 def series_root(script: str) -> Path:
     return Path(script).resolve().parent.parent
 
 
-def installed() -> bool:
-    """Whether pip has installed sqslab in this environment (so the offline server's own
-    process, started with this Python, imports it too)."""
+def installed_from(root: Path) -> bool:
+    """Whether pip has installed sqslab from this clone in this environment (so the offline
+    server's own process, started with this Python, imports it too): the install's
+    ``direct_url.json`` (PEP 610) names the clone."""
     try:
-        importlib.metadata.distribution("sqslab")
+        found = importlib.metadata.distribution("sqslab").read_text("direct_url.json")
     except importlib.metadata.PackageNotFoundError:
         return False
-    return True
+    url = json.loads(found or "{}").get("url", "")
+    return url.startswith("file://") and Path(unquote(urlparse(url).path)).resolve() == root
 
 
 def main(script: str) -> None:
     root = series_root(script)
-    if not installed():
+    if not installed_from(root):
         print("installing the series and what it needs (about a minute) ...", flush=True)
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", str(root)], check=True)
     if str(root) not in sys.path:  # this kernel started before the install: it sees the package from here
