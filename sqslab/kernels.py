@@ -122,13 +122,16 @@ def evaluate(km: AsyncKernelManager, expressions: dict[str, str], timeout: float
     """Evaluate ``expressions`` ({name: Python expression}) in a running kernel's namespace, as it is
     after the notebook ran in it, without adding a cell, an output or a history entry.
 
-    Each value comes back through JSON (anything else as its ``str``); an expression that raises
+    Each value comes back through JSON (numpy and pandas values as Python ones, anything else as
+    its ``str``); an expression that raises
     gives an :class:`EvaluationError` in its place. The notebook tests read what a chapter
     computed this way, so no cell of the chapter exists for them."""
     import ast
     import json
 
-    wrapped = {name: f"__import__('json').dumps(({expr}), default=str)" for name, expr in expressions.items()}
+    # numpy and pandas values as Python ones (.tolist()), anything else as its str
+    default = "lambda o: o.tolist() if hasattr(o, 'tolist') else str(o)"
+    wrapped = {name: f"__import__('json').dumps(({expr}), default={default})" for name, expr in expressions.items()}
 
     async def _evaluate():
         kc = km.client()
