@@ -144,6 +144,25 @@ def show_versions(target_name: str) -> None:
     display(Markdown(versions(target_name)))
 
 
+def prepare_stack(lab: Lab, **overrides):
+    """Everything a deploy does before its CloudFormation call, for the lab's stack: the parameters
+    checked, each function's folder zipped into the artifact bucket with the template pointed at it
+    (what ``aws cloudformation package`` does), and no name the stack plans held by another stack.
+    Returns a :class:`~sqslab.stack.Prepared`; 01 makes the create or update call itself."""
+    from sqslab import stack
+
+    params = lab.parameters(**overrides)
+    prepared = stack.prepare("retries" if lab.template == "retries" else "single", stack_name=lab.name,
+                             params=params, target=lab.target)
+    lab.refresh()  # its outputs are read again once the stack is there
+    for w in prepared.warnings:
+        print("warning:", w)
+    print(f"the functions' code packaged into s3://{prepared.bucket}/ ({len(prepared.artifact_keys)} zips); "
+          + ("the stack exists: " + ("an update changes it" if prepared.changed else "nothing to update")
+             if prepared.exists else "the stack does not exist yet"))
+    return prepared
+
+
 def ensure_stack(lab: Lab, progress: bool = True, **overrides) -> dict:
     """Deploy the lab's stack with its timings unless it is already there as asked; returns its outputs.
     ``overrides``: stack parameters to deploy with instead of the lab's (retries stack:

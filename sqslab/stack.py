@@ -264,16 +264,41 @@ def failure_summary(cfn, stack_name: str, since: float | None = None, _depth: in
     return lines
 
 
-def deploy(
+@dataclass
+class Prepared:
+    """A stack ready for ``create_stack`` or ``update_stack``: its code packaged into the artifact
+    bucket (what ``aws cloudformation package`` does), its parameters checked, and no name it plans
+    held by another stack. ``template_body``, ``parameters`` and ``tags`` are the call's arguments
+    (``request``: all of them); ``exists`` says which call, ``changed`` whether an update would
+    change anything (CloudFormation refuses an update that changes nothing)."""
+
+    stack_name: str
+    template_body: str
+    parameters: list[dict]
+    tags: list[dict]
+    exists: bool
+    changed: bool
+    status: str | None
+    warnings: list[str]
+    bucket: str
+    artifact_keys: list[str]
+    created_bucket: bool
+
+    @property
+    def request(self) -> dict:
+        return dict(StackName=self.stack_name, TemplateBody=self.template_body, Parameters=self.parameters,
+                    Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"], Tags=self.tags)
+
+
+def prepare(
     template: str | Path = DEFAULT_TEMPLATE,
     stack_name: str = DEFAULT_STACK,
     params: dict | None = None,
     target=None,
     bucket: str | None = None,
     progress: bool = True,
-) -> DeployResult:
-    """Deploy the stack: create, update, or nothing when unchanged."""
-    t0 = time.monotonic()
+) -> Prepared:
+    """Everything before the create or update call: checks, the collision checks, packaging."""
     template, stack_name, bucket = check_deploy_inputs(template, stack_name, params, bucket)
     tgt = targets.resolve(target)
     checked = validate(template, params, tgt.region)
@@ -289,6 +314,8 @@ def deploy(
         raise SqslabError(f"stack {stack_name} is {existing['StackStatus']}: wait for it to finish, then deploy again")
     account = _account_id(tgt)
     refuse_taken_names(cfn, Path(template), checked.parameters, stack_name, tgt.region, account)
+    if existing:
+        refuse_losing_data(cfn, Path(template), checked.parameters, stack_name, tgt.region, account)
 
     bucket_name = bucket or default_bucket_name(account, tgt.region)
     created_bucket = ensure_bucket(s3, bucket_name, tgt.region, create=bucket is None)
@@ -298,31 +325,49 @@ def deploy(
     doc, _ = package(template, artifacts)
     body = render(doc)
     parameters = [{"ParameterKey": k, "ParameterValue": v} for k, v in checked.parameters.items()]
-    common = dict(StackName=stack_name, TemplateBody=body, Parameters=parameters,
-                  Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"], Tags=STACK_TAGS)
-
+    changed = True
     if existing:
-        refuse_losing_data(cfn, Path(template), checked.parameters, stack_name, tgt.region, account)
         current_params = {p["ParameterKey"]: p["ParameterValue"] for p in existing.get("Parameters", [])}
         current_body = cfn.get_template(StackName=stack_name)["TemplateBody"]
         if isinstance(current_body, dict):
             current_body = render(current_body)
-        if current_params == checked.parameters and _same_template(current_body, body):
-            return DeployResult(stack_name, "unchanged", existing["StackStatus"], outputs_of(existing),
-                                time.monotonic() - t0, warnings, bucket_name)
+        changed = not (current_params == checked.parameters and _same_template(current_body, body))
+    return Prepared(stack_name, body, parameters, list(STACK_TAGS), existing is not None, changed, existing["StackStatus"] if existing else None,
+                    warnings, bucket_name, list(artifacts.keys), created_bucket)
+
+
+def deploy(
+    template: str | Path = DEFAULT_TEMPLATE,
+    stack_name: str = DEFAULT_STACK,
+    params: dict | None = None,
+    target=None,
+    bucket: str | None = None,
+    progress: bool = True,
+) -> DeployResult:
+    """Deploy the stack: create, update, or nothing when unchanged."""
+    t0 = time.monotonic()
+    tgt = targets.resolve(target)
+    ready = prepare(template, stack_name, params, tgt, bucket, progress)
+    stack_name, bucket_name = ready.stack_name, ready.bucket
+    cfn, s3 = targets.client("cloudformation", tgt), targets.client("s3", tgt)
+
+    if ready.exists:
+        if not ready.changed:
+            return DeployResult(stack_name, "unchanged", ready.status, outputs_of(describe(cfn, stack_name)),
+                                time.monotonic() - t0, ready.warnings, bucket_name)
         try:
-            cfn.update_stack(**common)
+            cfn.update_stack(**ready.request)
         except cfn.exceptions.ClientError as exc:
             if "No updates are to be performed" in str(exc):
-                return DeployResult(stack_name, "unchanged", existing["StackStatus"], outputs_of(existing),
-                                    time.monotonic() - t0, warnings, bucket_name)
+                return DeployResult(stack_name, "unchanged", ready.status, outputs_of(describe(cfn, stack_name)),
+                                    time.monotonic() - t0, ready.warnings, bucket_name)
             raise DeployError(f"update of {stack_name} was refused: {_client_message(exc)}") from None
         action = "updated"
     else:
         try:
-            cfn.create_stack(**common)
+            cfn.create_stack(**ready.request)
         except Exception as exc:  # moto raises some template errors inside the call
-            _undo_create(cfn, s3, stack_name, bucket_name, artifacts.keys, created_bucket, progress)
+            _undo_create(cfn, s3, stack_name, bucket_name, ready.artifact_keys, ready.created_bucket, progress)
             raise DeployError(
                 f"create of {stack_name} failed: {_client_message(exc)}; nothing was left deployed"
             ) from None
@@ -332,14 +377,14 @@ def deploy(
     if status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
         lines = failure_summary(cfn, stack_name) or [f"stack ended {status}"]
         if action == "created":
-            _undo_create(cfn, s3, stack_name, bucket_name, artifacts.keys, created_bucket, progress)
+            _undo_create(cfn, s3, stack_name, bucket_name, ready.artifact_keys, ready.created_bucket, progress)
             tail = "the stack and its artifacts were deleted"
         else:
             tail = f"CloudFormation rolled the stack back to its previous state ({status})"
         raise DeployError(f"deploy of {stack_name} failed: {lines[0]}; {tail}", lines + [tail])
     final = describe(cfn, stack_name)
     return DeployResult(stack_name, action, status, outputs_of(final), time.monotonic() - t0,
-                        warnings, bucket_name)
+                        ready.warnings, bucket_name)
 
 
 def check_deploy_inputs(template, stack_name, params, bucket) -> tuple[Path, str, str | None]:

@@ -35,6 +35,7 @@ INSPECT = {
         "delete_with_function2_role": 'tried["function2"]["code"]',
         "delete_with_function3_role": 'tried["function3"]["code"]',
         "function2_role_named_in_denial": '"not authorized to perform: sqs:deletemessage" in tried["function2"]["message"].lower()',
+        "stack_status": 'deployed["StackStatus"]', "output_keys": "sorted(outputs)",
     },
     "02_invoke": {
         "sent": "len(sent_ids)", "first_duration_ms": "duration_ms",
@@ -269,6 +270,9 @@ def test_handouts_open_offline_in_a_browser(executed, tmp_path):
 def test_index_and_deploy(executed):
     assert figures(executed, "00_index.ipynb") >= 1
     o = obs(executed, "01_deploy.ipynb")
+    # deployed by create_stack (or update_stack) on the page, its outputs read back with describe_stacks
+    assert o["stack_status"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+    assert {"QueueName", "QueueUrl", "QueueArn"} <= set(o["output_keys"])
     assert o["queue_visibility_timeout_s"] == 6 and o["queue_wait_s"] == 2
     assert o["function2_may_delete"] is False and o["function3_may_delete"] is True
     # Least privilege, tried: a delete made with function2's role is refused by IAM (AccessDenied, naming
