@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.sqslab-installed
 
-.PHONY: tutorial handouts test test-slow bench soak lab clean venv
+.PHONY: tutorial handouts test test-unit test-slow bench soak lab clean venv
 
 venv: $(STAMP)
 
@@ -25,12 +25,17 @@ tutorial: $(STAMP)
 
 handouts: tutorial
 
-## The default test run (about 2 minutes on 2 cores): four workers, each test file
-## on one of them with its own offline server. Most tests wait (long polls, visibility
+## The default test run (about 2 minutes on 2 cores): tests/unit/ and tests/integration/;
+## four workers, each test file on one of them, each worker with its own offline server
+## for the integration tests. Most tests wait (long polls, visibility
 ## timeouts, the notebooks' forced waits) rather than compute, so four workers share
 ## two cores well.
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 4 --dist loadfile
+
+## The unit tests alone (tests/unit/: no offline server), in about 15 seconds.
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -n 2 tests/unit
 
 ## The slow tests: the article's own 90 s visibility timeout and 20 s long polls.
 test-slow: $(STAMP)

@@ -1,6 +1,9 @@
-"""Every test runs against its own offline server on a free loopback port, with
-its state under a temporary directory: a user's running server, ~/.sqslab and
-real AWS credentials are never touched."""
+"""The suite in two parts. ``tests/unit/`` starts no server: pure modules, the committed
+notebooks and files, moto in-process; a unit test that tries to start the offline
+server fails. ``tests/integration/`` runs against the session's offline server (one
+per test worker) on a free loopback port, or starts servers of its own. Either way the
+state lives under a temporary directory: a user's running server, ~/.sqslab and real
+AWS credentials are never touched."""
 
 from __future__ import annotations
 
@@ -46,7 +49,7 @@ os.environ.pop("SQSLAB_TARGET", None)
 os.environ["MPLBACKEND"] = "Agg"
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def offline():
     """The session's offline server (one per test worker): its Target (endpoint on loopback)."""
     from sqslab import target
@@ -55,6 +58,24 @@ def offline():
     tgt = target.start_offline("offline")
     yield tgt
     server.stop()
+
+
+def _is_integration(request) -> bool:
+    return "integration" in request.node.path.relative_to(request.config.rootpath).parts
+
+
+@pytest.fixture(autouse=True)
+def _the_server_integration_tests_run_against(request, monkeypatch):
+    """Integration tests get the session's server; a unit test that starts one fails."""
+    if _is_integration(request):
+        request.getfixturevalue("offline")
+        return
+    from sqslab.offline import server
+
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("a unit test started the offline server: it belongs in tests/integration/")
+
+    monkeypatch.setattr(server, "start", refuse)
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +96,7 @@ def role_arn(clients):
     from sqslab.smoke import ensure_role
 
     # Functions run as their role offline: the tests' functions may do everything
-    # (tests/test_iam_enforcement.py makes roles that may not).
+    # (tests/integration/test_iam_enforcement.py makes roles that may not).
     return ensure_role(clients.iam, "sqslab-test-role",
                        policy={"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
 

@@ -1,0 +1,282 @@
+"""AWS behaviours the offline endpoint keeps as AWS documents them, checked with plain
+boto3 against it. Each test names the AWS page it comes from; the patches that make
+them hold are in sqslab.offline.patches (sqs.py, awslambda.py)."""
+
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+
+import pytest
+from botocore.exceptions import ClientError
+
+# A loaded 2-core machine (other suites running) delays a wake-up by far more than
+# the emulator does; unpatched, moto's long poll was up to 1 s late (0.51 s measured).
+LATE_S = 0.3
+
+
+
+def _tag() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+
+def _error(excinfo) -> tuple[str, int, str]:
+    err = excinfo.value.response
+    return err["Error"]["Code"], err["ResponseMetadata"]["HTTPStatusCode"], err["Error"].get("Message", "")
+
+
+
+@pytest.fixture(scope="module")
+def echo(lam, role_arn):
+    """A function that returns its event."""
+    from helpers import make_function
+
+    return make_function(lam, role_arn, "def handler(event, context):\n    return event\n", Timeout=10)
+
+
+
+def test_invoke_refuses_a_payload_that_is_not_json(lam, echo):
+    """Lambda API reference, Invoke, Errors: InvalidRequestContentException (400),
+    "The request body could not be parsed as JSON"; the handler does not run."""
+    with pytest.raises(ClientError) as excinfo:
+        lam.invoke(FunctionName=echo, Payload=b"not json")
+    code, status, message = _error(excinfo)
+    assert (code, status) == ("InvalidRequestContentException", 400)
+    assert message.startswith("Could not parse request body into json: ")
+    assert excinfo.value.response["ResponseMetadata"]["HTTPHeaders"]["x-amzn-errortype"] == code
+    with pytest.raises(lam.exceptions.InvalidRequestContentException):
+        lam.invoke(FunctionName=echo, Payload=b'{"a": 1', InvocationType="Event")
+    with pytest.raises(lam.exceptions.InvalidRequestContentException):
+        lam.invoke(FunctionName=echo, Payload=b"NaN")  # not JSON, though Python's json reads it
+    with pytest.raises(lam.exceptions.InvalidRequestContentException):
+        lam.invoke(FunctionName=echo, Payload=b"\xff\xfe")  # not even text
+    # Any JSON value is an event, and no payload at all is allowed.
+    assert json.loads(lam.invoke(FunctionName=echo, Payload=b'"text"')["Payload"].read()) == "text"
+    assert lam.invoke(FunctionName=echo)["StatusCode"] == 200
+
+
+
+def test_invoke_refuses_payloads_over_the_quota(lam, echo):
+    """Lambda quotas, "Invocation payload (request and response)": 6 MB synchronous,
+    and the Invoke API reference: 1 MB for asynchronous (Event) invokes. Lambda answers
+    413 with the error type RequestEntityTooLargeException."""
+    big = json.dumps({"data": "x" * int(6.3 * 1024 * 1024)}).encode()
+    with pytest.raises(ClientError) as excinfo:
+        lam.invoke(FunctionName=echo, Payload=big)
+    code, status, message = _error(excinfo)
+    assert (code, status) == ("RequestEntityTooLargeException", 413)
+    assert message == "Request must be smaller than 6291456 bytes for the InvokeFunction operation"
+
+    fits = json.dumps({"data": "x" * (6 * 1024 * 1024 - 20)}).encode()
+    assert len(fits) <= 6 * 1024 * 1024
+    assert lam.invoke(FunctionName=echo, Payload=fits)["StatusCode"] == 200
+
+    event = json.dumps({"data": "x" * (1024 * 1024)}).encode()
+    with pytest.raises(ClientError) as excinfo:
+        lam.invoke(FunctionName=echo, Payload=event, InvocationType="Event")
+    code, status, message = _error(excinfo)
+    assert (code, status) == ("RequestEntityTooLargeException", 413)
+    assert message == f"{len(event)} byte payload is too large for the Event invocation type (limit 1048576 bytes)"
+    small = json.dumps({"data": "x" * 1000}).encode()
+    assert lam.invoke(FunctionName=echo, Payload=small, InvocationType="Event")["StatusCode"] == 202
+
+
+
+@pytest.mark.parametrize("name,bad,good", [
+    ("VisibilityTimeout", ["43201", "-1", "abc"], ["0", "43200"]),
+    ("ReceiveMessageWaitTimeSeconds", ["21", "-1"], ["0", "20"]),
+    ("MessageRetentionPeriod", ["59", "1209601"], ["60", "1209600"]),
+    ("DelaySeconds", ["901", "-1"], ["0", "900"]),
+    ("MaximumMessageSize", ["1023", "1048577"], ["1024", "1048576"]),
+])
+def test_queue_attributes_out_of_range_are_refused(clients, name, bad, good):
+    """SQS API reference, CreateQueue and SetQueueAttributes: the attributes' valid
+    values (VisibilityTimeout 0 to 43,200, ReceiveMessageWaitTimeSeconds 0 to 20,
+    MessageRetentionPeriod 60 to 1,209,600, DelaySeconds 0 to 900, MaximumMessageSize
+    1,024 to 1,048,576) and the error InvalidAttributeValue."""
+    sqs = clients.sqs
+    for value in bad:
+        with pytest.raises(sqs.exceptions.InvalidAttributeValue) as excinfo:
+            sqs.create_queue(QueueName=f"attr-{_tag()}", Attributes={name: value})
+        assert _error(excinfo)[2] == f"Invalid value for the parameter {name}."
+    url = sqs.create_queue(QueueName=f"attr-{_tag()}")["QueueUrl"]
+    try:
+        before = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        beside = ("DelaySeconds", "7") if name == "VisibilityTimeout" else ("VisibilityTimeout", "77")
+        for value in bad:
+            with pytest.raises(sqs.exceptions.InvalidAttributeValue):
+                # Nothing of a refused request is applied, the valid attribute beside it neither.
+                sqs.set_queue_attributes(QueueUrl=url, Attributes={name: value, beside[0]: beside[1]})
+        after = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        assert after[name] == before[name] and after[beside[0]] == before[beside[0]]
+        for value in good:
+            sqs.set_queue_attributes(QueueUrl=url, Attributes={name: value})
+            assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[name])["Attributes"][name] == value
+            sqs.create_queue(QueueName=f"attr-{_tag()}", Attributes={name: value})
+    finally:
+        sqs.delete_queue(QueueUrl=url)
+
+
+
+def test_change_visibility_of_a_message_not_in_flight(clients):
+    """SQS API reference, ChangeMessageVisibility, Errors: MessageNotInflight for a
+    message that is not in flight (received, then visible again: its timeout ended or
+    was set to 0), InvalidParameterValue for a message deleted meanwhile, and
+    ReceiptHandleIsInvalid for a handle SQS never issued."""
+    sqs = clients.sqs
+    url = sqs.create_queue(QueueName=f"cmv-{_tag()}", Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
+    try:
+        sqs.send_message(QueueUrl=url, MessageBody="m")
+        handle = sqs.receive_message(QueueUrl=url, VisibilityTimeout=1)["Messages"][0]["ReceiptHandle"]
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=1)  # in flight: fine
+        time.sleep(1.3)  # the timeout ends; nobody receives it
+        with pytest.raises(sqs.exceptions.MessageNotInflight) as excinfo:
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=30)
+        assert _error(excinfo)[1] == 400
+
+        handle = sqs.receive_message(QueueUrl=url)["Messages"][0]["ReceiptHandle"]
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)  # released
+        with pytest.raises(sqs.exceptions.MessageNotInflight):
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
+
+        handle = sqs.receive_message(QueueUrl=url)["Messages"][0]["ReceiptHandle"]
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=handle)
+        with pytest.raises(ClientError) as excinfo:
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=10)
+        code, status, message = _error(excinfo)
+        assert (code, status) == ("InvalidParameterValue", 400)
+        assert message.endswith("Reason: Message does not exist or is not available for visibility timeout change.")
+
+        with pytest.raises(sqs.exceptions.ReceiptHandleIsInvalid):
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle="never-issued", VisibilityTimeout=10)
+    finally:
+        sqs.delete_queue(QueueUrl=url)
+
+
+
+def test_change_visibility_batch_answers_per_entry(clients):
+    """SQS API reference, ChangeMessageVisibilityBatch: each entry's result, the
+    failures in Failed with their own codes."""
+    sqs = clients.sqs
+    url = sqs.create_queue(QueueName=f"cmvb-{_tag()}")["QueueUrl"]
+    try:
+        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": str(i)} for i in range(3)])
+        got = []
+        while len(got) < 3:
+            got += sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        handles = [m["ReceiptHandle"] for m in got]
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handles[1], VisibilityTimeout=0)
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=handles[2])
+        resp = sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
+            {"Id": f"e{i}", "ReceiptHandle": h, "VisibilityTimeout": 5} for i, h in enumerate(handles)])
+        assert [s["Id"] for s in resp["Successful"]] == ["e0"]
+        assert {f["Id"]: f["Code"] for f in resp["Failed"]} == {"e1": "MessageNotInflight",
+                                                                "e2": "InvalidParameterValue"}
+    finally:
+        sqs.delete_queue(QueueUrl=url)
+
+
+
+def _poll(sqs, url, wait: int, out: dict) -> None:
+    out["messages"] = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=wait).get("Messages", [])
+    out["at"] = time.monotonic()
+
+
+
+def test_long_poll_returns_a_message_as_soon_as_its_visibility_timeout_ends(clients):
+    """SQS developer guide, sqs-short-and-long-polling: a long poll returns as soon as
+    a message is available; visibility timeout: the message becomes visible again
+    when its timeout ends. The poll starts half a second after the receive, so a
+    once-a-second re-check would answer about 0.5 s late."""
+    sqs = clients.sqs
+    url = sqs.create_queue(QueueName=f"lp-{_tag()}")["QueueUrl"]
+    try:
+        sqs.send_message(QueueUrl=url, MessageBody="m")
+        lateness = []
+        for _ in range(2):
+            sqs.receive_message(QueueUrl=url, VisibilityTimeout=2)
+            visible_by = time.monotonic() + 2.0  # the receive returned: the timeout ends before this
+            time.sleep(0.5)
+            out: dict = {}
+            _poll(sqs, url, 10, out)
+            assert [m["Body"] for m in out["messages"]] == ["m"]
+            lateness.append(out["at"] - visible_by)
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=out["messages"][0]["ReceiptHandle"],
+                                          VisibilityTimeout=0)  # for the next round
+        assert max(lateness) < LATE_S, lateness
+    finally:
+        sqs.delete_queue(QueueUrl=url)
+
+
+
+def test_long_poll_wakes_when_a_message_is_released_or_its_delay_ends(clients):
+    """SQS developer guide, visibility timeout ("terminating a message's visibility
+    timeout": ChangeMessageVisibility 0 makes it visible at once) and delay queues
+    (a delayed message becomes visible when its delay ends)."""
+    sqs = clients.sqs
+    url = sqs.create_queue(QueueName=f"lpw-{_tag()}")["QueueUrl"]
+    try:
+        sqs.send_message(QueueUrl=url, MessageBody="m")
+        handle = sqs.receive_message(QueueUrl=url, VisibilityTimeout=60)["Messages"][0]["ReceiptHandle"]
+        out: dict = {}
+        poll = threading.Thread(target=_poll, args=(sqs, url, 10, out))
+        poll.start()
+        time.sleep(0.7)
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
+        released = time.monotonic()
+        poll.join(15)
+        assert [m["Body"] for m in out["messages"]] == ["m"]
+        assert out["at"] - released < LATE_S
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=out["messages"][0]["ReceiptHandle"])
+
+        sent = time.monotonic()
+        sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=2)
+        time.sleep(0.5)
+        out = {}
+        _poll(sqs, url, 10, out)
+        assert [m["Body"] for m in out["messages"]] == ["later"]
+        assert 2.0 - 0.05 <= out["at"] - sent < 2.0 + LATE_S + 0.1
+    finally:
+        sqs.delete_queue(QueueUrl=url)
+
+
+
+def test_fifo_deduplication_id_outlives_its_deleted_message(clients):
+    """SQS developer guide, "Using the message deduplication ID" and FIFO key terms:
+    a send with an id seen in the last 5 minutes is accepted but not delivered, and
+    SQS "continues tracking the deduplication ID even after the message has been
+    received and deleted" ("Exactly-once processing")."""
+    sqs = clients.sqs
+    url = sqs.create_queue(QueueName=f"dedup-{_tag()}.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    try:
+        sqs.send_message(QueueUrl=url, MessageBody="first", MessageGroupId="g", MessageDeduplicationId="d1")
+        got = sqs.receive_message(QueueUrl=url)["Messages"]
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"])
+        resp = sqs.send_message(QueueUrl=url, MessageBody="again", MessageGroupId="g", MessageDeduplicationId="d1")
+        assert resp["MessageId"]  # accepted ...
+        assert "Messages" not in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)  # ... not delivered
+        sqs.send_message(QueueUrl=url, MessageBody="other", MessageGroupId="g", MessageDeduplicationId="d2")
+        assert [m["Body"] for m in sqs.receive_message(QueueUrl=url)["Messages"]] == ["other"]
+    finally:
+        sqs.delete_queue(QueueUrl=url)
+
+
+
+def test_content_based_deduplication_outlives_its_deleted_message(clients):
+    """SQS API reference, SendMessage, MessageDeduplicationId: with
+    ContentBasedDeduplication the id is the body's SHA-256, kept for the interval."""
+    sqs = clients.sqs
+    url = sqs.create_queue(QueueName=f"cbd-{_tag()}.fifo",
+                           Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})["QueueUrl"]
+    try:
+        sqs.send_message(QueueUrl=url, MessageBody="same", MessageGroupId="g")
+        got = sqs.receive_message(QueueUrl=url)["Messages"]
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"])
+        sqs.send_message(QueueUrl=url, MessageBody="same", MessageGroupId="g")
+        assert "Messages" not in sqs.receive_message(QueueUrl=url)
+    finally:
+        sqs.delete_queue(QueueUrl=url)

@@ -1,0 +1,401 @@
+"""The notebook series: committed clean, navigation current, and, executed with the
+quick profile, showing what it should (its results, figures, no errors).
+
+No cell of a notebook exists for these tests: what they assert is read from the executed
+kernel once the notebook has run (``tutorial.run(inspect=...)``), by evaluating the
+expressions in :data:`INSPECT` over the names the chapter's own cells defined, or from the
+outputs the notebook shows."""
+
+
+from __future__ import annotations
+
+import html
+import os
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from sqslab import handouts, nav, tutorial
+from sqslab.kernels import EvaluationError
+
+NOTEBOOKS = sorted(tutorial.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+# For each notebook: {name: expression over the names its cells define}, evaluated after it ran.
+_BY_MESSAGE = 'windows.groupby("message_id", sort=False)'
+
+_SLOW = "timeline.windows(slow)"
+
+_BEAT = "timeline.windows(beat)"
+
+INSPECT = {
+    "00_index": {"target": "lab.target.name", "visibility_timeout_s": "lab.visibility_timeout", "wait_s": "lab.wait"},
+    "01_deploy": {
+        "queue_visibility_timeout_s": 'int(queue.loc["VisibilityTimeout", "value"])',
+        "queue_wait_s": 'int(queue.loc["ReceiveMessageWaitTimeSeconds", "value"])',
+        "function2_may_delete": 'bool(policies.loc["function2", "may delete"])',
+        "function3_may_delete": 'bool(policies.loc["function3", "may delete"])',
+        "delete_with_function2_role": 'tried["function2"]["code"]',
+        "delete_with_function3_role": 'tried["function3"]["code"]',
+        "function2_role_named_in_denial": '"not authorized to perform: sqs:deletemessage" in tried["function2"]["message"].lower()',
+        "stack_status": 'deployed["StackStatus"]', "output_keys": "sorted(outputs)",
+    },
+    "02_invoke": {
+        "sent": "len(sent_ids)", "first_duration_ms": "duration_ms",
+        "function2_first": "len(first.body)", "function2_first_matches": "sorted(first.body) == sent_ids",
+        "function3_at_once": "len(hidden.body)", "function3_at_once_s": "round(hidden.duration_ms / 1000, 2)",
+        "function3_after_timeout": "len(deleted.body)", "function3_after_matches": "sorted(deleted.body) == sent_ids",
+        "function2_last": "len(empty.body)", "function2_last_s": "round(empty.duration_ms / 1000, 2)",
+    },
+    "03_visibility_timeout": {
+        "messages": 'int(windows["message_id"].nunique())',
+        "receives_per_message": f"{_BY_MESSAGE}.size().tolist()",
+        "receivers": f'{_BY_MESSAGE}["function"].agg(" -> ".join).tolist()',
+        "deleted": f'{_BY_MESSAGE}["ended_by"].agg(lambda e: bool((e == "delete").any())).tolist()',
+        "first_window_s": f'{_BY_MESSAGE}["hidden_s"].first().round(2).tolist()',
+        "max_receive_count": 'int(windows["approximate_receive_count"].max())',
+        "visibility_timeout_s": 'int(windows["visibility_timeout_s"].iloc[0])',
+        # the page's windows, against the package's (which also follows ChangeMessageVisibility)
+        "page_windows": 'windows[["message_id", "end_ms", "ended_by"]].values.tolist()',
+        "package_windows": 'timeline.windows(messages.assign(logical=messages["function"]))'
+                           '[["message_id", "end_ms", "ended_by"]].values.tolist()',
+        "slow_receivers": f'{_SLOW}[["receiver", "body"]].values.tolist()',
+        "slow_receive_counts": f'{_SLOW}["receive_count"].tolist()',
+        "heartbeat_b_got": "len(b_got)", "heartbeat_windows": f"len({_BEAT})",
+        "heartbeat_ended_by": f'{_BEAT}["ended_by"].tolist()',
+        "heartbeat_hidden_s": f'round(float(({_BEAT}["end_ms"] - {_BEAT}["received_ms"]).iloc[0]) / 1000, 1)',
+    },
+    "04_long_polling": {
+        "durations": 'invocations[["function", "duration_ms"]].values.tolist()',
+        "empty_poll_s": 'polls.loc[polls["messages"] == 0, "duration_s"].round(2).tolist()',
+        "nonempty_poll_s": 'polls.loc[polls["messages"] > 0, "duration_s"].round(2).tolist()',
+        "wait_s": "lab.wait",
+        "early_return_s": 'round(poll["returned_at"] - poll["started_at"], 2)', "early_got": 'len(poll["messages"])',
+        "early_after_send_s": 'round(poll["returned_at"] - sent_at, 2)',
+        "compare_seconds": "seconds", "sent": "int(seconds // every)",
+        "short_received": 'tallies["short"]["received"]', "long_received": 'tallies["long"]["received"]',
+        "short_requests": 'int(table.loc[0, "requests"])', "long_requests": 'int(table.loc[1, "requests"])',
+        "short_empty": 'int(table.loc[0, "empty_receives"])', "long_empty": 'int(table.loc[1, "empty_receives"])',
+        "short_cost": 'float(table.loc[0, "cost_usd_per_month"])', "long_cost": 'float(table.loc[1, "cost_usd_per_month"])',
+        "price_per_million": 'prices["price_per_million_requests_usd"]',
+    },
+    "05_event_source_mapping": {
+        "sent": "len(sent)", "invocations": "run.invocation_count()", "report_lines": "len(run.invocations)",
+        "batch_sizes": 'run.batches["size"].tolist()',
+        "processed_once": 'bool((run.attempts.groupby("message_id").size() == 1).all())',
+        "processed": 'int(run.attempts.groupby("message_id").size().sum())',
+        "create_refused": "refused is not None", "create_refused_message": "refused", "function_timeout_s": "timeout",
+        "created_with_six_times": 'mine["State"] in ("Creating", "Enabled")',
+        "sweep_settings": '[list(s) for s in table[["BatchSize", "window_s"]].itertuples(index=False)]',
+        "sweep_invocations": 'table["invocations"].tolist()', "sweep_processed": 'table["processed"].tolist()',
+        "sweep_batch_sizes": 'table["batch_sizes"].tolist()',
+    },
+    "06_failures_and_dead_letter_queues": {
+        "poison": 'timeline.per_message_attempts(with_partial.attempts).set_index("body")'
+                  '.loc["poison: order 3", ["attempts", "receive_counts"]].tolist()',
+        "good_attempts": 'timeline.per_message_attempts(with_partial.attempts).set_index("body")'
+                         '.drop("poison: order 3")["attempts"].tolist()',
+        "retry_gaps_s": '(with_partial.attempts.loc[with_partial.attempts["body"] == "poison: order 3", "start_ms"]'
+                        '.diff().dropna() / 1000).round(1).tolist()',
+        "visibility_timeout_s": "lab.visibility_timeout", "max_receive_count": "lab.max_receive_count",
+        "dead_letter_after_first": "len(arrivals.dropna())", "dead_letter_bodies": 'arrivals["body"].tolist()',
+        "good_again_with": 'int(table.loc[0, "good_again"])', "good_again_without": 'int(table.loc[1, "good_again"])',
+        "invocations_with": 'int(table.loc[0, "invocations"])', "invocations_without": 'int(table.loc[1, "invocations"])',
+        "dead_letter_after_second": "max(count for _, count in rises_without)",  # as the chapter watched it
+        "dead_letter_bodies_without": 'arrivals_without.dropna()["body"].tolist()',
+        "redriven": "redriven", "redrive_by_hand": "task is None",
+        "good_after_redrive": 'sorted(set(after.attempts.loc[after.attempts["outcome"] == "ok", "body"]))',
+        "good_after_redrive_receive_counts":
+            'sorted(set(after.attempts.loc[after.attempts["outcome"] == "ok", "receive_count"]))',
+    },
+    "99_cleanup": {
+        "leftovers": "len(left)", "stack_deleted": 'reports[lab.name]["stack_deleted"]',
+        "resources_held": 'len(reports[lab.name]["resources"])',
+        "retries_stack_deleted": 'reports[nb.retries_stack_name(lab.name)]["stack_deleted"]',
+        "retries_resources_held": 'len(reports[nb.retries_stack_name(lab.name)]["resources"])',
+    },
+}
+
+
+
+def load(p: Path):
+    return nbformat.read(p, as_version=4)
+
+
+
+@pytest.fixture(scope="module")
+def executed(offline, tmp_path_factory):
+    """The series executed with the quick profile. The article's chapters (00-04) and the
+    retries stack's (05-06) share nothing but the server, so they run side by side here, as
+    two readers would, and the clean-up notebook runs after both; the contents page is then
+    written for all of them. Every notebook runs even if one fails, and each test below
+    fails only for its own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    out = tmp_path_factory.mktemp("handouts")
+    names = [p.stem for p in NOTEBOOKS]
+    last = names[-1]
+    retries = [n for n in names if n.startswith(("05_", "06_"))]
+    article = [n for n in names if n not in retries and n != last]
+
+    def run(only):
+        return tutorial.run(profile="quick", out_dir=out, stack_name="nbtest", say=lambda *_: None,
+                            keep_going=True, check=False, only=only, inspect=INSPECT)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        groups = [pool.submit(run, group) for group in (article, retries)]
+        records = [r for group in groups for r in group.result()]
+    records += run([last])
+    handouts.write_index(out, NOTEBOOKS, records, profile="quick")
+    return {r["notebook"]: r for r in records}
+
+
+
+def values(record) -> dict:
+    """What the notebook computed, read from its kernel after it ran (:data:`INSPECT`)."""
+    failed = {k: str(v) for k, v in record["values"].items() if isinstance(v, EvaluationError)}
+    assert failed == {}, f"{record['notebook']}: {failed}"
+    return record["values"]
+
+
+
+def obs(executed, name):
+    assert executed[name]["error"] is None, f"{name} failed: {executed[name]['error']}"
+    return values(executed[name])
+
+
+
+def shown(executed, name) -> str:
+    """Every text output the executed notebook shows, joined."""
+    nb = load(executed[name]["ipynb"])
+    texts = []
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            texts.append(out.get("text", "") if isinstance(out.get("text"), str) else "".join(out.get("text", [])))
+            plain = out.get("data", {}).get("text/plain", "")
+            texts.append(plain if isinstance(plain, str) else "".join(plain))
+    return "\n".join(texts)
+
+
+
+def figures(executed, name) -> int:
+    """Figures in the executed notebook; each must be embedded in the HTML handout too."""
+    nb = load(executed[name]["ipynb"])
+    count = sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
+    assert executed[name]["html"].read_text().count("data:image/png;base64") >= count
+    return count
+
+
+
+def test_each_notebook_takes_at_least_its_waits_by_design(executed):
+    """The waits the tutorial counts as forced are real: no notebook ran faster than them."""
+    for name, forced in tutorial.waits_by_design("quick").items():
+        assert executed[f"{name}.ipynb"]["seconds"] >= forced, name
+
+
+
+def test_every_notebook_ran_without_error_and_has_a_handout(executed):
+    assert set(executed) == {p.name for p in NOTEBOOKS}
+    for name, rec in executed.items():
+        assert rec["error"] is None
+        nb = load(rec["ipynb"])
+        errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+        assert errors == [], name
+        assert rec["html"].stat().st_size > 10_000
+
+
+
+def test_handouts_open_offline_in_a_browser(executed, tmp_path):
+    """Every handout and the contents page in headless Chromium, with no network: no console error,
+    every image decoded, every relative link and #anchor resolving; links between notebooks lead to
+    handouts, Contents to index.html; in print, navigation hidden and code lines wrapped."""
+    import browser
+
+    if browser.chromium() is None:
+        missing = f"opening the handouts needs Chromium ({browser.CHROMIUM}): install it with `{browser.INSTALL}`"
+        if os.environ.get("SQSLAB_REQUIRE_BROWSER") == "1":
+            pytest.fail(missing)
+        pytest.skip(missing)
+    out = executed["00_index.ipynb"]["html"].parent
+    shots = {"02_invoke", "index"}
+    with browser.Browser(tmp_path) as b:
+        pages = [b.open(p, screenshot=tmp_path / f"{p.stem}.png" if p.stem in shots else None)
+                 for p in sorted(out.glob("*.html"))]
+    assert [p.path.name for p in pages] == sorted([f"{p.stem}.html" for p in NOTEBOOKS] + ["index.html"])
+    problems = [f"{p.path.name}: {problem}" for p in pages for problem in p.problems] + browser.anchors_across(pages)
+    assert problems == []
+    for page in pages[:-1]:
+        source = tutorial.NOTEBOOKS / f"{page.path.stem}.ipynb"
+        assert page.title == nav.title_of(source)
+        assert not [h for h in page.hrefs if re.match(r"\d\d_\w+\.ipynb", h)], f"{page.path.name} links a notebook"
+        assert "index.html" in page.hrefs, "Contents leads to the contents page"
+        assert page.print_rules == {"navigation": 2, "navigation_shown": 0, "pre_white_space": "pre-wrap",
+                                    "output_break_inside": "avoid"}, page.path.name
+        assert sum(img["width"] > 0 for img in page.images) >= figures(executed, source.name)
+    index = pages[-1]
+    assert [h for h in index.hrefs if h.endswith(".html")] == [f"{p.stem}.html" for p in NOTEBOOKS]
+    text = (out / "index.html").read_text()
+    assert all(html.escape(nav.title_of(p)) in text for p in NOTEBOOKS)
+    assert text.count("ran in ") == len(NOTEBOOKS) and "FAILED" not in text
+    assert all((tmp_path / f"{name}.png").stat().st_size > 10_000 for name in shots)
+
+
+
+def test_index_and_deploy(executed):
+    assert figures(executed, "00_index.ipynb") >= 1
+    o = obs(executed, "01_deploy.ipynb")
+    # deployed by create_stack (or update_stack) on the page, its outputs read back with describe_stacks
+    assert o["stack_status"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+    assert {"QueueName", "QueueUrl", "QueueArn"} <= set(o["output_keys"])
+    assert o["queue_visibility_timeout_s"] == 6 and o["queue_wait_s"] == 2
+    assert o["function2_may_delete"] is False and o["function3_may_delete"] is True
+    # Least privilege, tried: a delete made with function2's role is refused by IAM (AccessDenied, naming
+    # the action: IAM User Guide, "Troubleshoot access denied error messages"); function3's role gets past
+    # IAM to SQS, which refuses the made-up receipt handle (DeleteMessage API reference).
+    assert o["delete_with_function2_role"] == "AccessDenied" and o["function2_role_named_in_denial"] is True
+    assert o["delete_with_function3_role"] == "ReceiptHandleIsInvalid"
+
+
+
+def test_invoke_shows_the_articles_observations(executed):
+    o = obs(executed, "02_invoke.ipynb")
+    assert o["sent"] == 2 and o["function2_first"] == 2 and o["function2_first_matches"]
+    assert 0 < o["first_duration_ms"] < 5000, "the REPORT line decoded by hand in the notebook"
+    assert o["function3_at_once"] == 0 and o["function3_at_once_s"] == pytest.approx(2, abs=0.5)
+    assert o["function3_after_timeout"] == 2 and o["function3_after_matches"]
+    assert o["function2_last"] == 0 and o["function2_last_s"] == pytest.approx(2, abs=0.5)
+
+
+
+def test_visibility_timeout_timeline(executed):
+    o = obs(executed, "03_visibility_timeout.ipynb")
+    assert o["messages"] == 2 and o["receives_per_message"] == [2, 2]
+    assert o["receivers"] == ["function2 -> function3"] * 2 and o["deleted"] == [True, True]
+    assert o["first_window_s"] == [pytest.approx(6, abs=0.05)] * 2 and o["max_receive_count"] == 2
+    assert o["page_windows"] == o["package_windows"], "the windows computed on the page are the package's"
+    text = shown(executed, "03_visibility_timeout.ipynb")
+    assert "START RequestId: " in text and "REPORT RequestId: " in text and '"event": "receive"' in text, \
+        "function2's raw log lines are shown"
+    # the slow consumer: A's message, received again by B (receive count 2)
+    assert o["slow_receivers"] == [["consumer A", "order 42"], ["consumer B", "order 42"]]
+    assert o["slow_receive_counts"] == [1, 2]
+    # the heartbeat: B got nothing; one window, ended by A's delete after about 6 s of work
+    assert o["heartbeat_b_got"] == 0 and o["heartbeat_windows"] == 1 and o["heartbeat_ended_by"] == ["delete"]
+    assert o["heartbeat_hidden_s"] == pytest.approx(6, abs=0.5)
+    assert figures(executed, "03_visibility_timeout.ipynb") == 3
+
+
+
+def test_long_polling(executed):
+    o = obs(executed, "04_long_polling.ipynb")
+    # the REPORT lines of the article's six invocations, decoded on the page; the empty polls last the wait
+    assert [f for f, _ in o["durations"]] == ["function1"] * 2 + ["function2", "function3", "function3", "function2"]
+    assert o["durations"][3][1] == pytest.approx(2000, abs=500) and o["durations"][5][1] == pytest.approx(2000, abs=500)
+    assert o["empty_poll_s"] and all(s == pytest.approx(2, abs=0.5) for s in o["empty_poll_s"])
+    assert all(s < 1 for s in o["nonempty_poll_s"])
+    # The poll returns when the message arrives, well before its wait runs out.
+    assert o["early_got"] == 1
+    assert o["early_return_s"] < o["wait_s"] - 0.25
+    assert 0 <= o["early_after_send_s"] < 1.0, "it returns as the message arrives, not at the end of its wait"
+    assert o["short_requests"] > o["long_requests"] and o["short_empty"] > o["long_empty"]
+    assert o["short_received"] == o["long_received"] == o["sent"], "both consumers, side by side, got every message"
+    month = 30 * 24 * 3600
+    for mode in ("short", "long"):
+        expected = o[f"{mode}_requests"] / o["compare_seconds"] * month / 1e6 * o["price_per_million"]
+        assert o[f"{mode}_cost"] == pytest.approx(expected)
+    assert figures(executed, "04_long_polling.ipynb") == 2
+
+
+
+def test_event_source_mapping(executed):
+    """05: one invocation per batch; the window makes batches of a trickle; the create-time check."""
+    o = obs(executed, "05_event_source_mapping.ipynb")
+    # ten messages, one every 0.4 s, a 1 s window: batches close a window after their first message
+    assert o["sent"] == 10 and o["processed"] == 10 and o["processed_once"] is True
+    assert o["invocations"] == o["report_lines"] == len(o["batch_sizes"]), "one invocation (REPORT line) per batch"
+    assert sum(o["batch_sizes"]) == 10 and 3 <= o["invocations"] <= 5 and max(o["batch_sizes"]) <= 3
+    assert o["create_refused"] is True and o["created_with_six_times"] is True
+    assert ("Queue visibility timeout: 1 seconds is less than Function timeout: "
+            f"{o['function_timeout_s']} seconds") in o["create_refused_message"]
+    assert "InvalidParameterValueException" in o["create_refused_message"]
+    # the sweep: (1, 0), (10, 0), (10, 1 s), (10, 5 s) on the same trickle (ten messages 0.4 s apart: 3.6 s)
+    assert o["sweep_settings"] == [[1, 0], [10, 0], [10, 1], [10, 5]] and o["sweep_processed"] == [10] * 4
+    one, no_window, window, long_window = o["sweep_invocations"]
+    assert one == 10 and all(size == [1] * 10 for size in o["sweep_batch_sizes"][:1])
+    assert no_window >= 8, "without a window a trickle is hardly batched"
+    assert 3 <= window <= 5 and long_window == 1 and o["sweep_batch_sizes"][3] == [10], "the long window fills the batch"
+    assert figures(executed, "05_event_source_mapping.ipynb") == 2
+
+
+
+def test_failures_and_dead_letter_queue(executed):
+    """06: retries at each visibility timeout, the dead-letter queue after maxReceiveCount, good messages
+    reprocessed only without partial batch responses, and the redrive."""
+    o = obs(executed, "06_failures_and_dead_letter_queues.ipynb")
+    assert o["max_receive_count"] == 3 and o["visibility_timeout_s"] == 2
+    assert o["poison"] == [3, [1, 2, 3]], "the poison message: three attempts, receive counts 1, 2, 3"
+    assert o["retry_gaps_s"] == [pytest.approx(2, abs=0.4)] * 2, "each retry one visibility timeout after the last"
+    assert o["good_attempts"] == [1, 1, 1, 1]
+    assert o["dead_letter_after_first"] == 1 and o["dead_letter_bodies"] == ["poison: order 3"]
+    # one poison record in a batch of five: with partial batch responses no good one runs again; without, all
+    # four run three times and reach the dead-letter queue with it
+    assert o["good_again_with"] == 0 and o["good_again_without"] == 8
+    assert o["invocations_with"] == 3 and o["invocations_without"] == 3
+    assert o["dead_letter_after_second"] == 6 and len(o["dead_letter_bodies_without"]) == 5
+    # the redrive: a message move task (StartMessageMoveTask), offline as on AWS, back to the original source queue
+    assert o["redrive_by_hand"] is False and o["redriven"] == 6
+    assert o["good_after_redrive"] == ["order 10", "order 6", "order 7", "order 9"]
+    assert o["good_after_redrive_receive_counts"] == [1]
+    assert figures(executed, "06_failures_and_dead_letter_queues.ipynb") == 3
+
+
+
+def test_cleanup_leaves_nothing(executed):
+    o = obs(executed, "99_cleanup.ipynb")
+    assert o["stack_deleted"] is True and o["leftovers"] == 0
+    assert o["resources_held"] >= 10  # the queue, three functions, their roles and log groups
+    # the retries stack: two queues, the consumer, its role, its log group, its mapping
+    assert o["retries_stack_deleted"] is True and o["retries_resources_held"] >= 6
+
+
+
+def test_recorded_source_draws_the_articles_run(offline, tmp_path):
+    records = tutorial.run(profile="quick", out_dir=tmp_path, stack_name="nbrec", only=["03_visibility_timeout"],
+                           extra={"source": "recorded"}, say=lambda *_: None, inspect=INSPECT)
+    o = values(records[0])
+    assert o["visibility_timeout_s"] == 90 and o["first_window_s"] == [pytest.approx(90, abs=0.05)] * 2
+    assert o["receives_per_message"] == [2, 2]
+
+
+
+def test_tutorial_stops_only_the_server_it_started(tmp_path, monkeypatch):
+    from conftest import free_port
+
+    from sqslab.offline import server
+
+    monkeypatch.setenv("SQSLAB_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SQSLAB_OFFLINE_PORT", str(free_port()))
+    assert not server.status()["running"]
+    records = tutorial.run(profile="quick", out_dir=tmp_path / "out", only=["00_index"], say=lambda *_: None)
+    assert records[0]["error"] is None and records[0]["html"].exists()
+    assert not server.status()["running"], "the run started the server, so it must stop it"
+
+
+
+@pytest.mark.slow
+def test_invoke_notebook_with_the_articles_timings(offline, tmp_path):
+    """02 with 90 s / 20 s: the article's observations, and a wall time close to the waits it forces."""
+    from sqslab import stack
+
+    try:
+        records = tutorial.run(profile="article", out_dir=tmp_path, stack_name="nbslow", only=["02_invoke"],
+                               say=lambda *_: None, inspect=INSPECT)
+    finally:
+        stack.teardown("nbslow", progress=False)
+    o = values(records[0])
+    assert o["function2_first"] == 2 and o["function3_at_once"] == 0 and o["function3_after_timeout"] == 2
+    assert o["function3_at_once_s"] == pytest.approx(20, abs=0.5) and o["function2_last_s"] == pytest.approx(20, abs=0.5)
+    forced = 90 + 20  # the 90 s window (function3's 20 s poll runs inside it), then function2's 20 s poll
+    print(f"\n02_invoke with the article's timings: {records[0]['seconds']:.1f} s (its waits force {forced} s)")
+    assert records[0]["seconds"] < 1.25 * forced

@@ -1,0 +1,96 @@
+"""Code packages and layers as Lambda limits them (sqslab.offline.awslambda.code_package, the patch
+lambda_code_package_limits).
+
+AWS pages: "Lambda quotas" (deployment package: 50 MB zipped for a direct upload, 250 MB
+unzipped including layers; the API reference's AccountLimit, CodeSizeUnzipped "the maximum size
+of a function's deployment package and layers when they're extracted"); Lambda's messages
+"Unzipped size must be smaller than 262144000 bytes" and "Function code combined with layers
+exceeds the maximum allowed size of 262144000 bytes. The actual size is N bytes."; Invoke's
+errors (InvalidZipFileException, 502); "Managing Lambda dependencies with layers" (a deleted layer
+version keeps working for functions that use it); the Lambda execution environment's read-only
+``/var/task``.
+"""
+
+
+from __future__ import annotations
+
+import errno
+import io
+import zipfile
+from pathlib import PurePosixPath
+
+import pytest
+
+from sqslab.offline.awslambda import code_package
+from sqslab.smoke import zip_source
+
+HANDLER = "def handler(event, context):\n    return 'ran'\n"
+
+
+
+def zeros_zip(name: str, size: int, extra: dict[str, str] | None = None) -> bytes:
+    """A small zip (deflated zeros) that unpacks to ``size`` bytes, plus ``extra`` files."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for fname, text in (extra or {}).items():
+            zf.writestr(fname, text)
+        info = zipfile.ZipInfo(name)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with zf.open(info, "w", force_zip64=True) as out:
+            chunk = b"\0" * (1 << 20)
+            left = size
+            while left:
+                out.write(chunk[: min(left, len(chunk))])
+                left -= min(left, len(chunk))
+    return buf.getvalue()
+
+
+
+def test_unpacking_stops_at_the_limit_and_leaves_nothing(tmp_path):
+    """A zip's declared sizes are not trusted: the bytes written are counted and unpacking stops at the
+    quota, with nothing left behind (InvalidZipFileException, as Invoke answers)."""
+    data = zeros_zip("big.bin", 5_000_000, {"index.py": HANDLER})
+    with pytest.raises(code_package.PackageError) as err:
+        code_package.unpack(tmp_path / "pkg", [data], limit=1_000_000)
+    assert (err.value.code, err.value.status) == ("InvalidZipFileException", 502)
+    assert list(tmp_path.iterdir()) == []
+
+
+
+def test_a_full_disk_leaves_no_folder(tmp_path, monkeypatch):
+    """A write that fails (ENOSPC) removes what was written and answers in Lambda's shape."""
+    real_open = open
+    written = [0]
+
+    class Full(io.RawIOBase):
+        def __init__(self, f):
+            self.f = f
+
+        def write(self, b):
+            written[0] += len(b)
+            if written[0] > 100_000:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return self.f.write(b)
+
+        def __exit__(self, *a):
+            self.f.close()
+
+    def fake_open(path, mode="r", *a, **k):
+        f = real_open(path, mode, *a, **k)
+        return Full(f) if "x" in mode else f
+
+    monkeypatch.setattr("builtins.open", fake_open)
+    with pytest.raises(code_package.PackageError) as err:
+        code_package.unpack(tmp_path / "pkg", [zeros_zip("big.bin", 1_000_000, {"index.py": HANDLER})])
+    assert err.value.code == "InvalidZipFileException" and "No space left" in err.value.message
+    assert list(tmp_path.iterdir()) == []
+
+
+
+def test_checks_without_a_server():
+    assert code_package.unzipped_size(zip_source({"a.py": "x" * 100})) == 100
+    with pytest.raises(code_package.PackageError) as err:
+        code_package.check_package(b"not a zip")
+    assert err.value.message.startswith("Could not unzip uploaded file")
+    assert code_package._link_stays_inside(PurePosixPath("a/b"), "../c")
+    assert not code_package._link_stays_inside(PurePosixPath("a/b"), "../../c")

@@ -1,0 +1,208 @@
+"""No import cycles in sqslab: the graph of its own imports, read from the source with ast.
+
+Every ``import sqslab...`` and ``from sqslab... import`` counts (relative ones
+too), at module level or inside a function alike: a function-level import is
+still a dependency, only a later one. Imports under ``if TYPE_CHECKING:`` never
+run and do not count. The edge goes to the module named; ``from P import m``
+goes to ``P.m`` when that is a module of the package.
+"""
+
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import sqslab
+
+ROOT = Path(sqslab.__file__).resolve().parent
+
+WORKER = "sqslab.offline.awslambda.worker"
+
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+
+class _Imports(ast.NodeVisitor):
+    def __init__(self, module: str, is_package: bool, modules: set[str]):
+        self.package = module if is_package else module.rpartition(".")[0]
+        self.modules = modules
+        self.found: set[str] = set()
+
+    def visit_If(self, node: ast.If) -> None:
+        if _is_type_checking(node.test):
+            for child in node.orelse:
+                self.visit(child)
+        else:
+            self.generic_visit(node)
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            self.found.add(alias.name)
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        base = node.module or ""
+        if node.level:
+            anchor = self.package.split(".")
+            anchor = anchor[: len(anchor) - (node.level - 1)]
+            base = ".".join(anchor + ([base] if base else []))
+        for alias in node.names:
+            sub = f"{base}.{alias.name}"
+            self.found.add(sub if sub in self.modules else base)
+
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Each sqslab module and the sqslab modules it imports."""
+    files = {_module_name(p): p for p in sorted(ROOT.rglob("*.py"))}
+    graph = {}
+    for name, path in files.items():
+        visitor = _Imports(name, path.name == "__init__.py", set(files))
+        visitor.visit(ast.parse(path.read_text(encoding="utf-8"), filename=str(path)))
+        graph[name] = {m for m in visitor.found if m in files and m != name}
+    return graph
+
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """One shortest cycle through each strongly connected group of modules, as a path."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: list[set[str]] = []
+
+    def connect(v: str) -> None:  # Tarjan's algorithm; the graph is a few dozen modules
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                connect(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = set()
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                group.add(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                groups.append(group)
+
+    for v in sorted(graph):
+        if v not in index:
+            connect(v)
+
+    return sorted(_shortest_cycle(graph, group) for group in groups)
+
+
+
+def _shortest_cycle(graph: dict[str, set[str]], group: set[str]) -> list[str]:
+    """A shortest path from the group's first module back to itself, inside the group."""
+    start = min(group)
+    paths = {start: [start]}
+    frontier = [start]
+    while frontier:
+        nxt = []
+        for v in frontier:
+            for w in sorted(graph[v] & group):
+                if w == start:
+                    return paths[v] + [start]
+                if w not in paths:
+                    paths[w] = paths[v] + [w]
+                    nxt.append(w)
+        frontier = nxt
+    raise AssertionError(f"no cycle in {sorted(group)}")  # a strongly connected group always has one
+
+
+
+def test_the_graph_sees_function_level_and_relative_imports():
+    graph = {"sqslab.a": set(), "sqslab.b": set(), "sqslab.p": set(), "sqslab.p.m": set()}
+    source = (
+        "from __future__ import annotations\n"
+        "from typing import TYPE_CHECKING\n"
+        "import sqslab.a\n"
+        "def f():\n    from sqslab.p import m\n"
+        "def g():\n    from . import b\n"
+        "if TYPE_CHECKING:\n    from sqslab import p\n"
+    )
+    visitor = _Imports("sqslab.x", False, set(graph))
+    visitor.visit(ast.parse(source))
+    assert {m for m in visitor.found if m in graph} == {"sqslab.a", "sqslab.p.m", "sqslab.b"}
+
+
+
+def test_cycles_are_found_and_shown_as_paths():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a", "d"}, "d": set(), "e": {"f"}, "f": {"e"}}
+    assert cycles(graph) == [["a", "b", "c", "a"], ["e", "f", "e"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+
+def test_no_import_cycles():
+    graph = import_graph()
+    assert "sqslab.offline.server" in graph and "sqslab.offline.awslambda.service" in graph
+    found = [" -> ".join(path) for path in cycles(graph)]
+    assert not found, "import cycles in sqslab:\n  " + "\n  ".join(found)
+
+
+
+def test_the_worker_is_a_script_of_its_own():
+    """worker.py runs isolated (python -I) in the function's task root: the package
+    never imports it, and it imports nothing of the package."""
+    graph = import_graph()
+    assert [m for m, deps in graph.items() if WORKER in deps] == []
+    assert graph[WORKER] == set()
+
+
+
+def layering_problems(graph: dict[str, set[str]]) -> list[str]:
+    """The imports that break the layers: sqslab.offline imports only itself and sqslab.base;
+    sqslab.base imports only itself; only the server process (which applies them) and the
+    patches themselves import sqslab.offline.patches."""
+    wrong = []
+    for module, deps in graph.items():
+        for dep in deps:
+            if module.startswith("sqslab.offline") and not dep.startswith(("sqslab.offline", "sqslab.base")):
+                wrong.append(f"{module} -> {dep} (the emulator imports the learner side)")
+            if module.startswith("sqslab.base") and not dep.startswith("sqslab.base"):
+                wrong.append(f"{module} -> {dep} (the base imports something above it)")
+            if dep.startswith("sqslab.offline.patches") and not module.startswith("sqslab.offline.patches") \
+                    and module != "sqslab.offline.server":
+                wrong.append(f"{module} -> {dep} (only the server applies the patches)")
+    return sorted(wrong)
+
+
+
+def test_the_layers_hold():
+    """The emulator is one world and the learner side another; moto is patched in one place."""
+    wrong = layering_problems(import_graph())
+    assert not wrong, "\n  ".join(["layering broken:", *wrong])
+
+
+
+def test_the_layering_rule_fails_on_a_wrong_way_import():
+    graph = {"sqslab.offline.x": {"sqslab.template", "sqslab.base.errors"}, "sqslab.base.errors": {"sqslab.cli"},
+             "sqslab.offline.awslambda.service": {"sqslab.offline.patches.sqs"}, "sqslab.template": set()}
+    assert layering_problems(graph) == [
+        "sqslab.base.errors -> sqslab.cli (the base imports something above it)",
+        "sqslab.offline.awslambda.service -> sqslab.offline.patches.sqs (only the server applies the patches)",
+        "sqslab.offline.x -> sqslab.template (the emulator imports the learner side)",
+    ]

@@ -1,0 +1,54 @@
+"""sqslab.target: offline is the default, AWS only by opt-in, and offline never leaves loopback."""
+
+
+from __future__ import annotations
+
+import pytest
+
+from sqslab import target
+from sqslab.base.errors import SqslabError
+
+
+def test_default_target_is_offline(monkeypatch):
+    monkeypatch.delenv("SQSLAB_TARGET", raising=False)
+    assert target.target_name() == "offline"
+    monkeypatch.setenv("SQSLAB_TARGET", "AWS")
+    assert target.target_name() == "aws"
+    assert target.target_name("offline") == "offline"
+
+
+
+def test_unknown_target_is_one_clear_line(monkeypatch):
+    monkeypatch.setenv("SQSLAB_TARGET", "prod")
+    with pytest.raises(SqslabError) as err:
+        target.target_name()
+    assert "unknown target 'prod'" in str(err.value) and "\n" not in str(err.value)
+
+
+
+def test_aws_target_uses_normal_configuration_without_contacting_it(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAREALLOOKINGKEY01")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "real-looking-secret")
+    tgt = target.resolve("aws", region="eu-west-1")
+    assert tgt.name == "aws" and tgt.endpoint_url is None and tgt.region == "eu-west-1"
+    sess = target.session(tgt)
+    assert sess.get_credentials().access_key == "AKIAREALLOOKINGKEY01"
+
+
+
+def test_nothing_creates_a_client_at_import():
+    import subprocess
+    import sys
+
+    code = (
+        "import boto3, botocore.session, pkgutil, importlib, sqslab\n"
+        "calls = []\n"
+        "botocore.session.Session.create_client = lambda *a, **k: calls.append(a)\n"
+        "for m in pkgutil.walk_packages(sqslab.__path__, 'sqslab.'):\n"
+        "    if not m.name.endswith('.worker'):\n"
+        "        importlib.import_module(m.name)\n"
+        "print(len(calls))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "0"
