@@ -110,6 +110,21 @@ def logged_messages_figure(messages: pd.DataFrame, windows: pd.DataFrame,
     return timeline_figure(drawn, sends.astype({"body": str}), polls, title=title)
 
 
+def _message_rows(fig, ax, labels: list[str], end: float, title: str, ylim: tuple[float, float], right: float):
+    """Finish a figure with one row per message, bottom to top (``labels``), over the seconds since
+    the first send (``end``: the last event's), its legend below."""
+    ax.set_yticks(range(len(labels)))
+    ax.set_yticklabels(labels, fontsize=8)
+    ax.set_ylim(*ylim)
+    ax.set_ylabel("message (in the order sent)")
+    ax.set_xlabel("time since the first message was sent (s)")
+    ax.set_xlim(-0.03 * max(end, 1), max(end, 1) * right)
+    ax.set_title(title)
+    ax.grid(axis="x", alpha=0.3)
+    _legend_below(fig, ax, ncol=2)
+    return fig
+
+
 def _legend_below(fig, ax, ncol: int) -> None:
     """The legend in a band of its own under the axes, so it covers neither data nor the axis label."""
     handles, labels = ax.get_legend_handles_labels()
@@ -257,16 +272,8 @@ def batches_figure(attempts: pd.DataFrame, batches: pd.DataFrame, window_s: floa
             ax.plot(sent, y, "o", mfc="white", mec="black", ms=7, label=once("sent", "sent (SendMessage)"))
             ax.plot(done, y, _BATCH_MARKERS[k], color="black", ms=7,
                     label=once("done", "processed (its record in the invocation; shape by invocation)"))
-    ax.set_yticks(range(n))
-    ax.set_yticklabels([f"{b}" for b in reversed(first["body"].tolist())], fontsize=8)
-    ax.set_ylim(-0.8, n - 0.2 + 0.9)
-    ax.set_ylabel("message (in the order sent)")
-    ax.set_xlabel("time since the first message was sent (s)")
-    ax.set_xlim(-0.03 * max(end, 1), max(end, 1) * 1.12)
-    ax.set_title(title)
-    ax.grid(axis="x", alpha=0.3)
-    _legend_below(fig, ax, ncol=2)
-    return fig
+    return _message_rows(fig, ax, [str(b) for b in reversed(first["body"].tolist())], end, title,
+                         ylim=(-0.8, n + 0.7), right=1.12)
 
 
 def sweep_figure(table: pd.DataFrame, title: str = "Invocations for the same messages, by mapping setting"):
@@ -344,16 +351,8 @@ def attempts_figure(attempts: pd.DataFrame, dead_letters: pd.DataFrame | None = 
     if visibility_timeout_s:
         ax.plot([], [], " ", label=once("vt", f"#n: ApproximateReceiveCount; attempts come back after the "
                                                f"{visibility_timeout_s:g} s visibility timeout"))
-    ax.set_yticks(range(n))
-    ax.set_yticklabels([str(bodies[m]) for m in reversed(list(order.index))], fontsize=8)
-    ax.set_ylim(-0.7, n - 0.3 + 0.4)
-    ax.set_ylabel("message (in the order sent)")
-    ax.set_xlabel("time since the first message was sent (s)")
-    ax.set_xlim(-0.03 * max(end, 1), max(end, 1) * 1.08)
-    ax.set_title(title)
-    ax.grid(axis="x", alpha=0.3)
-    _legend_below(fig, ax, ncol=2)
-    return fig
+    return _message_rows(fig, ax, [str(bodies[m]) for m in reversed(list(order.index))], end, title,
+                         ylim=(-0.7, n + 0.1), right=1.08)
 
 
 def reprocessing_figure(table: pd.DataFrame,

@@ -290,15 +290,10 @@ class Prepared:
                     Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"], Tags=self.tags)
 
 
-def prepare(
-    template: str | Path = DEFAULT_TEMPLATE,
-    stack_name: str = DEFAULT_STACK,
-    params: dict | None = None,
-    target=None,
-    bucket: str | None = None,
-    progress: bool = True,
-) -> Prepared:
-    """Everything before the create or update call: checks, the collision checks, packaging."""
+def prepare(template: str | Path, stack_name: str, params: dict | None, target, bucket: str | None = None,
+            progress: bool = True) -> Prepared:
+    """Everything :func:`deploy` does before its create or update call: the checks, the collision
+    checks, packaging. A stack left failed by an earlier create is deleted first."""
     template, stack_name, bucket = check_deploy_inputs(template, stack_name, params, bucket)
     tgt = targets.resolve(target)
     checked = validate(template, params, tgt.region)
@@ -332,8 +327,9 @@ def prepare(
         if isinstance(current_body, dict):
             current_body = render(current_body)
         changed = not (current_params == checked.parameters and _same_template(current_body, body))
-    return Prepared(stack_name, body, parameters, list(STACK_TAGS), existing is not None, changed, existing["StackStatus"] if existing else None,
-                    warnings, bucket_name, list(artifacts.keys), created_bucket)
+    return Prepared(stack_name, body, parameters, list(STACK_TAGS), existing is not None, changed,
+                    existing["StackStatus"] if existing else None, warnings, bucket_name, list(artifacts.keys),
+                    created_bucket)
 
 
 def deploy(
