@@ -23,7 +23,8 @@ from pathlib import Path
 from common import BENCH_POLICY, line, on_offline_server
 
 from sqslab import target
-from sqslab.smoke import ensure_role, zip_source
+from sqslab.deploy.code_zip import zip_files
+from sqslab.deploy.smoke import ensure_role
 
 HANDLER = """
 import os, time
@@ -82,7 +83,7 @@ def _run(args) -> int:
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     name = f"bench-esm-{tag}"
     lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="index.handler",
-                        Code={"ZipFile": zip_source({"index.py": HANDLER})}, Timeout=1,
+                        Code={"ZipFile": zip_files({"index.py": HANDLER})}, Timeout=1,
                         Environment={"Variables": {"BENCH_OUT": str(out)}})
     mapping = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=name)["UUID"]
     print(f"offline endpoint {tgt.endpoint_url}; SQS event source mapping, visibility timeout {VISIBILITY_S} s")

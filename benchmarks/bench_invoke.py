@@ -17,7 +17,8 @@ import uuid
 from common import BENCH_POLICY, line, on_offline_server
 
 from sqslab import target
-from sqslab.smoke import ensure_role, zip_source
+from sqslab.deploy.code_zip import zip_files
+from sqslab.deploy.smoke import ensure_role
 
 TRIVIAL = "def handler(event, context):\n    return {'ok': True}\n"
 SQS_ROUNDTRIP = """
@@ -55,7 +56,7 @@ def bench_handler(lam, role: str, label: str, source: str, cold: int, warm: int,
         name = f"bench-{uuid.uuid4().hex[:10]}"
         lam.create_function(
             FunctionName=name, Runtime="python3.12", Role=role, Handler="index.handler",
-            Code={"ZipFile": zip_source({"index.py": source})}, Timeout=30,
+            Code={"ZipFile": zip_files({"index.py": source})}, Timeout=30,
             Environment={"Variables": env or {}},
         )
         names.append(name)
@@ -108,18 +109,18 @@ def report_authentication(tgt, warm: list[float], sends: list[float], roundtrips
 
 def bench_helper_against_bare(tgt, n: int) -> None:
     """sqslab's invoke (through a stack handle) against the bare boto3 call it makes."""
-    from sqslab import invoke, stack
-    from sqslab.handle import StackHandle
+    from sqslab.deploy import stack
+    from sqslab.lab.handle import Lab
 
     name = f"bench-{uuid.uuid4().hex[:6]}"
     stack.deploy(stack_name=name, params={"Prefix": name}, target=tgt, progress=False)
     try:
-        lab = StackHandle.of(name, tgt)
+        lab = Lab.of(name, tgt)
         lam, function = lab.client("lambda"), lab.function_name("function1")
         helper, bare = [], []
         for i in range(n + 3):
             t0 = time.perf_counter()
-            invoke.invoke("function1", stack_name=lab, progress=False)
+            lab.invoke("function1", progress=False)
             t1 = time.perf_counter()
             lam.invoke(FunctionName=function, LogType="Tail")["Payload"].read()
             t2 = time.perf_counter()

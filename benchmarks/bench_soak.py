@@ -78,17 +78,18 @@ def main(argv=None) -> int:
     from common import BENCH_POLICY
 
     from sqslab import target
+    from sqslab.deploy.code_zip import zip_files
+    from sqslab.deploy.smoke import ensure_role
     from sqslab.offline import server
-    from sqslab.smoke import ensure_role, zip_source
 
     tgt = target.start_offline("offline")
     try:
-        return run(args, tgt, BENCH_POLICY, ensure_role, zip_source, server)
+        return run(args, tgt, BENCH_POLICY, ensure_role, zip_files, server)
     finally:
         server.stop()
 
 
-def run(args, tgt, policy, ensure_role, zip_source, server) -> int:
+def run(args, tgt, policy, ensure_role, zip_files, server) -> int:
     from sqslab import target
 
     sqs, lam, iam = (target.client(s, tgt) for s in ("sqs", "lambda", "iam"))
@@ -104,7 +105,7 @@ def run(args, tgt, policy, ensure_role, zip_source, server) -> int:
     done = sqs.create_queue(QueueName="bench-soak-done")["QueueUrl"]
     for name, code in (("bench-soak-consumer", CONSUMER), ("bench-soak-echo", ECHO)):
         lam.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="index.handler", Timeout=5,
-                            Code={"ZipFile": zip_source({"index.py": code})})
+                            Code={"ZipFile": zip_files({"index.py": code})})
     lam.create_event_source_mapping(EventSourceArn=src_arn, FunctionName="bench-soak-consumer", BatchSize=10,
                                     FunctionResponseTypes=["ReportBatchItemFailures"])
     pid = server.status()["pid"]

@@ -1,5 +1,5 @@
 """Worked answers to the exercises of notebook 02 (Invoke the functions in the
-article's order). `make test` runs each through its check in sqslab.exercises."""
+article's order). `make test` runs each through its check in sqslab.experiments.exercises."""
 
 # 1. Three sends, then function2 twice in a row: the first receive takes all three
 #    (it asks for up to 10) and leaves them invisible for the visibility timeout,

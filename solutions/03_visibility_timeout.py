@@ -1,5 +1,5 @@
 """Worked answers to the exercises of notebook 03 (The visibility timeout).
-`make test` runs each through its check in sqslab.exercises."""
+`make test` runs each through its check in sqslab.experiments.exercises."""
 
 import time
 

@@ -1,5 +1,5 @@
 """Worked answers to the exercises of notebook 04 (Long polling).
-`make test` runs each through its check in sqslab.exercises."""
+`make test` runs each through its check in sqslab.experiments.exercises."""
 
 # 1. A long poll returns as soon as a message is there: at about 2 s, with it.
 prediction_1 = "a"

@@ -1,5 +1,5 @@
 """Worked answers to the exercises of notebook 05 (Let Lambda poll).
-`make test` runs each through its check in sqslab.exercises."""
+`make test` runs each through its check in sqslab.experiments.exercises."""
 
 # 1. Lambda refuses a mapping when the function's timeout is longer than the queue's
 #    visibility timeout: T - 1 is refused; T (equal) is allowed; 6 * T is what AWS recommends.

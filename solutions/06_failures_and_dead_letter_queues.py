@@ -1,5 +1,5 @@
 """Worked answers to the exercises of notebook 06 (When processing fails).
-`make test` runs each through its check in sqslab.exercises."""
+`make test` runs each through its check in sqslab.experiments.exercises."""
 
 # 1. The first invocation gets all four; with ReportBatchItemFailures only the poison message
 #    stays, and the second invocation gets it alone (receive count 2). maxReceiveCount is 2, so

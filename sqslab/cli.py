@@ -124,13 +124,13 @@ def _start(args):
 
 def _handle(args):
     """The command's stack on its target: made once, passed to every call."""
-    from sqslab.handle import StackHandle
+    from sqslab.lab.handle import Lab
 
-    return StackHandle.of(args.stack_name, _start(args))
+    return Lab.of(args.stack_name, _start(args))
 
 
 def _deploy(args) -> int:
-    from sqslab import stack, template
+    from sqslab.deploy import stack, template
 
     params = template.parse_param_args(args.param)
     path, name, bucket = stack.check_deploy_inputs(template.resolve_template(args.template), args.stack_name,
@@ -145,11 +145,11 @@ def _deploy(args) -> int:
 
 
 def _invoke(args) -> int:
-    from sqslab import checks, invoke
+    from sqslab.deploy import checks
 
     payload = checks.payload_text(args.payload) if args.payload is not None else None
     checks.payload(payload), checks.function_name(args.name), checks.stack_name(args.stack_name)
-    inv = invoke.invoke(args.name, payload, stack_name=_handle(args), progress=sys.stderr.isatty())
+    inv = _handle(args).invoke(args.name, payload, progress=sys.stderr.isatty())
     if inv.function_error:
         print(f"sqslab: {function_error_line(inv, args)}", file=sys.stderr)
         return 1
@@ -172,12 +172,13 @@ def function_error_line(inv, args) -> str:
 
 
 def _logs(args) -> int:
-    from sqslab import checks, invoke, logs
+    from sqslab.analysis import logs
+    from sqslab.deploy import checks
 
     checks.function_name(args.name), checks.stack_name(args.stack_name)
     since = logs.parse_since(args.since)
     lab = _handle(args)
-    name = invoke.function_name(args.name, lab)
+    name = lab.resolve_function(args.name)
     events = logs.fetch(name, lab.target, since)
     rows = [
         {"time": logs.iso_ms(e["timestamp"]), "stream": e.get("logStreamName", ""), "message": e["message"]}
@@ -200,7 +201,7 @@ def _logs(args) -> int:
 
 
 def _teardown(args) -> int:
-    from sqslab import checks, stack
+    from sqslab.deploy import checks, stack
 
     checks.stack_name(args.stack_name), checks.bucket_name(args.bucket)
     report = stack.teardown(args.stack_name, target=_start(args), bucket=args.bucket, progress=sys.stderr.isatty())
@@ -221,12 +222,12 @@ def _tutorial(args) -> int:
     from sqslab.target import target_name
 
     try:
-        from sqslab import tutorial
+        from sqslab.series import tutorial
     except ModuleNotFoundError as exc:  # the runner's own packages are the jupyter extra
         raise SqslabError(f"sqslab tutorial needs {exc.name}, part of the jupyter extra: "
                           "pip install -e '.[jupyter]' (make tutorial installs it)") from None
 
-    from sqslab import checks
+    from sqslab.deploy import checks
 
     out_dir = checks.output_dir("--out", args.out)
     tutorial.run(profile=args.profile, out_dir=out_dir, target=target_name(args.target),
@@ -236,7 +237,9 @@ def _tutorial(args) -> int:
 
 def _record(args) -> int:
 
-    from sqslab import checks, recording, target
+    from sqslab import target
+    from sqslab.deploy import checks
+    from sqslab.series import recording
 
     checks.seconds("--visibility-timeout", args.visibility_timeout, 0, 43200, "SQS")
     checks.seconds("--wait", args.wait, 0, 20, "SQS")
@@ -248,7 +251,8 @@ def _record(args) -> int:
 
 
 def _smoke(args) -> int:
-    from sqslab import smoke, target
+    from sqslab import target
+    from sqslab.deploy import smoke
 
     target.start_offline("offline")
     smoke.run(print)

@@ -93,7 +93,7 @@ def clients(offline):
 
 @pytest.fixture(scope="session")
 def role_arn(clients):
-    from sqslab.smoke import ensure_role
+    from sqslab.deploy.smoke import ensure_role
 
     # Functions run as their role offline: the tests' functions may do everything
     # (tests/integration/test_iam_enforcement.py makes roles that may not).

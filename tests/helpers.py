@@ -12,7 +12,7 @@ import textwrap
 import uuid
 
 from sqslab.base.loglines import parse_report
-from sqslab.smoke import zip_source
+from sqslab.deploy.code_zip import zip_files
 
 
 def run_sqslab(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -43,7 +43,7 @@ def make_function(lam, role_arn, source: str, *, name: str | None = None, handle
         Runtime=kwargs.pop("Runtime", "python3.12"),
         Role=role_arn,
         Handler=handler,
-        Code={"ZipFile": zip_source({"index.py": textwrap.dedent(source)})},
+        Code={"ZipFile": zip_files({"index.py": textwrap.dedent(source)})},
         **kwargs,
     )
     return name

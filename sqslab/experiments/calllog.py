@@ -4,7 +4,7 @@ A chapter's experiment is written with plain boto3 calls; the clients it uses ar
 *watched*: each SendMessage, ReceiveMessage, DeleteMessage and
 ChangeMessageVisibility is recorded as the same events the Lambda handlers log
 (``send``, ``receive_call``, ``receive``, ``delete``, ``change_visibility``), so
-:mod:`sqslab.timeline` and :mod:`sqslab.plots` draw them as they draw a run of the
+:mod:`sqslab.analysis.timeline` and :mod:`sqslab.analysis.plots` draw them as they draw a run of the
 functions. Nothing changes what the calls do or return.
 
     calls = CallLog()

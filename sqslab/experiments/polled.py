@@ -4,7 +4,7 @@ for chapters 05 and 06 and their exercises.
 The consumer (``lambdas/consumer``) logs a ``batch`` line per invocation and a ``record``
 line per message; each invocation also ends with its REPORT line. The helpers here wait
 for those lines (on AWS they arrive seconds late) instead of sleeping, and turn them into
-frames with :mod:`sqslab.timeline`. The SQS and Lambda calls a chapter teaches stay in
+frames with :mod:`sqslab.analysis.timeline`. The SQS and Lambda calls a chapter teaches stay in
 its cells; this is the plumbing around them.
 """
 
@@ -15,15 +15,16 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from sqslab import logs, timeline
+from sqslab.analysis import logs, timeline
 from sqslab.base.clock import now_ms
 from sqslab.base.errors import SqslabError
+from sqslab.lab.resources import empty_queue, queue_count
 
 POLL_S = 0.2  # how often the logs and the queues are looked at while waiting
 
 
 @dataclass
-class Run:
+class ConsumerRun:
     """What the consumer logged from ``since_ms`` on: invocations (REPORT lines), its JSON
     lines, and the frames built from them."""
 
@@ -38,7 +39,7 @@ class Run:
     def attempts(self) -> pd.DataFrame:
         return timeline.attempts(self.messages)
 
-    def only(self, message_ids) -> Run:
+    def only(self, message_ids) -> ConsumerRun:
         """The part of the run that concerns these messages: their record lines and the batch
         lines that held them (the REPORT lines are kept whole)."""
         ids = set(message_ids)
@@ -47,24 +48,24 @@ class Run:
             return self
         keep = msg.apply(lambda r: (r.get("event") == "record" and r.get("message_id") in ids)
                          or (r.get("event") == "batch" and bool(ids & set(r.get("message_ids") or []))), axis=1)
-        return Run(self.invocations, msg[keep].reset_index(drop=True))
+        return ConsumerRun(self.invocations, msg[keep].reset_index(drop=True))
 
     def invocation_count(self) -> int:
         """Invocations that logged a batch line (each ends with one REPORT line)."""
         return len(self.batches)
 
 
-def read(lab, since_ms: int, function: str = "consumer") -> Run:
-    """The consumer's log lines from ``since_ms`` on, as a :class:`Run`."""
+def read(lab, since_ms: int, function: str = "consumer") -> ConsumerRun:
+    """The consumer's log lines from ``since_ms`` on, as a :class:`ConsumerRun`."""
     name = lab.function_name(function)
     events = logs.fetch(name, lab.target, since_ms)
     for ev in events:
         ev["logical"] = function
     invocations, messages = logs.frames_from_events(events)
-    return Run(invocations, messages)
+    return ConsumerRun(invocations, messages)
 
 
-def wait_for(lab, since_ms: int, done, timeout: float = 60.0, what: str = "the consumer's log lines") -> Run:
+def wait_for(lab, since_ms: int, done, timeout: float = 60.0, what: str = "the consumer's log lines") -> ConsumerRun:
     """Read the consumer's logs until ``done(run)`` is true, and every batch line has its REPORT
     line; a :class:`~sqslab.base.errors.SqslabError` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
@@ -78,22 +79,15 @@ def wait_for(lab, since_ms: int, done, timeout: float = 60.0, what: str = "the c
         time.sleep(POLL_S)
 
 
-def wait_processed(lab, since_ms: int, message_ids, attempts: int = 1, timeout: float = 60.0) -> Run:
+def wait_processed(lab, since_ms: int, message_ids, attempts: int = 1, timeout: float = 60.0) -> ConsumerRun:
     """Wait until each message has been processed ``attempts`` times (its record lines)."""
     wanted = list(message_ids)
 
-    def done(run: Run) -> bool:
+    def done(run: ConsumerRun) -> bool:
         seen = run.attempts["message_id"].value_counts() if not run.attempts.empty else pd.Series(dtype=int)
         return all(seen.get(m, 0) >= attempts for m in wanted)
 
     return wait_for(lab, since_ms, done, timeout, f"{len(wanted)} messages' record lines")
-
-
-def queue_count(sqs, queue_url: str) -> int:
-    """Messages in the queue, visible or in flight (GetQueueAttributes)."""
-    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-    attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)["Attributes"]
-    return sum(int(attrs.get(n, 0)) for n in names)
 
 
 def watch_queue(sqs, queue_url: str, until: int, timeout: float, say=print) -> list[tuple[int, int]]:
@@ -114,37 +108,17 @@ def watch_queue(sqs, queue_url: str, until: int, timeout: float, say=print) -> l
     return rises
 
 
-def purge(sqs, queue_url: str) -> int:
-    """Empty a queue (messages in flight too); returns how many were there. SQS allows one
-    PurgeQueue per queue every 60 s, so an empty queue is left alone."""
-    count = queue_count(sqs, queue_url)
-    if count == 0:
-        return 0
-    for attempt in range(13):
-        try:
-            sqs.purge_queue(QueueUrl=queue_url)
-            break
-        except sqs.exceptions.PurgeQueueInProgress:
-            if attempt == 0:
-                print("waiting for SQS's one-purge-per-60-s limit before emptying the queue")
-            time.sleep(5)
-    deadline = time.monotonic() + 60  # a purge takes up to 60 s on AWS
-    while queue_count(sqs, queue_url) and time.monotonic() < deadline:
-        time.sleep(POLL_S)
-    return count
-
-
 def start_clean(lab) -> None:
     """Empty the retries stack's queue and dead-letter queue (left over from an earlier run)."""
     sqs = lab.client("sqs")
-    found = {name: purge(sqs, url) for name, url in
+    found = {name: empty_queue(sqs, url) for name, url in
              ((lab.queue_name, lab.queue_url), (lab.dead_letter_queue_name, lab.dead_letter_queue_url))}
     held = ", ".join(f"{name} {n}" for name, n in found.items())
     print(f"messages left from earlier runs: {held}; both queues are empty now")
 
 
 def sweep_table(runs: dict, sent: int) -> pd.DataFrame:
-    """One row per mapping setting of a sweep: ``runs`` maps (BatchSize, window) -> :class:`Run`."""
+    """One row per mapping setting of a sweep: ``runs`` maps (BatchSize, window) -> :class:`ConsumerRun`."""
     rows = []
     for (batch_size, window), run in runs.items():
         sizes = run.batches["size"].tolist()
@@ -155,7 +129,7 @@ def sweep_table(runs: dict, sent: int) -> pd.DataFrame:
 
 
 def reprocessing_table(runs: dict) -> pd.DataFrame:
-    """Per setting (label -> :class:`Run`): how often good and poison messages were processed."""
+    """Per setting (label -> :class:`ConsumerRun`): how often good and poison messages were processed."""
     rows = []
     for label, run in runs.items():
         att = run.attempts

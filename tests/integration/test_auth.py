@@ -38,8 +38,8 @@ from botocore.exceptions import ClientError
 from helpers import invoke, make_function, server_status
 
 from sqslab import target
+from sqslab.deploy.code_zip import zip_files
 from sqslab.offline import auth, identity, server
-from sqslab.smoke import zip_source
 
 SERVICES = ("sqs", "lambda", "logs", "cloudformation", "s3", "iam", "sts")
 
@@ -63,7 +63,7 @@ def attempt(c, service: str, name: str, role_arn: str = "arn:aws:iam::1234567890
         return c.create_queue(QueueName=name)
     if service == "lambda":
         return c.create_function(FunctionName=name, Runtime="python3.12", Role=role_arn, Handler="index.handler",
-                                 Code={"ZipFile": zip_source({"index.py": "def handler(e, c):\n    return 1\n"})})
+                                 Code={"ZipFile": zip_files({"index.py": "def handler(e, c):\n    return 1\n"})})
     if service == "logs":
         return c.create_log_group(logGroupName=name)
     if service == "cloudformation":

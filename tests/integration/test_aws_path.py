@@ -14,7 +14,9 @@ import uuid
 
 import pytest
 
-from sqslab import invoke, stack, target
+from sqslab import target
+from sqslab.deploy import stack
+from sqslab.lab.handle import Lab
 
 
 @pytest.fixture
@@ -55,8 +57,8 @@ def test_aws_target_deploy_invoke_teardown(aws_env_pointing_at_emulator, clients
     assert ":eu-west-1:" in result.outputs["QueueArn"]
     s3 = target.client("s3", "aws")
     assert s3.get_bucket_location(Bucket=result.bucket)["LocationConstraint"] == "eu-west-1"
-    sent = invoke.invoke("function1", stack_name=name, target="aws", progress=False)
-    got = invoke.invoke("function3", stack_name=name, target="aws", progress=False)
+    sent = Lab.of(name, "aws").invoke("function1", progress=False)
+    got = Lab.of(name, "aws").invoke("function3", progress=False)
     assert got.body == [sent.body["Successful"][0]["Id"]]
     report = stack.teardown(name, target="aws", progress=False)
     assert report["stack_deleted"] and report["bucket_deleted"]

@@ -15,8 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from sqslab import cli, invoke, logs, stack, target, template, tutorial
+from sqslab import cli, target
+from sqslab.analysis import logs
 from sqslab.base.errors import SqslabError
+from sqslab.deploy import stack, template
+from sqslab.lab.handle import Lab
+from sqslab.series import tutorial
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,7 +32,7 @@ def world(offline, clients):
     name, prefix = f"bi-{uuid.uuid4().hex[:6]}", f"bi{uuid.uuid4().hex[:6]}"
     stack.deploy(stack_name=name, params={"Prefix": prefix, "ReceiveMessageWaitTimeSeconds": 1}, progress=False)
     for _ in range(2):
-        invoke.invoke("function1", stack_name=name, progress=False)
+        Lab.of(name).invoke("function1", progress=False)
     queue_url = clients.sqs.get_queue_url(QueueName=f"{prefix}-queue")["QueueUrl"]
     everything = snapshot(clients)
     yield {"stack": name, "prefix": prefix, "queue_url": queue_url}
@@ -204,12 +208,12 @@ def _api_cases(world, files):
         ("deploy(target='mars')", lambda: stack.deploy(target="mars", progress=False), "unknown target 'mars'"),
         ("teardown(stack_name=5)", lambda: stack.teardown(stack_name=5, progress=False), "must be text"),
         ("outputs('bad name!')", lambda: stack.outputs("bad name!"), "is not allowed"),
-        ("invoke(None)", lambda: invoke.invoke(None, stack_name=s, progress=False), "must be text"),
-        ("invoke(payload=object())", lambda: invoke.invoke("function1", object(), stack_name=s, progress=False),
+        ("invoke(None)", lambda: Lab.of(s).invoke(None, progress=False), "must be text"),
+        ("invoke(payload=object())", lambda: Lab.of(s).invoke("function1", object(), progress=False),
          "not JSON-serialisable"),
-        ("invoke(payload=nan)", lambda: invoke.invoke("function1", float("nan"), stack_name=s, progress=False),
+        ("invoke(payload=nan)", lambda: Lab.of(s).invoke("function1", float("nan"), progress=False),
          "not JSON-serialisable"),
-        ("invoke(stack_name='')", lambda: invoke.invoke("function1", stack_name="", progress=False), "stack name"),
+        ("invoke(stack_name='')", lambda: Lab.of("").invoke("function1", progress=False), "stack name"),
         ("parse_since(5)", lambda: logs.parse_since(5), "must be text"),
         ("tutorial.run(profile)", lambda: tutorial.run(profile="bogus", say=lambda *_: None), "unknown profile"),
         ("target.resolve('mars')", lambda: target.resolve("mars"), "unknown target"),

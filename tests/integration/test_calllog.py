@@ -8,14 +8,15 @@ from __future__ import annotations
 import time
 import uuid
 
-from sqslab import target, timeline
+from sqslab import target
+from sqslab.analysis import timeline
 from sqslab.experiments.calllog import CallLog
-from sqslab.handle import StackHandle
+from sqslab.lab.handle import Lab
 
 
 def test_a_heartbeat_keeps_the_message_hidden_and_is_drawn_so(offline):
     calls = CallLog()
-    lab = StackHandle("unused", offline)
+    lab = Lab("unused", offline)
     a, b = calls.client(lab, "consumer A"), calls.client(lab, "consumer B")
     assert target.client("sqs", offline).meta.events is not a.meta.events, "the shared client is not watched"
     url = a.create_queue(QueueName=f"calllog-{uuid.uuid4().hex[:8]}", Attributes={"VisibilityTimeout": "2"})["QueueUrl"]

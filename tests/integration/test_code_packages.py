@@ -26,9 +26,9 @@ import zipfile
 import pytest
 from botocore.exceptions import ClientError
 
+from sqslab.deploy.code_zip import zip_files
 from sqslab.offline import server
 from sqslab.offline.awslambda import code_package
-from sqslab.smoke import zip_source
 from tests.helpers import invoke, make_function
 
 LIMIT = code_package.UNZIPPED_LIMIT
@@ -213,7 +213,7 @@ def test_a_deleted_layer_version_keeps_working_until_no_function_uses_it(lam, ro
     """Managing Lambda dependencies with layers: deleting a layer version does not affect the functions that
     use it. Its unpacked folder goes when the last of them does."""
     tag = uuid.uuid4().hex[:6]
-    layer = lam.publish_layer_version(LayerName=f"lib-{tag}", Content={"ZipFile": zip_source(
+    layer = lam.publish_layer_version(LayerName=f"lib-{tag}", Content={"ZipFile": zip_files(
         {"python/libmod.py": f"VALUE = '{tag}'\n"})})
     name = make_function(lam, role_arn, "import libmod\ndef handler(event, context):\n    return libmod.VALUE\n",
                          Layers=[layer["LayerVersionArn"]])

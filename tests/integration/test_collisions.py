@@ -16,9 +16,10 @@ import uuid
 
 import pytest
 
-from sqslab import invoke, stack, template
 from sqslab.base.errors import SqslabError
-from sqslab.smoke import zip_source
+from sqslab.deploy import stack, template
+from sqslab.deploy.code_zip import zip_files
+from sqslab.lab.handle import Lab
 
 pytestmark = pytest.mark.usefixtures("offline")
 
@@ -60,7 +61,7 @@ def first(clients):
     name, prefix = unique("coll-a-"), unique("ca")
     stack.deploy(stack_name=name, params={"Prefix": prefix, "ReceiveMessageWaitTimeSeconds": 1}, progress=False)
     for _ in range(2):
-        invoke.invoke("function1", stack_name=name, progress=False)
+        Lab.of(name).invoke("function1", progress=False)
     yield {"stack": name, "prefix": prefix, "queue": f"{prefix}-queue"}
     stack.teardown(name, progress=False)
 
@@ -98,7 +99,7 @@ def test_failed_create_deletes_only_what_it_made(clients, first, role_arn):
     assert first["stack"] in reasons[0]
     assert not any(u.endswith("/" + other) for u in clients.sqs.list_queues().get("QueueUrls", []))
     assert (counts(clients, first["queue"]), functions(clients)) == before
-    got = invoke.invoke("function1", stack_name=first["stack"], progress=False)
+    got = Lab.of(first["stack"]).invoke("function1", progress=False)
     assert got.function_error is None and got.body != "taken over"
     # that send added a third message; take it back so the others see two
     url = clients.sqs.get_queue_url(QueueName=first["queue"])["QueueUrl"]
@@ -116,7 +117,7 @@ def test_resources_made_outside_any_stack_are_not_taken_over(clients, role_arn):
     url = clients.sqs.create_queue(QueueName=queue)["QueueUrl"]
     clients.sqs.send_message(QueueUrl=url, MessageBody="keep me")
     lam.create_function(FunctionName=fn, Runtime="python3.12", Role=role_arn, Handler="index.handler",
-                        Code={"ZipFile": zip_source({"index.py": "def handler(e, c):\n    return 'mine'\n"})})
+                        Code={"ZipFile": zip_files({"index.py": "def handler(e, c):\n    return 'mine'\n"})})
     for logical, props, rtype in (
         ("Queue", {"QueueName": queue}, "AWS::SQS::Queue"),
         ("Function", {"FunctionName": fn, "Runtime": "python3.12", "Handler": "index.handler", "Role": role_arn,
@@ -169,7 +170,7 @@ def test_two_stacks_side_by_side(clients, first):
     """Stack B's deploy, update, refused deploy and teardown leave stack A's messages where they were."""
     name, prefix = unique("coll-b-"), unique("cb")
     assert stack.deploy(stack_name=name, params={"Prefix": prefix}, progress=False).action == "created"
-    invoke.invoke("function1", stack_name=name, progress=False)
+    Lab.of(name).invoke("function1", progress=False)
     assert stack.deploy(stack_name=name, params={"Prefix": prefix, "VisibilityTimeout": 30},
                         progress=False).action == "updated"
     with pytest.raises(SqslabError):
@@ -179,10 +180,10 @@ def test_two_stacks_side_by_side(clients, first):
     stack.teardown(name, progress=False)
     assert counts(clients, first["queue"]) == (2, 0)
     assert {f"{first['prefix']}-function{i}" for i in (1, 2, 3)} <= functions(clients)
-    got = invoke.invoke("function3", stack_name=first["stack"], progress=False)
+    got = Lab.of(first["stack"]).invoke("function3", progress=False)
     assert len(got.body) == 2
     for _ in range(2):
-        invoke.invoke("function1", stack_name=first["stack"], progress=False)
+        Lab.of(first["stack"]).invoke("function1", progress=False)
 
 
 
@@ -192,7 +193,7 @@ def test_nested_update_keeps_the_queue_and_its_messages(clients):
     without replacing the queue (AWS::SQS::Queue, VisibilityTimeout: Update requires no interruption)."""
     name, prefix = unique("coll-n-"), unique("cn")
     stack.deploy(template.NESTED_TEMPLATE, stack_name=name, params={"Prefix": prefix}, progress=False)
-    invoke.invoke("function1", stack_name=name, progress=False)
+    Lab.of(name).invoke("function1", progress=False)
     before = clients.sqs.get_queue_attributes(
         QueueUrl=clients.sqs.get_queue_url(QueueName=f"{prefix}-queue")["QueueUrl"], AttributeNames=["All"]
     )["Attributes"]
@@ -215,7 +216,7 @@ def test_an_update_that_would_delete_or_replace_a_queue_is_refused(clients, chan
     reference): either loses the queue's messages, so the deploy is refused before it starts."""
     name, prefix = unique("keep-"), unique("kp")
     stack.deploy(stack_name=name, params={"Prefix": prefix}, progress=False)
-    invoke.invoke("function1", stack_name=name, progress=False)
+    Lab.of(name).invoke("function1", progress=False)
     template, params = {
         "another template": ("retries", {"Prefix": unique("rt")}),
         "another Prefix": ("single", {"Prefix": unique("kq")}),

@@ -11,9 +11,10 @@ import uuid
 
 import pytest
 
-from sqslab import exercises, stack
 from sqslab.config import ROOT
-from sqslab.handle import StackHandle
+from sqslab.deploy import stack
+from sqslab.experiments import exercises
+from sqslab.lab.handle import Lab
 
 
 def solutions(chapter: str):
@@ -30,7 +31,7 @@ def lab():
     name, prefix = f"ex-{uuid.uuid4().hex[:6]}", f"ex{uuid.uuid4().hex[:6]}"
     stack.deploy(stack_name=name, params={"Prefix": prefix, "VisibilityTimeout": 30,
                                           "ReceiveMessageWaitTimeSeconds": 1}, progress=False)
-    yield StackHandle.of(name, "offline")
+    yield Lab.of(name, "offline")
     stack.teardown(name, progress=False)
 
 
@@ -122,7 +123,7 @@ def retries_lab():
     name, prefix = f"exr-{uuid.uuid4().hex[:6]}", f"exr{uuid.uuid4().hex[:6]}"
     stack.deploy("retries", stack_name=name, params={"Prefix": prefix, "FunctionTimeout": 1, "VisibilityTimeout": 6,
                                                      "MaximumBatchingWindowInSeconds": 1}, progress=False)
-    yield StackHandle.of(name, "offline")
+    yield Lab.of(name, "offline")
     stack.teardown(name, progress=False)
 
 

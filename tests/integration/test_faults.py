@@ -25,8 +25,8 @@ from helpers import invoke, make_function, run_sqslab
 
 from sqslab import target
 from sqslab.base.errors import SqslabError
+from sqslab.deploy.smoke import ensure_role
 from sqslab.offline import server
-from sqslab.smoke import ensure_role
 
 SPAWN_SLEEP = """
 import subprocess

@@ -8,16 +8,17 @@ import uuid
 
 import pytest
 
-from sqslab import invoke, stack, target
+from sqslab import target
 from sqslab.base.errors import SqslabError
-from sqslab.handle import StackHandle
+from sqslab.deploy import stack
+from sqslab.lab.handle import Lab
 
 
 @pytest.fixture(scope="module")
 def lab():
     name, prefix = f"h-{uuid.uuid4().hex[:6]}", f"h{uuid.uuid4().hex[:6]}"
     stack.deploy(stack_name=name, params={"Prefix": prefix, "ReceiveMessageWaitTimeSeconds": 1}, progress=False)
-    yield StackHandle.of(name, "offline"), prefix
+    yield Lab.of(name, "offline"), prefix
     stack.teardown(name, progress=False)
 
 
@@ -27,7 +28,7 @@ def test_names_and_clients(lab):
     assert handle.queue_name == f"{prefix}-queue" and handle.queue_url.endswith(f"/{prefix}-queue")
     assert handle.function_names() == {f"function{i}": f"{prefix}-function{i}" for i in (1, 2, 3)}
     assert handle.client("sqs") is handle.client("sqs") is target.client("sqs", handle.target)
-    assert StackHandle.of(handle) is handle
+    assert Lab.of(handle) is handle
     with pytest.raises(SqslabError, match="'function4' is not one of the stack's functions"):
         handle.function_name("function4")
 
@@ -41,7 +42,7 @@ def test_outputs_are_read_once(lab):
     cfn.meta.events.register("before-call.cloudformation.DescribeStacks", lambda **kw: calls.append(1))
     try:
         for _ in range(10):
-            assert invoke.invoke("function1", stack_name=handle, progress=False).function_error is None
+            assert handle.invoke("function1", progress=False).function_error is None
     finally:
         cfn.meta.events.unregister("before-call.cloudformation.DescribeStacks")
     assert len(calls) <= 1
@@ -52,7 +53,7 @@ def test_outputs_are_read_once(lab):
 
 def test_a_name_that_is_not_deployed_is_one_line():
     with pytest.raises(SqslabError, match="stack never-there is not deployed offline: run `sqslab deploy` first"):
-        StackHandle.of("never-there", "offline").outputs  # noqa: B018
+        Lab.of("never-there", "offline").outputs  # noqa: B018
 
 
 
@@ -62,7 +63,7 @@ def test_the_retries_stack_names_its_consumer_queues_and_mapping():
     name, prefix = f"hr-{uuid.uuid4().hex[:6]}", f"hr{uuid.uuid4().hex[:6]}"
     stack.deploy("retries", stack_name=name, params={"Prefix": prefix}, progress=False)
     try:
-        handle = StackHandle.of(name, "offline")
+        handle = Lab.of(name, "offline")
         assert handle.function_names() == {"consumer": f"{prefix}-consumer"}
         assert handle.function_name("consumer") == handle.consumer_name == f"{prefix}-consumer"
         assert handle.dead_letter_queue_name == f"{prefix}-dlq" and handle.dead_letter_queue_url.endswith(f"/{prefix}-dlq")

@@ -24,8 +24,8 @@ import pytest
 from helpers import invoke, make_function, run_sqslab
 
 from sqslab import target
+from sqslab.deploy.smoke import ensure_role
 from sqslab.offline import server
-from sqslab.smoke import ensure_role
 
 MARKER = "MARKER-SECRET-8f3a1c"
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from sqslab import handouts, nav, tutorial
-from sqslab.kernels import EvaluationError
+from sqslab.series import handouts, nav, tutorial
+from sqslab.series.kernels import EvaluationError
 
 NOTEBOOKS = sorted(tutorial.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
@@ -386,7 +386,7 @@ def test_tutorial_stops_only_the_server_it_started(tmp_path, monkeypatch):
 @pytest.mark.slow
 def test_invoke_notebook_with_the_articles_timings(offline, tmp_path):
     """02 with 90 s / 20 s: the article's observations, and a wall time close to the waits it forces."""
-    from sqslab import stack
+    from sqslab.deploy import stack
 
     try:
         records = tutorial.run(profile="article", out_dir=tmp_path, stack_name="nbslow", only=["02_invoke"],

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sqslab.smoke import zip_source
+from sqslab.deploy.code_zip import zip_files
 
 BIN = Path(sys.executable).parent
 
@@ -33,7 +33,7 @@ def shell(script: str, tmp_path) -> subprocess.CompletedProcess:
 
 @pytest.mark.skipif(shutil.which("aws", path=str(BIN)) is None, reason="the AWS CLI is in the test extras")
 def test_aws_cli(offline, role_arn, tmp_path):
-    (tmp_path / "fn.zip").write_bytes(zip_source({"app.py": "def go(event, context):\n    print('cli says', event['n'])\n    return {'double': event['n'] * 2}\n"}))
+    (tmp_path / "fn.zip").write_bytes(zip_files({"app.py": "def go(event, context):\n    print('cli says', event['n'])\n    return {'double': event['n'] * 2}\n"}))
     result = shell(
         f"""
         aws lambda create-function --function-name cli-fn --runtime python3.12 --handler app.go \\
@@ -56,7 +56,7 @@ def test_aws_cli(offline, role_arn, tmp_path):
 
 
 def test_plain_boto3_script(offline, role_arn, tmp_path):
-    (tmp_path / "fn.zip").write_bytes(zip_source({"index.py": "def handler(e, c):\n    print('boto3 says hi')\n    return 'ok'\n"}))
+    (tmp_path / "fn.zip").write_bytes(zip_files({"index.py": "def handler(e, c):\n    print('boto3 says hi')\n    return 'ok'\n"}))
     script = tmp_path / "script.py"
     script.write_text(f"""
 import boto3, json

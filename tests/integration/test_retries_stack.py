@@ -16,8 +16,9 @@ import uuid
 
 import pytest
 
-from sqslab import config, stack
+from sqslab import config
 from sqslab.base.errors import SqslabError
+from sqslab.deploy import stack
 
 CONSUMER = config.LAMBDAS / "consumer" / "index.py"
 

@@ -33,8 +33,8 @@ import uuid
 import pytest
 from helpers import invoke, make_function, report_of
 
+from sqslab.deploy.code_zip import zip_files
 from sqslab.offline.awslambda import memory
-from sqslab.smoke import zip_source
 
 needs_proc = pytest.mark.skipif(not memory.SUPPORTED, reason="the memory limit needs Linux's /proc")
 
@@ -44,7 +44,7 @@ def _function(lam, role_arn, files: dict[str, str], **kwargs) -> str:
     name = f"t-{uuid.uuid4().hex[:10]}"
     lam.create_function(
         FunctionName=name, Runtime=kwargs.pop("Runtime", "python3.13"), Role=role_arn, Handler="index.handler",
-        Code={"ZipFile": zip_source({k: textwrap.dedent(v) for k, v in files.items()})}, **kwargs,
+        Code={"ZipFile": zip_files({k: textwrap.dedent(v) for k, v in files.items()})}, **kwargs,
     )
     return name
 
@@ -77,7 +77,7 @@ def test_importing_a_library_lambda_does_not_ship_fails_with_import_module_error
     assert report.endswith("\tStatus: error\tError Type: Runtime.ImportModuleError\t")
     assert report_of(resp["log"])["max_memory_used_mb"] > 0
     # the function is not broken for good: a fixed package works on the next invoke
-    lam.update_function_code(FunctionName=name, ZipFile=zip_source({"index.py": "def handler(e, c):\n    return 2\n"}))
+    lam.update_function_code(FunctionName=name, ZipFile=zip_files({"index.py": "def handler(e, c):\n    return 2\n"}))
     assert invoke(lam, name)["body"] == 2
 
 
@@ -174,7 +174,7 @@ def test_layers_come_after_the_task_root_and_before_the_runtime(lam, role_arn):
     """python-package.html: layers (/opt/python/lib/python3.x/site-packages, /opt/python) have
     precedence over the runtime-included libraries, and the deployment package over layers;
     packaging-layers.html: a layer's Python packages go under python/."""
-    layer = zip_source(
+    layer = zip_files(
         {
             "python/layer_only.py": "WHERE = 'layer'\n",
             "python/both.py": "WHERE = 'layer'\n",

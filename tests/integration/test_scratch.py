@@ -10,10 +10,11 @@ import uuid
 
 import pytest
 
-from sqslab import resources, scratch, stack
 from sqslab.base.errors import SqslabError
-from sqslab.handle import StackHandle
-from sqslab.smoke import zip_source
+from sqslab.deploy import scratch, stack
+from sqslab.deploy.code_zip import zip_files
+from sqslab.lab import resources
+from sqslab.lab.handle import Lab
 
 pytestmark = pytest.mark.usefixtures("offline")
 
@@ -38,7 +39,7 @@ def test_a_bad_purpose_is_one_clear_line(purpose):
 def test_teardown_deletes_what_a_failed_cell_left_and_leftovers_finds_nothing(clients):
     name = f"scr{uuid.uuid4().hex[:6]}"
     stack.deploy(stack_name=name, params={"Prefix": f"p{uuid.uuid4().hex[:5]}"}, progress=False)
-    lab = StackHandle.of(name, "offline")
+    lab = Lab.of(name, "offline")
     sqs = lab.client("sqs")
     left_by_a_cell = sqs.create_queue(QueueName=lab.scratch_queue_name("slow-consumer"))["QueueUrl"]
     another_stacks = sqs.create_queue(QueueName=scratch.queue_name(f"{name}-2", "exercise"))["QueueUrl"]
@@ -46,7 +47,7 @@ def test_teardown_deletes_what_a_failed_cell_left_and_leftovers_finds_nothing(cl
     assert f"stack {name}" in before and f"scratch queue {left_by_a_cell.rsplit('/', 1)[-1]}" in before
     assert any(line.startswith("AWS::SQS::Queue ") for line in before)
 
-    # a short-lived function (sqslab.roles) that a kernel dying mid-cell would leave
+    # a short-lived function (sqslab.lab.roles) that a kernel dying mid-cell would leave
     iam = lab.client("iam")
     role_name = f"{name}-poller"
     role = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps({
@@ -56,7 +57,7 @@ def test_teardown_deletes_what_a_failed_cell_left_and_leftovers_finds_nothing(cl
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sqs:*", "Resource": "*"}]}))
     leftover = lab.client("lambda").create_function(
         FunctionName=f"{scratch.prefix(name)}probe-abc123", Runtime="python3.11", Role=role,
-        Handler="index.lambda_handler", Code={"ZipFile": zip_source({"index.py": "def lambda_handler(e, c):\n    pass\n"})})
+        Handler="index.lambda_handler", Code={"ZipFile": zip_files({"index.py": "def lambda_handler(e, c):\n    pass\n"})})
     queue_arn = sqs.get_queue_attributes(QueueUrl=left_by_a_cell, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     left_mapping = lab.client("lambda").create_event_source_mapping(EventSourceArn=queue_arn,
                                                                    FunctionName=leftover["FunctionName"])["UUID"]
@@ -80,6 +81,6 @@ def test_leftovers_names_a_resource_still_there_and_counts_types_it_cannot_look_
     gone = clients.sqs.create_queue(QueueName=f"gone-{uuid.uuid4().hex[:6]}")["QueueUrl"]
     clients.sqs.delete_queue(QueueUrl=gone)
     held = [("AWS::SQS::Queue", url), ("AWS::SQS::Queue", gone), ("AWS::SNS::Topic", "arn:aws:sns:x")]
-    left = resources.leftovers(StackHandle.of("nosuchstack", "offline"), held=held)
+    left = resources.leftovers(Lab.of("nosuchstack", "offline"), held=held)
     assert left == [f"AWS::SQS::Queue {url}", "(1 resources of types not looked up here; see the CloudFormation console)"]
     clients.sqs.delete_queue(QueueUrl=url)

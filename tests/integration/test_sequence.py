@@ -11,7 +11,9 @@ import uuid
 
 import pytest
 
-from sqslab import article, stack
+from sqslab.deploy import stack
+from sqslab.lab import article
+from sqslab.lab.handle import Lab
 
 pytestmark = pytest.mark.usefixtures("offline")
 
@@ -25,7 +27,7 @@ def article_sequence(visibility_timeout: int, wait: int):
         progress=False,
     )
     try:
-        run = article.run_sequence(visibility_timeout, wait, stack_name=name, progress=False)
+        run = article.run_sequence(Lab.of(name), visibility_timeout, wait, progress=False)
     finally:
         stack.teardown(name, progress=False)
     sent1, sent2, first, hidden, deleted, empty = run.invocations
@@ -50,7 +52,7 @@ def check(result, wait: float):
 @pytest.mark.slow
 def test_article_sequence_short_profile():
     # The fast suite sees the sequence in notebook 02 (its cells) and in the record command
-    # (sqslab.article.run_sequence, tests/unit/test_timeline.py); this keeps the package's runner
+    # (sqslab.lab.article.run_sequence, tests/unit/test_timeline.py); this keeps the package's runner
     # checked call by call with short timings in the slow suite.
     check(article_sequence(visibility_timeout=4, wait=1), wait=1)
 

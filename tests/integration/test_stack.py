@@ -13,8 +13,8 @@ import uuid
 import pytest
 from helpers import run_sqslab
 
-from sqslab import stack, template
 from sqslab.base.errors import DeployError, SqslabError
+from sqslab.deploy import stack, template
 
 pytestmark = pytest.mark.usefixtures("offline")
 
@@ -131,9 +131,9 @@ Resources:
 
 def test_short_function_timeout_warns():
     doc = template.load_template(template.DEFAULT_TEMPLATE)
-    _, warnings = template.check_parameters(doc, {"Timeout": "10"})
+    _, warnings = template.check_stack_parameters(doc, {"Timeout": "10"})
     assert len(warnings) == 1 and "time out mid-poll" in warnings[0]
-    assert template.check_parameters(doc, {})[1] == []
+    assert template.check_stack_parameters(doc, {})[1] == []
 
 
 
@@ -274,7 +274,7 @@ def test_lint_findings_are_kept_per_text_and_cfn_lint_version(tmp_path, monkeypa
     template text are read from the cache; a damaged entry is linted again."""
     import cfnlint.api
 
-    from sqslab import template
+    from sqslab.deploy import template
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     text = template.render(template.load_template(template.DEFAULT_TEMPLATE)) + "\n"  # a text of its own

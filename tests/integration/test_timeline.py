@@ -10,8 +10,9 @@ matplotlib.use("Agg")
 
 import pytest  # noqa: E402
 
-from sqslab import logs, recording, timeline  # noqa: E402
+from sqslab.analysis import logs, timeline
 from sqslab.config import RECORDING  # noqa: E402
+from sqslab.series import recording  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from sqslab import checks, notebook
 from sqslab.base.errors import SqslabError
+from sqslab.deploy import checks
+from sqslab.lab import notebook
 
 
 def one_line(text: str) -> str:
@@ -46,7 +47,7 @@ def test_notebook_parameters(given, words):
               "wait": None, **given}
     extra = {k: params.pop(k) for k in ("source", "compare_seconds") if k in params}
     with pytest.raises(SqslabError) as err:
-        notebook.check_parameters(**params, **extra)
+        notebook.check_notebook_parameters(**params, **extra)
     assert words in one_line(str(err.value))
 
 

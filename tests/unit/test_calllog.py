@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sqslab import timeline
+from sqslab.analysis import timeline
 
 
 def test_windows_follow_change_visibility():

@@ -21,8 +21,8 @@ from pathlib import PurePosixPath
 
 import pytest
 
+from sqslab.deploy.code_zip import zip_files
 from sqslab.offline.awslambda import code_package
-from sqslab.smoke import zip_source
 
 HANDLER = "def handler(event, context):\n    return 'ran'\n"
 
@@ -88,7 +88,7 @@ def test_a_full_disk_leaves_no_folder(tmp_path, monkeypatch):
 
 
 def test_checks_without_a_server():
-    assert code_package.unzipped_size(zip_source({"a.py": "x" * 100})) == 100
+    assert code_package.unzipped_size(zip_files({"a.py": "x" * 100})) == 100
     with pytest.raises(code_package.PackageError) as err:
         code_package.check_package(b"not a zip")
     assert err.value.message.startswith("Could not unzip uploaded file")

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from sqslab import nav
 from sqslab.config import ROOT
+from sqslab.series import nav
 
 # Colab's shell is google.colab._shell.Shell: the install cell's guard reads it from str(get_ipython()).
 FAKE_COLAB = ("_ip = get_ipython()\n"

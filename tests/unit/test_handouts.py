@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import nbformat
 
-from sqslab import handouts, nav, tutorial
+from sqslab.series import handouts, nav, tutorial
 
 NOTEBOOKS = tutorial.notebooks()
 
@@ -79,7 +79,7 @@ def test_kernel_shuts_down_without_a_keyboard_interrupt(tmp_path, capfd):
 def test_a_warm_kernel_runs_a_notebook_as_a_fresh_one_would(tmp_path):
     """The next notebook's kernel starts while the current one runs: in the notebook's folder,
     its imports loaded silently; the executed notebook still counts from 1 and shows no trace."""
-    from sqslab.kernels import WarmKernel
+    from sqslab.series.kernels import WarmKernel
 
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -103,7 +103,7 @@ def test_a_warm_kernel_runs_a_notebook_as_a_fresh_one_would(tmp_path):
 
 
 def test_a_kernel_that_fails_to_warm_up_leaves_the_notebook_to_start_its_own(tmp_path):
-    from sqslab.kernels import WarmKernel
+    from sqslab.series.kernels import WarmKernel
 
     warm = WarmKernel(tmp_path, preload="import no_such_module_here")
     assert warm.manager() is None and "no_such_module_here" in str(warm.error)

@@ -15,8 +15,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from sqslab import handouts, nav, tutorial
-from sqslab.kernels import EvaluationError
+from sqslab.series import handouts, nav, tutorial
+from sqslab.series.kernels import EvaluationError
 
 NOTEBOOKS = sorted(tutorial.NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 

@@ -85,8 +85,8 @@ def emulator():
     from moto.sqs.models import SQSBackend
     from werkzeug.serving import make_server
 
-    dispatch._apply_dispatch_action_one_reading()
-    dispatch._apply_dispatch_checked()
+    dispatch.apply_dispatch_action_one_reading()
+    dispatch.apply_dispatch_checked()
     rec = Recorder()
     mp = pytest.MonkeyPatch()
 

@@ -24,7 +24,7 @@ def test_guard_fails_loudly_when_moto_internals_change(monkeypatch):
 
     monkeypatch.delattr(models, "yaml_tag_constructor")
     with pytest.raises(patches.PatchError, match=r"cfn_getatt_short_form: moto .* has no .*yaml_tag_constructor.*Install moto"):
-        cloudformation._apply_getatt_short_form()
+        cloudformation.apply_getatt_short_form()
 
 
 
@@ -33,7 +33,7 @@ def test_guard_checks_the_invoke_signature(monkeypatch):
 
     monkeypatch.setattr(LambdaFunction, "invoke", lambda self, payload: None)
     with pytest.raises(patches.PatchError, match="lambda_local_runtime: moto .* changed"):
-        awslambda._apply_lambda_local_runtime()
+        awslambda.apply_lambda_local_runtime()
 
 
 
@@ -45,7 +45,7 @@ def test_guard_fails_when_send_message_no_longer_runs_mappings_as_expected(monke
 
     monkeypatch.setattr(Queue, "add_message", lambda self, message: None)
     with pytest.raises(patches.PatchError, match="sqs_no_push_on_send: moto .* no longer runs mappings"):
-        sqs._apply_sqs_no_push_on_send()
+        sqs.apply_sqs_no_push_on_send()
     assert not isinstance(Queue.__dict__.get("lambda_event_source_mappings"), property)
 
 
@@ -55,9 +55,9 @@ def test_guard_checks_the_mapping_signatures(monkeypatch):
 
     monkeypatch.setattr(LambdaBackend, "create_event_source_mapping", lambda self, body: None)
     with pytest.raises(patches.PatchError, match="lambda_esm_sqs_checks: moto .* changed"):
-        awslambda._apply_lambda_esm_sqs_checks()
+        awslambda.apply_lambda_esm_sqs_checks()
     with pytest.raises(patches.PatchError, match="lambda_esm_sqs_poller: moto .* changed"):
-        awslambda._apply_lambda_esm_sqs_poller()
+        awslambda.apply_lambda_esm_sqs_poller()
 
 
 
@@ -66,7 +66,7 @@ def test_guard_checks_the_invoke_api_path(monkeypatch):
 
     monkeypatch.setattr(LambdaBackend, "invoke", lambda self, function_name, body: None)
     with pytest.raises(patches.PatchError, match="lambda_invoke_request_checks: moto .* changed"):
-        awslambda._apply_lambda_invoke_request_checks()
+        awslambda.apply_lambda_invoke_request_checks()
 
 
 
@@ -79,23 +79,23 @@ def test_guards_of_the_sqs_patches(monkeypatch):
 
     monkeypatch.setattr(models.Queue, "_set_attributes", lambda self, attributes: None)
     with pytest.raises(patches.PatchError, match="sqs_queue_attribute_limits: moto .* changed"):
-        sqs._apply_sqs_queue_attribute_limits()
+        sqs.apply_sqs_queue_attribute_limits()
     monkeypatch.undo()
 
     monkeypatch.setattr(models.SQSBackend, "change_message_visibility", lambda self, queue_name, handle: None)
     with pytest.raises(patches.PatchError, match="sqs_change_visibility_in_flight: moto .* changed"):
-        sqs._apply_sqs_change_visibility_in_flight()
+        sqs.apply_sqs_change_visibility_in_flight()
     monkeypatch.undo()
 
     monkeypatch.setattr(models.Queue, "wait_for_messages", lambda self, timeout: None)
     with pytest.raises(patches.PatchError, match="sqs_long_poll_wakes_on_visibility: moto .* no longer waits"):
-        sqs._apply_sqs_long_poll_wakes_on_visibility()
+        sqs.apply_sqs_long_poll_wakes_on_visibility()
     monkeypatch.undo()
 
     monkeypatch.setattr(models.Queue, "add_message", inspect.unwrap(models.Queue.add_message))
     monkeypatch.setattr(models, "DEDUPLICATION_TIME_IN_SECONDS", 600)
     with pytest.raises(patches.PatchError, match="sqs_fifo_dedup_interval: moto .* changed DEDUPLICATION_TIME"):
-        sqs._apply_sqs_fifo_dedup_interval()
+        sqs.apply_sqs_fifo_dedup_interval()
 
 
 
@@ -141,7 +141,7 @@ def test_fifo_dedup_id_is_kept_for_five_minutes_exactly(monkeypatch):
     from sqslab.offline.patches import sqs
 
     monkeypatch.setattr(models.Queue, "add_message", inspect.unwrap(models.Queue.add_message))
-    sqs._apply_sqs_fifo_dedup_interval()
+    sqs.apply_sqs_fifo_dedup_interval()
     queue = models.Queue("dedup-check.fifo", region="us-east-1", account_id="123456789012", FifoQueue="true")
 
     def send(body: str, at_ms: int, dedup="d", group="g"):
@@ -193,14 +193,14 @@ def test_guards_of_the_message_move_tasks_patch(monkeypatch):
 
     monkeypatch.setattr(responses.SQSResponse, "start_message_move_task", lambda self: None, raising=False)
     with pytest.raises(patches.PatchError, match="sqs_message_move_tasks: moto .* implements StartMessageMoveTask"):
-        sqs._apply_sqs_message_move_tasks()
+        sqs.apply_sqs_message_move_tasks()
     monkeypatch.undo()
 
     monkeypatch.delattr(responses.SQSResponse, "start_message_move_task", raising=False)
     monkeypatch.setattr(models.SQSBackend, "receive_message",
                         lambda self, queue_name, count, wait_seconds_timeout, visibility_timeout: [])
     with pytest.raises(patches.PatchError, match="sqs_message_move_tasks: moto .* no longer moves messages"):
-        sqs._apply_sqs_message_move_tasks()
+        sqs.apply_sqs_message_move_tasks()
 
 
 
@@ -240,7 +240,7 @@ def test_model_instances_are_not_kept_but_s3_objects_are():
 
     from sqslab.offline.patches import core
 
-    core._apply_models_untracked()
+    core.apply_models_untracked()
     before = len(FakeKey.instances_tracked)
     for i in range(100):
         Message(str(i), "body")
@@ -260,7 +260,7 @@ def test_a_log_stream_keeps_its_newest_events_and_its_groups_retention(monkeypat
 
     from sqslab.offline.patches import logs as logs_patch
 
-    logs_patch._apply_logs_retention_and_cap()
+    logs_patch.apply_logs_retention_and_cap()
     monkeypatch.setattr(logs_patch, "EVENTS_KEPT_PER_STREAM", 5)
     with mock_aws():
         logs = boto3.client("logs", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")

@@ -15,8 +15,9 @@ import time
 
 import pytest
 
-from sqslab import checks, config, stack, template
+from sqslab import config
 from sqslab.base.errors import SqslabError
+from sqslab.deploy import checks, stack, template
 
 RETRIES = config.RETRIES_TEMPLATE
 
@@ -98,24 +99,24 @@ def test_defaults_validate_clean_and_lint_clean():
 )
 def test_parameters_outside_aws_limits_are_refused(params, expected):
     with pytest.raises(SqslabError) as err:
-        template.check_parameters(template.load_template(RETRIES), params)
+        template.check_stack_parameters(template.load_template(RETRIES), params)
     assert expected in str(err.value) and "\n" not in str(err.value)
 
 
 
 def test_settings_lambda_refuses_are_warned_of():
     doc = template.load_template(RETRIES)
-    _, warnings = template.check_parameters(doc, {"FunctionTimeout": 60})
+    _, warnings = template.check_stack_parameters(doc, {"FunctionTimeout": 60})
     assert warnings == ["FunctionTimeout 60 s is longer than VisibilityTimeout 30 s: Lambda refuses the mapping; "
                         "AWS recommends a visibility timeout of six times the function's (360 s)"]
-    _, warnings = template.check_parameters(doc, {"FunctionTimeout": 10})
+    _, warnings = template.check_stack_parameters(doc, {"FunctionTimeout": 10})
     assert len(warnings) == 1 and "less than six times FunctionTimeout 10 s (60 s)" in warnings[0]
-    _, warnings = template.check_parameters(doc, {"BatchSize": 100})
+    _, warnings = template.check_stack_parameters(doc, {"BatchSize": 100})
     assert warnings == ["BatchSize 100 needs MaximumBatchingWindowInSeconds of at least 1 s (it is 0): "
                         "Lambda refuses the mapping on a standard queue"]
-    assert template.check_parameters(doc, {"BatchSize": 100, "MaximumBatchingWindowInSeconds": 1})[1] == []
+    assert template.check_stack_parameters(doc, {"BatchSize": 100, "MaximumBatchingWindowInSeconds": 1})[1] == []
     # the article's template has no such parameters: its warnings are unchanged
-    assert template.check_parameters(template.load_template(config.DEFAULT_TEMPLATE), {"Timeout": 25})[1] == []
+    assert template.check_stack_parameters(template.load_template(config.DEFAULT_TEMPLATE), {"Timeout": 25})[1] == []
 
 
 
@@ -148,13 +149,13 @@ def test_one_least_privilege_role_tags_log_group_outputs():
 def test_planned_names_follow_the_prefix_and_miss_the_articles():
     ctx = ("s", "us-east-1", "123456789012")
     names = {p.logical_id: (p.name, p.parameters) for p in template.planned_names(
-        RETRIES, template.check_parameters(template.load_template(RETRIES), {"Prefix": "r1"})[0], *ctx)}
+        RETRIES, template.check_stack_parameters(template.load_template(RETRIES), {"Prefix": "r1"})[0], *ctx)}
     assert names == {"DeadLetterQueue": ("r1-dlq", ("Prefix",)), "Queue": ("r1-queue", ("Prefix",)),
                      "ConsumerLogGroup": ("/aws/lambda/r1-consumer", ("Prefix",)),
                      "ConsumerFunction": ("r1-consumer", ("Prefix",))}
 
     def defaults(path):
-        values, _ = template.check_parameters(template.load_template(path), None)
+        values, _ = template.check_stack_parameters(template.load_template(path), None)
         return {p.name for p in template.planned_names(path, values, *ctx)}
 
     assert defaults(RETRIES).isdisjoint(defaults(config.DEFAULT_TEMPLATE))
@@ -260,8 +261,8 @@ def test_an_empty_or_odd_event_is_an_empty_batch(consumer, monkeypatch, capsys):
 
 
 
-@pytest.mark.parametrize("apply", ["_apply_update_follows_conditions", "_apply_mapping_update_resets_removed_properties",
-                                   "_apply_queue_update_sets_attributes"])
+@pytest.mark.parametrize("apply", ["apply_update_follows_conditions", "apply_mapping_update_resets_removed_properties",
+                                   "apply_queue_update_sets_attributes"])
 def test_each_patch_refuses_a_moto_whose_internals_changed(apply, monkeypatch):
     from moto.awslambda.models import EventSourceMapping
     from moto.cloudformation.parsing import ResourceMap
@@ -270,10 +271,10 @@ def test_each_patch_refuses_a_moto_whose_internals_changed(apply, monkeypatch):
     from sqslab.offline import patches
     from sqslab.offline.patches import cloudformation
 
-    owner, attr = {"_apply_update_follows_conditions": (ResourceMap, "build_resource_diff"),
-                   "_apply_mapping_update_resets_removed_properties": (EventSourceMapping,
+    owner, attr = {"apply_update_follows_conditions": (ResourceMap, "build_resource_diff"),
+                   "apply_mapping_update_resets_removed_properties": (EventSourceMapping,
                                                                        "update_from_cloudformation_json"),
-                   "_apply_queue_update_sets_attributes": (Queue, "update_from_cloudformation_json")}[apply]
+                   "apply_queue_update_sets_attributes": (Queue, "update_from_cloudformation_json")}[apply]
     monkeypatch.setattr(owner, attr, lambda *changed: None)
     with pytest.raises(patches.PatchError, match=r"moto .* changed .*Install moto"):
         getattr(cloudformation, apply)()

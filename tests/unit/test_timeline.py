@@ -10,8 +10,10 @@ matplotlib.use("Agg")
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from sqslab import article, logs, plots, pricing, recording, timeline  # noqa: E402
+from sqslab.analysis import logs, plots, pricing, timeline
 from sqslab.config import RECORDING  # noqa: E402
+from sqslab.lab import article
+from sqslab.series import recording  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -134,6 +136,6 @@ def test_pure_modules_import_no_aws_sdk():
     import subprocess
     import sys
 
-    code = "import sys, sqslab.timeline, sqslab.base.loglines, sqslab.plots; print('boto3' in sys.modules or 'botocore' in sys.modules)"
+    code = "import sys, sqslab.analysis.timeline, sqslab.base.loglines, sqslab.analysis.plots; print('boto3' in sys.modules or 'botocore' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == "False", out.stderr

@@ -155,7 +155,7 @@ class LambdaService:
 
     def invoke(self, fn, body, request_headers, response_headers) -> bytes:
         """moto's LambdaFunction.invoke, answered by a local worker."""
-        invocation_type = _header(request_headers, "X-Amz-Invocation-Type") or "RequestResponse"
+        invocation_type = header_value(request_headers, "X-Amz-Invocation-Type") or "RequestResponse"
         if isinstance(body, (bytes, bytearray)):
             body = body.decode("utf-8")
         body = body or "{}"
@@ -359,7 +359,7 @@ def _report_background_failure(future) -> None:
         print(f"sqslab-offline: an Event invocation failed inside the runtime: {exc!r}", flush=True)
 
 
-def _header(headers, name: str) -> str | None:
+def header_value(headers, name: str) -> str | None:
     if not headers:
         return None
     getter = getattr(headers, "get", None)
@@ -383,6 +383,11 @@ def install(endpoint_url: str, state_dir: Path) -> LambdaService:
     The server applies the patches (:func:`sqslab.offline.patches.apply_all`) first."""
     global _SERVICE
     _SERVICE = LambdaService(endpoint_url, Path(state_dir))
+    return _SERVICE
+
+
+def installed() -> LambdaService | None:
+    """The process-wide service, or None when none is installed."""
     return _SERVICE
 
 

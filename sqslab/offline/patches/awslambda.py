@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import inspect
 
-from sqslab.offline.patches.guards import _mark, _mismatch, _original, _require, _require_params
+from sqslab.offline.patches.guards import mark_applied, mismatch_error, original_of, require_attr, require_params
 
 
 # ---------------------------------------------------------------------------
@@ -22,15 +22,15 @@ def _to_env_string(value) -> str:
     return str(value)
 
 
-def _apply_lambda_env_strings() -> str:
+def apply_lambda_env_strings() -> str:
     from moto.awslambda.models import LambdaFunction
 
     if isinstance(LambdaFunction.__dict__.get("environment_vars"), property):
         return "already applied"
-    _require(LambdaFunction, "__init__", "lambda_env_strings")
+    require_attr(LambdaFunction, "__init__", "lambda_env_strings")
     source = inspect.getsource(LambdaFunction.__init__)
     if "self.environment_vars" not in source:
-        raise _mismatch("lambda_env_strings", "no longer sets LambdaFunction.environment_vars")
+        raise mismatch_error("lambda_env_strings", "no longer sets LambdaFunction.environment_vars")
 
     def _get(self):
         return self.__dict__.get("_sqslab_environment_vars", {})
@@ -50,22 +50,22 @@ def _apply_lambda_env_strings() -> str:
 # _invoke_lambda -> docker), answering "error running docker" without it. This
 # routes LambdaFunction.invoke, which direct, asynchronous and event-source
 # invokes all go through, to sqslab's local runtime of worker processes.
-def _apply_lambda_local_runtime() -> str:
+def apply_lambda_local_runtime() -> str:
     from moto.awslambda.models import LambdaFunction
 
     params = ("self", "body", "request_headers", "response_headers")
-    if _original(LambdaFunction, "invoke", "lambda_local_runtime", params) is None:
+    if original_of(LambdaFunction, "invoke", "lambda_local_runtime", params) is None:
         return "already applied"
     for attr in ("code_bytes", "handler", "run_time", "timeout", "memory_size", "logs_backend"):
         if attr not in inspect.getsource(LambdaFunction):
-            raise _mismatch("lambda_local_runtime", f"LambdaFunction no longer has {attr}")
+            raise mismatch_error("lambda_local_runtime", f"LambdaFunction no longer has {attr}")
 
     def invoke(self, body, request_headers, response_headers):
         from sqslab.offline.awslambda import service as lambda_service
 
         return lambda_service.get().invoke(self, body, request_headers, response_headers)
 
-    _mark(invoke, "lambda_local_runtime")
+    mark_applied(invoke, "lambda_local_runtime")
     LambdaFunction.invoke = invoke
     return "LambdaFunction.invoke runs handlers in local worker processes"
 
@@ -89,18 +89,18 @@ def _lambda_error(err):
     return exc
 
 
-def _apply_lambda_esm_sqs_checks() -> str:
+def apply_lambda_esm_sqs_checks() -> str:
     from moto.awslambda.models import LambdaBackend
 
     patch = "lambda_esm_sqs_checks"
-    create = _original(LambdaBackend, "create_event_source_mapping", patch, ("self", "spec"))
+    create = original_of(LambdaBackend, "create_event_source_mapping", patch, ("self", "spec"))
     if create is None:
         return "already applied"
-    update = _original(LambdaBackend, "update_event_source_mapping", patch, ("self", "uuid", "spec"))
+    update = original_of(LambdaBackend, "update_event_source_mapping", patch, ("self", "uuid", "spec"))
     for attr in ("get_function", "get_event_source_mapping"):
-        _require(LambdaBackend, attr, patch)
+        require_attr(LambdaBackend, attr, patch)
     if "self._event_source_mappings" not in inspect.getsource(LambdaBackend.__init__):
-        raise _mismatch(patch, "LambdaBackend no longer keeps _event_source_mappings")
+        raise mismatch_error(patch, "LambdaBackend no longer keeps _event_source_mappings")
 
     def create_event_source_mapping(self, spec):
         from sqslab.offline.awslambda import event_source as es
@@ -153,8 +153,8 @@ def _apply_lambda_esm_sqs_checks() -> str:
             raise _lambda_error(err) from None
         return update(self, uuid, spec)
 
-    LambdaBackend.create_event_source_mapping = _mark(create_event_source_mapping, patch, create)
-    LambdaBackend.update_event_source_mapping = _mark(update_event_source_mapping, patch, update)
+    LambdaBackend.create_event_source_mapping = mark_applied(create_event_source_mapping, patch, create)
+    LambdaBackend.update_event_source_mapping = mark_applied(update_event_source_mapping, patch, update)
     return "SQS mappings are checked as Lambda checks them"
 
 
@@ -168,25 +168,25 @@ def _apply_lambda_esm_sqs_checks() -> str:
 # (sqslab.offline.awslambda.event_source) from Create/Update/DeleteEventSourceMapping,
 # which CloudFormation's AWS::Lambda::EventSourceMapping also goes through, and
 # reports the poller's State.
-def _apply_lambda_esm_sqs_poller() -> str:
+def apply_lambda_esm_sqs_poller() -> str:
     from moto.awslambda.models import EventSourceMapping, LambdaBackend
 
     patch = "lambda_esm_sqs_poller"
-    create = _original(LambdaBackend, "create_event_source_mapping", patch, ("self", "spec"))
+    create = original_of(LambdaBackend, "create_event_source_mapping", patch, ("self", "spec"))
     if create is None:
         return "already applied"
-    update = _original(LambdaBackend, "update_event_source_mapping", patch, ("self", "uuid", "spec"))
-    delete = _original(LambdaBackend, "delete_event_source_mapping", patch, ("self", "uuid"))
-    config = _original(EventSourceMapping, "get_configuration", patch, ("self",))
+    update = original_of(LambdaBackend, "update_event_source_mapping", patch, ("self", "uuid", "spec"))
+    delete = original_of(LambdaBackend, "delete_event_source_mapping", patch, ("self", "uuid"))
+    config = original_of(EventSourceMapping, "get_configuration", patch, ("self",))
     source = inspect.getsource(EventSourceMapping.__init__)
     for attr in ("enabled", "batch_size", "max_batch_window", "function_response_types", "scaling_config",
                  "function_arn", "uuid"):
         if f"self.{attr}" not in source:
-            raise _mismatch(patch, f"EventSourceMapping no longer has {attr}")
+            raise mismatch_error(patch, f"EventSourceMapping no longer has {attr}")
     from moto.awslambda.models import LambdaFunction
 
     if "self.reserved_concurrency" not in inspect.getsource(LambdaFunction.__init__):
-        raise _mismatch(patch, "LambdaFunction no longer has reserved_concurrency")
+        raise mismatch_error(patch, "LambdaFunction no longer has reserved_concurrency")
 
     def create_event_source_mapping(self, spec):
         from sqslab.offline.awslambda import event_source as es
@@ -228,10 +228,10 @@ def _apply_lambda_esm_sqs_poller() -> str:
             doc.setdefault("MaximumBatchingWindowInSeconds", 0)
         return doc
 
-    LambdaBackend.create_event_source_mapping = _mark(create_event_source_mapping, patch, create)
-    LambdaBackend.update_event_source_mapping = _mark(update_event_source_mapping, patch, update)
-    LambdaBackend.delete_event_source_mapping = _mark(delete_event_source_mapping, patch, delete)
-    EventSourceMapping.get_configuration = _mark(get_configuration, patch, config)
+    LambdaBackend.create_event_source_mapping = mark_applied(create_event_source_mapping, patch, create)
+    LambdaBackend.update_event_source_mapping = mark_applied(update_event_source_mapping, patch, update)
+    LambdaBackend.delete_event_source_mapping = mark_applied(delete_event_source_mapping, patch, delete)
+    EventSourceMapping.get_configuration = mark_applied(get_configuration, patch, config)
     return "SQS mappings are served by offline pollers"
 
 
@@ -285,19 +285,19 @@ def invoke_request_error(body, invocation_type: str | None) -> tuple[str, str, i
     return None
 
 
-def _apply_lambda_invoke_request_checks() -> str:
+def apply_lambda_invoke_request_checks() -> str:
     from moto.awslambda.models import LambdaBackend
     from moto.awslambda.responses import LambdaResponse
 
     patch = "lambda_invoke_request_checks"
-    original = _original(LambdaBackend, "invoke", patch,
+    original = original_of(LambdaBackend, "invoke", patch,
                          ("self", "function_name", "qualifier", "body", "headers", "response_headers"))
     if original is None:
         return "already applied"
-    if "self.backend.invoke(" not in inspect.getsource(_require(LambdaResponse, "invoke", patch)):
-        raise _mismatch(patch, "no longer answers Invoke through LambdaBackend.invoke")
-    setup = _require(LambdaResponse, "setup_class", patch)
-    _require_params(setup, ("self", "request", "full_url", "headers", "use_raw_body"), patch)
+    if "self.backend.invoke(" not in inspect.getsource(require_attr(LambdaResponse, "invoke", patch)):
+        raise mismatch_error(patch, "no longer answers Invoke through LambdaBackend.invoke")
+    setup = require_attr(LambdaResponse, "setup_class", patch)
+    require_params(setup, ("self", "request", "full_url", "headers", "use_raw_body"), patch)
 
     def setup_class(self, request, full_url=None, headers=None, use_raw_body=None):
         # moto decodes every request body as UTF-8 first, a server error for an Invoke
@@ -310,9 +310,9 @@ def _apply_lambda_invoke_request_checks() -> str:
             return setup(self, request, full_url, headers, True)
 
     def invoke(self, function_name, qualifier, body, headers, response_headers):
-        from sqslab.offline.awslambda.service import _header
+        from sqslab.offline.awslambda.service import header_value
 
-        refusal = invoke_request_error(body, _header(headers, "X-Amz-Invocation-Type"))
+        refusal = invoke_request_error(body, header_value(headers, "X-Amz-Invocation-Type"))
         if refusal is not None:
             from moto.awslambda.exceptions import LambdaClientError
 
@@ -321,8 +321,8 @@ def _apply_lambda_invoke_request_checks() -> str:
             raise exc
         return original(self, function_name, qualifier, body, headers, response_headers)
 
-    LambdaBackend.invoke = _mark(invoke, patch, original)
-    LambdaResponse.setup_class = _mark(setup_class, patch, setup)
+    LambdaBackend.invoke = mark_applied(invoke, patch, original)
+    LambdaResponse.setup_class = mark_applied(setup_class, patch, setup)
     return "Invoke refuses a payload that is not JSON or over Lambda's payload quota"
 
 
@@ -348,27 +348,27 @@ def _package_refusal(err):
 def _sweep() -> None:
     from sqslab.offline.awslambda import service as lambda_service
 
-    if lambda_service._SERVICE is not None:
+    if lambda_service.installed() is not None:
         try:
-            lambda_service._SERVICE.sweep_packages()
+            lambda_service.installed().sweep_packages()
         except Exception as exc:  # a sweep that fails leaves folders behind: say so, never fail the call
             print(f"sqslab-offline: could not remove unused code packages: {exc}", flush=True)
 
 
-def _apply_lambda_code_package_limits() -> str:
+def apply_lambda_code_package_limits() -> str:
     from moto.awslambda.models import LambdaBackend, LambdaFunction, LambdaStorage, LayerStorage
 
     from sqslab.offline.awslambda import code_package
     from sqslab.offline.awslambda import service as lambda_service
 
     patch = "lambda_code_package_limits"
-    put_function = _original(LambdaStorage, "put_function", patch, ("self", "fn"))
+    put_function = original_of(LambdaStorage, "put_function", patch, ("self", "fn"))
     if put_function is None:
         return "already applied"
-    put_layer = _original(LayerStorage, "put_layer_version", patch, ("self", "layer_version"))
-    set_code = _original(LambdaFunction, "_set_function_code", patch, ("self", "updated_spec"))
-    update_config = _original(LambdaFunction, "update_configuration", patch, ("self", "config_updates"))
-    sweepers = {name: _original(LambdaBackend, name, patch) for name in
+    put_layer = original_of(LayerStorage, "put_layer_version", patch, ("self", "layer_version"))
+    set_code = original_of(LambdaFunction, "_set_function_code", patch, ("self", "updated_spec"))
+    update_config = original_of(LambdaFunction, "update_configuration", patch, ("self", "config_updates"))
+    sweepers = {name: original_of(LambdaBackend, name, patch) for name in
                 ("delete_function", "update_function_code", "update_function_configuration", "delete_layer_version")}
 
     def check(fn) -> None:
@@ -414,13 +414,13 @@ def _apply_lambda_code_package_limits() -> str:
 
         return wrapper
 
-    LambdaStorage.put_function = _mark(checked_put_function, patch, put_function)
-    LayerStorage.put_layer_version = _mark(checked_put_layer, patch, put_layer)
-    LambdaFunction._set_function_code = _mark(undoable(set_code, lambda spec: True), patch, set_code)
-    LambdaFunction.update_configuration = _mark(
+    LambdaStorage.put_function = mark_applied(checked_put_function, patch, put_function)
+    LayerStorage.put_layer_version = mark_applied(checked_put_layer, patch, put_layer)
+    LambdaFunction._set_function_code = mark_applied(undoable(set_code, lambda spec: True), patch, set_code)
+    LambdaFunction.update_configuration = mark_applied(
         undoable(update_config, lambda spec: isinstance(spec, dict) and "Layers" in spec), patch, update_config)
     for name, method in sweepers.items():
-        setattr(LambdaBackend, name, _mark(then_sweep(method), patch, method))
+        setattr(LambdaBackend, name, mark_applied(then_sweep(method), patch, method))
     return (f"code packages and layers over {code_package.UNZIPPED_LIMIT} bytes unzipped are refused; "
             "unused unpacked packages are removed")
 
@@ -432,19 +432,19 @@ def _apply_lambda_code_package_limits() -> str:
 # the runtime then silently replaces them. Lambda refuses them at CreateFunction and
 # UpdateFunctionConfiguration (and so through CloudFormation), as
 # sqslab.offline.awslambda.function_config says.
-def _apply_lambda_environment_checks() -> str:
+def apply_lambda_environment_checks() -> str:
     from moto.awslambda.exceptions import LambdaClientError
     from moto.awslambda.models import LambdaFunction, LambdaStorage
 
     from sqslab.offline.awslambda import function_config
 
     patch = "lambda_environment_checks"
-    put_function = _original(LambdaStorage, "put_function", patch, ("self", "fn"))
+    put_function = original_of(LambdaStorage, "put_function", patch, ("self", "fn"))
     if put_function is None:
         return "already applied"
-    update_config = _original(LambdaFunction, "update_configuration", patch, ("self", "config_updates"))
+    update_config = original_of(LambdaFunction, "update_configuration", patch, ("self", "config_updates"))
     if "self.environment_vars" not in inspect.getsource(LambdaFunction):
-        raise _mismatch(patch, "no longer keeps LambdaFunction.environment_vars")
+        raise mismatch_error(patch, "no longer keeps LambdaFunction.environment_vars")
 
     def refuse(variables) -> None:
         problem = function_config.environment_problem(variables)
@@ -461,6 +461,6 @@ def _apply_lambda_environment_checks() -> str:
             refuse(env.get("Variables"))
         return update_config(self, config_updates)
 
-    LambdaStorage.put_function = _mark(checked_put_function, patch, put_function)
-    LambdaFunction.update_configuration = _mark(checked_update_configuration, patch, update_config)
+    LambdaStorage.put_function = mark_applied(checked_put_function, patch, put_function)
+    LambdaFunction.update_configuration = mark_applied(checked_update_configuration, patch, update_config)
     return "environment variables with Lambda's reserved keys, bad keys or over 4 KB are refused"

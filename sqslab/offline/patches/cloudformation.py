@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import inspect
 
-from sqslab.offline.patches.guards import _mark, _mismatch, _original, _require, _require_params
+from sqslab.offline.patches.guards import mark_applied, mismatch_error, original_of, require_attr, require_params
 
 
 # ---------------------------------------------------------------------------
@@ -15,10 +15,10 @@ from sqslab.offline.patches.guards import _mark, _mismatch, _original, _require,
 # ["A", "Outputs", "X"]; CloudFormation splits on the first dot only, giving
 # ["A", "Outputs.X"]. moto registers the constructor by name at parse time from
 # cloudformation.models and cloudformation.responses, so both names are wrapped.
-def _apply_getatt_short_form() -> str:
+def apply_getatt_short_form() -> str:
     from moto.cloudformation import models, responses
 
-    original = _original(models, "yaml_tag_constructor", "cfn_getatt_short_form", ("loader", "tag", "node"))
+    original = original_of(models, "yaml_tag_constructor", "cfn_getatt_short_form", ("loader", "tag", "node"))
     if original is None:
         return "already applied"
 
@@ -27,7 +27,7 @@ def _apply_getatt_short_form() -> str:
             return {"Fn::GetAtt": node.value.split(".", 1)}
         return original(loader, tag, node)
 
-    _mark(yaml_tag_constructor, "cfn_getatt_short_form", original)
+    mark_applied(yaml_tag_constructor, "cfn_getatt_short_form", original)
     models.yaml_tag_constructor = yaml_tag_constructor
     responses.yaml_tag_constructor = yaml_tag_constructor
     return "wrapped yaml_tag_constructor in cloudformation.models and .responses"
@@ -39,7 +39,7 @@ def _apply_getatt_short_form() -> str:
 # resource of a nested stack) says it has every attribute (has_cfn_attr returns
 # True) but defines no get_cfn_attribute, so `Fn::GetAtt Child.Outputs.Name`
 # raises AttributeError. CloudFormation resolves it to the child's output value.
-def _apply_nested_stack_outputs() -> str:
+def apply_nested_stack_outputs() -> str:
     from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
     from moto.cloudformation.models import Stack
 
@@ -48,10 +48,10 @@ def _apply_nested_stack_outputs() -> str:
     ):
         return "not needed: this moto resolves nested stack outputs itself"
     if "self.output_map" not in inspect.getsource(Stack.__init__):
-        raise _mismatch("cfn_nested_stack_outputs", "Stack has no output_map")
+        raise mismatch_error("cfn_nested_stack_outputs", "Stack has no output_map")
     from moto.cloudformation.parsing import OutputMap
 
-    _require(OutputMap, "outputs", "cfn_nested_stack_outputs")
+    require_attr(OutputMap, "outputs", "cfn_nested_stack_outputs")
 
     def get_cfn_attribute(self, attribute_name: str):
         prefix = "Outputs."
@@ -63,7 +63,7 @@ def _apply_nested_stack_outputs() -> str:
             raise UnformattedGetAttTemplateException()
         return output.value
 
-    _mark(get_cfn_attribute, "cfn_nested_stack_outputs")
+    mark_applied(get_cfn_attribute, "cfn_nested_stack_outputs")
     Stack.get_cfn_attribute = get_cfn_attribute
     return "added Stack.get_cfn_attribute for Outputs.<Name>"
 
@@ -88,18 +88,18 @@ def _reason(exc: Exception) -> str:
     return str(message)
 
 
-def _apply_create_failure_rollback() -> str:
+def apply_create_failure_rollback() -> str:
     from moto.cloudformation import models, parsing
 
-    original_parse = _original(parsing, "parse_and_create_resource", "cfn_create_failure_rolls_back",
+    original_parse = original_of(parsing, "parse_and_create_resource", "cfn_create_failure_rolls_back",
                                ("logical_id", "resource_json", "resources_map"))
     if original_parse is None:
         return "already applied"
-    original_create = _require(models.Stack, "create_resources", "cfn_create_failure_rolls_back")
-    event_cls = _require(models, "Event", "cfn_create_failure_rolls_back")
-    output_map_cls = _require(parsing, "OutputMap", "cfn_create_failure_rolls_back")
+    original_create = require_attr(models.Stack, "create_resources", "cfn_create_failure_rolls_back")
+    event_cls = require_attr(models, "Event", "cfn_create_failure_rolls_back")
+    output_map_cls = require_attr(parsing, "OutputMap", "cfn_create_failure_rolls_back")
     if "self._resource_json_map" not in inspect.getsource(parsing.ResourceMap):
-        raise _mismatch("cfn_create_failure_rolls_back", "ResourceMap has no _resource_json_map")
+        raise mismatch_error("cfn_create_failure_rolls_back", "ResourceMap has no _resource_json_map")
 
     def parse_and_create_resource(logical_id, resource_json, resources_map, *args, **kwargs):
         try:
@@ -149,7 +149,7 @@ def _apply_create_failure_rollback() -> str:
                 self._add_stack_event("ROLLBACK_COMPLETE")
                 self.status = "ROLLBACK_COMPLETE"
 
-    _mark(parse_and_create_resource, "cfn_create_failure_rolls_back", original_parse)
+    mark_applied(parse_and_create_resource, "cfn_create_failure_rolls_back", original_parse)
     parsing.parse_and_create_resource = parse_and_create_resource
     models.Stack.create_resources = create_resources
     return "a failed resource rolls the stack back (ROLLBACK_COMPLETE) with a CREATE_FAILED event"
@@ -198,22 +198,22 @@ def _exists_outside_stacks(resource_type: str, name: str, account_id: str, regio
     return False  # moto's other create paths raise their own "already exists"
 
 
-def _apply_create_refuses_existing_names() -> str:
+def apply_create_refuses_existing_names() -> str:
     from moto.awslambda.models import LambdaStorage
     from moto.cloudformation import parsing
     from moto.cloudformation.models import cloudformation_backends
     from moto.sqs.models import SQSBackend
 
     patch = "cfn_create_refuses_existing_names"
-    original = _original(parsing, "parse_and_create_resource", patch, ("logical_id", "resource_json", "resources_map"))
+    original = original_of(parsing, "parse_and_create_resource", patch, ("logical_id", "resource_json", "resources_map"))
     if original is None:
         return "already applied"
     for func in ("resource_name_property_from_type", "parse_resource_and_generate_name"):
-        _require(parsing, func, patch)
+        require_attr(parsing, func, patch)
     for cls, attr in ((parsing.ResourceMap, "self._parsed_resources"), (SQSBackend, "self.queues"),
                       (LambdaStorage, "self._functions")):
         if attr not in inspect.getsource(cls):
-            raise _mismatch(patch, f"{cls.__name__} has no {attr.split('.')[1]}")
+            raise mismatch_error(patch, f"{cls.__name__} has no {attr.split('.')[1]}")
 
     def parse_and_create_resource(logical_id, resource_json, resources_map, account_id, region_name, *args, **kwargs):
         rtype = resource_json.get("Type", "")
@@ -232,7 +232,7 @@ def _apply_create_refuses_existing_names() -> str:
                 )
         return original(logical_id, resource_json, resources_map, account_id, region_name, *args, **kwargs)
 
-    _mark(parse_and_create_resource, patch, original)
+    mark_applied(parse_and_create_resource, patch, original)
     parsing.parse_and_create_resource = parse_and_create_resource
     return "a named resource that already exists fails its create (AlreadyExists) instead of being taken over"
 
@@ -247,16 +247,16 @@ def _apply_create_refuses_existing_names() -> str:
 # CloudFormation User Guide: "When you update the parent stack, CloudFormation
 # updates the nested stacks"), and each of its resources is updated, not replaced,
 # where its own update rules allow (a queue's VisibilityTimeout: no interruption).
-def _apply_nested_stack_updates_in_place() -> str:
+def apply_nested_stack_updates_in_place() -> str:
     from moto.cloudformation import models
 
     patch = "cfn_nested_stack_updates_in_place"
-    original = _original(models.Stack, "update_from_cloudformation_json", patch)
+    original = original_of(models.Stack, "update_from_cloudformation_json", patch)
     if original is None:
         return "already applied"
-    fetch = _require(models, "get_stack_from_s3_url", patch)
-    _require_params(models.Stack.update, ("self", "template", "role_arn", "parameters"), patch)
-    _require(models, "get_partition", patch)
+    fetch = require_attr(models, "get_stack_from_s3_url", patch)
+    require_params(models.Stack.update, ("self", "template", "role_arn", "parameters"), patch)
+    require_attr(models, "get_partition", patch)
 
     def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json,
                                         account_id, region_name, **kwargs):
@@ -266,7 +266,7 @@ def _apply_nested_stack_updates_in_place() -> str:
         original_resource.update(template, parameters=properties.get("Parameters", {}))
         return original_resource
 
-    _mark(update_from_cloudformation_json, patch, original)
+    mark_applied(update_from_cloudformation_json, patch, original)
     models.Stack.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)
     return "a nested stack is updated in place, its resources kept"
 
@@ -297,19 +297,19 @@ _MAPPING_DEFAULTS = {
 }
 
 
-def _apply_mapping_update_resets_removed_properties() -> str:
+def apply_mapping_update_resets_removed_properties() -> str:
     from moto.awslambda import models
 
     patch = "cfn_mapping_update_resets_removed_properties"
-    original = _original(models.EventSourceMapping, "update_from_cloudformation_json", patch,
+    original = original_of(models.EventSourceMapping, "update_from_cloudformation_json", patch,
                          ("original_resource", "new_resource_name", "cloudformation_json", "account_id", "region_name"))
     if original is None:
         return "already applied"
-    _require(models.LambdaBackend, "update_event_source_mapping", patch)
+    require_attr(models.LambdaBackend, "update_event_source_mapping", patch)
     source = inspect.getsource(models)  # the module's text: moto's own update, whatever wraps it at run time
     unknown = [key for key in _MAPPING_DEFAULTS if f'key == "{key}"' not in source]
     if unknown:
-        raise _mismatch(patch, f"update_event_source_mapping no longer sets {', '.join(unknown)}")
+        raise mismatch_error(patch, f"update_event_source_mapping no longer sets {', '.join(unknown)}")
 
     def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json,
                                         account_id, region_name, **kwargs):
@@ -319,7 +319,7 @@ def _apply_mapping_update_resets_removed_properties() -> str:
         return original(original_resource, new_resource_name, {**cloudformation_json, "Properties": properties},
                         account_id, region_name, **kwargs)
 
-    _mark(update_from_cloudformation_json, patch, original)
+    mark_applied(update_from_cloudformation_json, patch, original)
     models.EventSourceMapping.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)
     return "a mapping's properties left out of an updated template go back to their defaults"
 
@@ -371,15 +371,15 @@ def _condition_parameters(name: str, conditions: dict, seen: frozenset = frozens
     return names
 
 
-def _apply_update_follows_conditions() -> str:
+def apply_update_follows_conditions() -> str:
     from moto.cloudformation import parsing
 
     patch = "cfn_update_follows_conditions"
-    original = _original(parsing.ResourceMap, "build_resource_diff", patch, ("self", "other_template", "parameters"))
+    original = original_of(parsing.ResourceMap, "build_resource_diff", patch, ("self", "other_template", "parameters"))
     if original is None:
         return "already applied"
     if "self.input_parameters" not in inspect.getsource(parsing.ResourceMap):
-        raise _mismatch(patch, "ResourceMap has no input_parameters")
+        raise mismatch_error(patch, "ResourceMap has no input_parameters")
 
     def build_resource_diff(self, other_template, parameters=None):
         diff = original(self, other_template, parameters)
@@ -395,7 +395,7 @@ def _apply_update_follows_conditions() -> str:
                 diff["Modify"].append(name)
         return diff
 
-    _mark(build_resource_diff, patch, original)
+    mark_applied(build_resource_diff, patch, original)
     parsing.ResourceMap.build_resource_diff = build_resource_diff
     return "an update changes the resources whose conditions read a changed parameter"
 
@@ -413,20 +413,20 @@ _QUEUE_UPDATABLE = ("DelaySeconds", "MaximumMessageSize", "MessageRetentionPerio
                     "RedrivePolicy", "KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds", "SqsManagedSseEnabled")
 
 
-def _apply_queue_update_sets_attributes() -> str:
+def apply_queue_update_sets_attributes() -> str:
     import copy
 
     from moto.sqs import models
 
     patch = "cfn_queue_update_sets_attributes"
-    original = _original(models.Queue, "update_from_cloudformation_json", patch,
+    original = original_of(models.Queue, "update_from_cloudformation_json", patch,
                          ("original_resource", "new_resource_name", "cloudformation_json", "account_id", "region_name"))
     if original is None:
         return "already applied"
-    _require_params(_require(models.SQSBackend, "set_queue_attributes", patch), ("self", "queue_name", "attributes"),
+    require_params(require_attr(models.SQSBackend, "set_queue_attributes", patch), ("self", "queue_name", "attributes"),
                     patch)
     if 'self.policy = attributes.get("Policy")' not in inspect.getsource(models.Queue._set_attributes):
-        raise _mismatch(patch, "Queue._set_attributes no longer sets the policy it is given")
+        raise mismatch_error(patch, "Queue._set_attributes no longer sets the policy it is given")
 
     def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json,
                                         account_id, region_name, **kwargs):
@@ -441,6 +441,6 @@ def _apply_queue_update_sets_attributes() -> str:
             models.sqs_backends[account_id][region_name].set_queue_attributes(queue.name, attributes)
         return queue
 
-    _mark(update_from_cloudformation_json, patch, original)
+    mark_applied(update_from_cloudformation_json, patch, original)
     models.Queue.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)
     return "a queue's updated properties (RedrivePolicy, retention, ...) are applied in place"

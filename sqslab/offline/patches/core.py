@@ -12,7 +12,7 @@ still tracked (moto's S3 closes their buffers on a reset).
 
 from __future__ import annotations
 
-from sqslab.offline.patches.guards import _mark, _mismatch, _original
+from sqslab.offline.patches.guards import mark_applied, mismatch_error, original_of
 
 STILL_TRACKED = ("FakeKey", "FakeMultipart")  # moto.s3.models: closed on a reset by moto itself
 
@@ -24,15 +24,15 @@ class _Forgotten(list):
         return None
 
 
-def _apply_models_untracked() -> str:
+def apply_models_untracked() -> str:
     from moto.core.common_models import BaseModel
 
     patch = "models_untracked"
-    original = _original(BaseModel, "__new__", patch)
+    original = original_of(BaseModel, "__new__", patch)
     if original is None:
         return "already applied"
     if "instances_tracked" not in BaseModel.__new__.__code__.co_names:
-        raise _mismatch(patch, "BaseModel.__new__ no longer tracks instances")
+        raise mismatch_error(patch, "BaseModel.__new__ no longer tracks instances")
     forgotten = _Forgotten()
 
     def __new__(cls, *args, **kwargs):
@@ -40,5 +40,5 @@ def _apply_models_untracked() -> str:
             cls.instances_tracked = forgotten  # this class keeps no instances from now on
         return original(cls, *args, **kwargs)
 
-    BaseModel.__new__ = _mark(__new__, patch, original)
+    BaseModel.__new__ = mark_applied(__new__, patch, original)
     return "model instances are no longer kept for moto's reset and state dump (both closed here), but S3's"

@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import inspect
 
-from sqslab.offline.patches.guards import _mark, _mismatch, _original, _require
+from sqslab.offline.patches.guards import mark_applied, mismatch_error, original_of, require_attr
 
 
 class _S3Refused(Exception):
@@ -54,14 +54,14 @@ def _answering_refusals(handler):
     return wrapper
 
 
-def _apply_dispatch_action_one_reading() -> str:
+def apply_dispatch_action_one_reading() -> str:
     from moto.core.responses import BaseResponse
 
     patch = "dispatch_action_one_reading"
-    original = _original(BaseResponse, "_get_action", patch, ("self",))
+    original = original_of(BaseResponse, "_get_action", patch, ("self",))
     if original is None:
         return "already applied"
-    _require(BaseResponse, "_get_action_from_method_and_request_uri", patch)
+    require_attr(BaseResponse, "_get_action_from_method_and_request_uri", patch)
 
     @functools.wraps(original)
     def _get_action(self) -> str:
@@ -72,26 +72,26 @@ def _apply_dispatch_action_one_reading() -> str:
             return self._get_action_from_method_and_request_uri(self.normalized_request)
         return original(self)
 
-    BaseResponse._get_action = _mark(_get_action, patch, original)
+    BaseResponse._get_action = mark_applied(_get_action, patch, original)
     return "the operation is the X-Amz-Target header's (JSON protocols) or the route's (Lambda)"
 
 
-def _apply_dispatch_checked() -> str:
+def apply_dispatch_checked() -> str:
     from moto.core.responses import BaseResponse
     from moto.s3.responses import S3Response
 
     from sqslab.offline import dispatch_check
 
     patch = "dispatch_checked"
-    call_action = _original(BaseResponse, "call_action", patch, ("self",))
+    call_action = original_of(BaseResponse, "call_action", patch, ("self",))
     if call_action is None:
         return "already applied"
-    s3_hook = _original(S3Response, "_authenticate_and_authorize_s3_action", patch,
+    s3_hook = original_of(S3Response, "_authenticate_and_authorize_s3_action", patch,
                         ("self", "bucket_name", "key_name"))
     source = inspect.getsource(BaseResponse.setup_class)
     for attr in ("normalized_request", "headers", "region", "current_account", "method", "uri"):
         if f"self.{attr} =" not in source and f"self.{attr}:" not in source:
-            raise _mismatch(patch, f"BaseResponse.setup_class no longer sets {attr}")
+            raise mismatch_error(patch, f"BaseResponse.setup_class no longer sets {attr}")
 
     @functools.wraps(call_action)
     def checked_call_action(self):
@@ -107,9 +107,9 @@ def _apply_dispatch_checked() -> str:
             raise _S3Refused(refused)
         return s3_hook(self, bucket_name=bucket_name, key_name=key_name)
 
-    dispatch = _original(BaseResponse, "_dispatch", patch, ("self", "request", "full_url", "headers"))
+    dispatch = original_of(BaseResponse, "_dispatch", patch, ("self", "request", "full_url", "headers"))
     if "self.setup_class(request, full_url, headers)" not in inspect.getsource(dispatch):
-        raise _mismatch(patch, "BaseResponse._dispatch no longer reads the request with setup_class")
+        raise mismatch_error(patch, "BaseResponse._dispatch no longer reads the request with setup_class")
 
     @functools.wraps(dispatch)
     def reading_dispatch(self, request, full_url=None, headers=None):
@@ -121,10 +121,10 @@ def _apply_dispatch_checked() -> str:
             return dispatch_check.unreadable(self, request, exc)
         return self.call_action()
 
-    BaseResponse._dispatch = _mark(reading_dispatch, patch, dispatch)
-    BaseResponse.call_action = _mark(checked_call_action, patch, call_action)
-    S3Response._authenticate_and_authorize_s3_action = _mark(checked_s3_hook, patch, s3_hook)
+    BaseResponse._dispatch = mark_applied(reading_dispatch, patch, dispatch)
+    BaseResponse.call_action = mark_applied(checked_call_action, patch, call_action)
+    S3Response._authenticate_and_authorize_s3_action = mark_applied(checked_s3_hook, patch, s3_hook)
     for name in ("ambiguous_response", "bucket_response", "key_response"):
-        entry = _original(S3Response, name, patch, ("self", "request", "full_url", "headers"))
-        setattr(S3Response, name, _mark(_answering_refusals(entry), patch, entry))
+        entry = original_of(S3Response, name, patch, ("self", "request", "full_url", "headers"))
+        setattr(S3Response, name, mark_applied(_answering_refusals(entry), patch, entry))
     return "every request is checked as moto dispatches it: ambiguity refused, a function's role applied"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 
-from sqslab.offline.patches.guards import _mark, _original, _require
+from sqslab.offline.patches.guards import mark_applied, original_of, require_attr
 
 
 # ---------------------------------------------------------------------------
@@ -14,10 +14,10 @@ from sqslab.offline.patches.guards import _mark, _original, _require
 # each PolicyDocument as a Python dict (moto.iam.models.Role.put_policy stores
 # what it is given), so GetRolePolicy returns its repr, not JSON, and nothing
 # can read the policy back. IAM stores and returns policy documents as JSON.
-def _apply_role_policy_json() -> str:
+def apply_role_policy_json() -> str:
     from moto.iam.models import Role
 
-    original = _original(Role, "put_policy", "iam_role_policy_json", ("self", "policy_name", "policy_json"))
+    original = original_of(Role, "put_policy", "iam_role_policy_json", ("self", "policy_name", "policy_json"))
     if original is None:
         return "already applied"
 
@@ -26,7 +26,7 @@ def _apply_role_policy_json() -> str:
             policy_json = json.dumps(policy_json)
         return original(self, policy_name, policy_json)
 
-    _mark(put_policy, "iam_role_policy_json", original)
+    mark_applied(put_policy, "iam_role_policy_json", original)
     Role.put_policy = put_policy
     return "Role.put_policy stores JSON"
 
@@ -36,11 +36,11 @@ def _apply_role_policy_json() -> str:
 # Upstream gap: moto.iam.models.Role.create_from_cloudformation_json ignores
 # the role's ManagedPolicyArns, so a CloudFormation role shows no attached
 # policies (AWSLambdaBasicExecutionRole here). CloudFormation attaches them.
-def _apply_role_managed_policies() -> str:
+def apply_role_managed_policies() -> str:
     from moto.iam.models import Role, iam_backends
     from moto.utilities.utils import get_partition
 
-    original = _original(Role, "create_from_cloudformation_json", "iam_role_managed_policies")
+    original = original_of(Role, "create_from_cloudformation_json", "iam_role_managed_policies")
     if original is None:
         return "already applied"
     if "ManagedPolicyArns" in inspect.getsource(original):
@@ -54,7 +54,7 @@ def _apply_role_managed_policies() -> str:
             backend.attach_role_policy(arn, role.name)
         return role
 
-    delete_func = _require(Role, "delete_from_cloudformation_json", "iam_role_managed_policies").__func__
+    delete_func = require_attr(Role, "delete_from_cloudformation_json", "iam_role_managed_policies").__func__
 
     def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
         # CloudFormation detaches what it attached before deleting the role.
@@ -65,7 +65,7 @@ def _apply_role_managed_policies() -> str:
                     backend.detach_role_policy(arn, role.name)
         return delete_func(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
 
-    _mark(create_from_cloudformation_json, "iam_role_managed_policies", original)
+    mark_applied(create_from_cloudformation_json, "iam_role_managed_policies", original)
     Role.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
     Role.delete_from_cloudformation_json = classmethod(delete_from_cloudformation_json)
     return "CloudFormation roles get their ManagedPolicyArns attached, and detached on delete"

@@ -12,23 +12,23 @@ from __future__ import annotations
 
 import inspect
 
-from sqslab.offline.patches.guards import _mark, _mismatch, _original
+from sqslab.offline.patches.guards import mark_applied, mismatch_error, original_of
 
 EVENTS_KEPT_PER_STREAM = 10_000
 DAY_MS = 86_400_000
 
 
-def _apply_logs_retention_and_cap() -> str:
+def apply_logs_retention_and_cap() -> str:
     from moto.logs.models import LogStream
 
     patch = "logs_retention_and_cap"
-    put = _original(LogStream, "put_log_events", patch, ("self", "log_events"))
+    put = original_of(LogStream, "put_log_events", patch, ("self", "log_events"))
     if put is None:
         return "already applied"
     source = inspect.getsource(LogStream)
     for attr in ("self.events", "self.log_group"):
         if attr not in source:
-            raise _mismatch(patch, f"LogStream no longer has {attr}")
+            raise mismatch_error(patch, f"LogStream no longer has {attr}")
 
     def put_log_events(self, log_events):
         token = put(self, log_events)
@@ -45,5 +45,5 @@ def _apply_logs_retention_and_cap() -> str:
             del events[: len(events) - EVENTS_KEPT_PER_STREAM]
         return token
 
-    LogStream.put_log_events = _mark(put_log_events, patch, put)
+    LogStream.put_log_events = mark_applied(put_log_events, patch, put)
     return f"events past the group's retention dropped; at most {EVENTS_KEPT_PER_STREAM} per stream"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import inspect
 import time
 
-from sqslab.offline.patches.guards import _mark, _mismatch, _original, _require, _require_params
+from sqslab.offline.patches.guards import mark_applied, mismatch_error, original_of, require_attr, require_params
 from sqslab.offline.sqs import attributes as queue_attributes
 from sqslab.offline.sqs import move_tasks, receipts
 
@@ -25,33 +25,33 @@ from sqslab.offline.sqs import move_tasks, receipts
 # backend, where the pollers read them. The poller reads the queue through
 # SQSBackend.receive_message / delete_message and sleeps on Queue._messages_lock,
 # the condition add_message signals: those are checked here too.
-def _apply_sqs_no_push_on_send() -> str:
+def apply_sqs_no_push_on_send() -> str:
     from moto.sqs.models import Message, Queue, SQSBackend
 
     patch = "sqs_no_push_on_send"
     if isinstance(Queue.__dict__.get("lambda_event_source_mappings"), property):
         return "already applied"
-    add_message = _require(Queue, "add_message", patch)
+    add_message = require_attr(Queue, "add_message", patch)
     source = inspect.getsource(add_message)
     if "lambda_event_source_mappings" not in source or "_messages_lock" not in source:
-        raise _mismatch(patch, "no longer runs mappings from Queue.add_message as expected")
+        raise mismatch_error(patch, "no longer runs mappings from Queue.add_message as expected")
     if "self.lambda_event_source_mappings" not in inspect.getsource(Queue.__init__):
-        raise _mismatch(patch, "no longer sets Queue.lambda_event_source_mappings")
-    _require_params(
-        _require(SQSBackend, "receive_message", patch),
+        raise mismatch_error(patch, "no longer sets Queue.lambda_event_source_mappings")
+    require_params(
+        require_attr(SQSBackend, "receive_message", patch),
         ("self", "queue_name", "count", "wait_seconds_timeout", "visibility_timeout", "message_attribute_names"),
         patch,
     )
-    _require_params(_require(SQSBackend, "delete_message", patch), ("self", "queue_name", "receipt_handle"), patch)
+    require_params(require_attr(SQSBackend, "delete_message", patch), ("self", "queue_name", "receipt_handle"), patch)
     init = inspect.getsource(Queue.__init__)
     for attr in ("_messages_lock", "_messages", "dead_letter_queue"):
         if f"self.{attr}" not in init:
-            raise _mismatch(patch, f"Queue no longer has {attr}")
+            raise mismatch_error(patch, f"Queue no longer has {attr}")
     message_init = inspect.getsource(Message.__init__)
     for attr in ("visible_at", "delayed_until", "approximate_receive_count", "approximate_first_receive_timestamp",
                  "sequence_number", "group_id", "deduplication_id", "sender_id", "system_attributes"):
         if f"self.{attr}" not in message_init:
-            raise _mismatch(patch, f"Message no longer has {attr}")
+            raise mismatch_error(patch, f"Message no longer has {attr}")
 
     def _none(self) -> dict:
         return {}
@@ -72,20 +72,20 @@ def _apply_sqs_no_push_on_send() -> str:
 # outside its range with InvalidAttributeValue, before it changes anything
 # (SQS API reference, CreateQueue and SetQueueAttributes: request parameters
 # and errors). Both requests reach Queue._set_attributes, checked here first.
-def _apply_sqs_queue_attribute_limits() -> str:
+def apply_sqs_queue_attribute_limits() -> str:
     import functools
 
     from moto.sqs import exceptions
     from moto.sqs.models import Queue
 
     patch = "sqs_queue_attribute_limits"
-    original = _original(Queue, "_set_attributes", patch, ("self", "attributes", "now"))
+    original = original_of(Queue, "_set_attributes", patch, ("self", "attributes", "now"))
     if original is None:
         return "already applied"
-    refuse = _require(exceptions, "InvalidAttributeValue", patch)
+    refuse = require_attr(exceptions, "InvalidAttributeValue", patch)
     source = inspect.getsource(original)
     if "integer_fields" not in source or "setattr(self" not in source:
-        raise _mismatch(patch, "no longer sets queue attributes in Queue._set_attributes as expected")
+        raise mismatch_error(patch, "no longer sets queue attributes in Queue._set_attributes as expected")
 
     @functools.wraps(original)
     def _set_attributes(self, attributes, now=None):
@@ -94,7 +94,7 @@ def _apply_sqs_queue_attribute_limits() -> str:
             raise refuse(bad)
         return original(self, attributes, now)
 
-    Queue._set_attributes = _mark(_set_attributes, patch, original)
+    Queue._set_attributes = mark_applied(_set_attributes, patch, original)
     return "queue attributes out of SQS's ranges are refused with InvalidAttributeValue"
 
 
@@ -128,21 +128,21 @@ def _visibility_refusal(queue, receipt_handle: str) -> tuple[str, str] | None:
     return None  # moto answers ReceiptHandleIsInvalid
 
 
-def _apply_sqs_change_visibility_in_flight() -> str:
+def apply_sqs_change_visibility_in_flight() -> str:
     from moto.sqs import exceptions
     from moto.sqs.models import Message, Queue, SQSBackend
 
     patch = "sqs_change_visibility_in_flight"
-    change = _original(SQSBackend, "change_message_visibility", patch,
+    change = original_of(SQSBackend, "change_message_visibility", patch,
                        ("self", "queue_name", "receipt_handle", "visibility_timeout"))
     if change is None:
         return "already applied"
-    batch = _original(SQSBackend, "change_message_visibility_batch", patch, ("self", "queue_name", "entries"))
-    sqs_error = _require(exceptions, "SQSException", patch)
+    batch = original_of(SQSBackend, "change_message_visibility_batch", patch, ("self", "queue_name", "entries"))
+    sqs_error = require_attr(exceptions, "SQSException", patch)
     for attr in ("had_receipt_handle", "visible"):
-        _require(Message, attr, patch)
+        require_attr(Message, attr, patch)
     if "self.deleted_messages" not in inspect.getsource(Queue.__init__):
-        raise _mismatch(patch, "Queue no longer keeps deleted_messages")
+        raise mismatch_error(patch, "Queue no longer keeps deleted_messages")
 
     def change_message_visibility(self, queue_name, receipt_handle, visibility_timeout):
         refusal = _visibility_refusal(self.get_queue(queue_name), receipt_handle)
@@ -167,8 +167,8 @@ def _apply_sqs_change_visibility_in_flight() -> str:
                 failed.append({"Id": entry["Id"], "SenderFault": True, "Code": refusal[0], "Message": refusal[1]})
         return success, failed
 
-    SQSBackend.change_message_visibility = _mark(change_message_visibility, patch, change)
-    SQSBackend.change_message_visibility_batch = _mark(change_message_visibility_batch, patch, batch)
+    SQSBackend.change_message_visibility = mark_applied(change_message_visibility, patch, change)
+    SQSBackend.change_message_visibility_batch = mark_applied(change_message_visibility_batch, patch, batch)
     return "ChangeMessageVisibility answers MessageNotInflight / InvalidParameterValue as SQS does"
 
 
@@ -199,20 +199,20 @@ def next_change_in(queue) -> float | None:
     return None if soonest is None else (soonest - now) / 1000 + WAKE_MARGIN_S
 
 
-def _apply_sqs_long_poll_wakes_on_visibility() -> str:
+def apply_sqs_long_poll_wakes_on_visibility() -> str:
     from moto.sqs.models import Queue, SQSBackend
 
     patch = "sqs_long_poll_wakes_on_visibility"
-    wait = _original(Queue, "wait_for_messages", patch, ("self", "timeout"))
+    wait = original_of(Queue, "wait_for_messages", patch, ("self", "timeout"))
     if wait is None:
         return "already applied"
-    change = _original(SQSBackend, "change_message_visibility", patch,
+    change = original_of(SQSBackend, "change_message_visibility", patch,
                        ("self", "queue_name", "receipt_handle", "visibility_timeout"))
     if "_messages_lock" not in inspect.getsource(wait):
-        raise _mismatch(patch, "no longer waits on Queue._messages_lock in wait_for_messages")
+        raise mismatch_error(patch, "no longer waits on Queue._messages_lock in wait_for_messages")
     if "wait_for_messages" not in inspect.getsource(SQSBackend.receive_message):
-        raise _mismatch(patch, "no longer long-polls through Queue.wait_for_messages")
-    _require(Queue, "messages", patch)
+        raise mismatch_error(patch, "no longer long-polls through Queue.wait_for_messages")
+    require_attr(Queue, "messages", patch)
 
     def wait_for_messages(self, timeout):
         with self._messages_lock:
@@ -228,8 +228,8 @@ def _apply_sqs_long_poll_wakes_on_visibility() -> str:
             cond.notify_all()
         return result
 
-    Queue.wait_for_messages = _mark(wait_for_messages, patch, wait)
-    SQSBackend.change_message_visibility = _mark(change_message_visibility, patch, change)
+    Queue.wait_for_messages = mark_applied(wait_for_messages, patch, wait)
+    SQSBackend.change_message_visibility = mark_applied(change_message_visibility, patch, change)
     return "long polls wake when a message's visibility timeout or delay ends, or its visibility changes"
 
 
@@ -248,23 +248,23 @@ DEDUP_INTERVAL_MS = 300_000  # moto.sqs.models.DEDUPLICATION_TIME_IN_SECONDS, in
 _DEDUP_ATTR = "_sqslab_dedup_ids"
 
 
-def _apply_sqs_fifo_dedup_interval() -> str:
+def apply_sqs_fifo_dedup_interval() -> str:
     import functools
 
     from moto.sqs import models
 
     patch = "sqs_fifo_dedup_interval"
-    original = _original(models.Queue, "add_message", patch, ("self", "message"))
+    original = original_of(models.Queue, "add_message", patch, ("self", "message"))
     if original is None:
         return "already applied"
     if "deduplication_id" not in inspect.getsource(original):
-        raise _mismatch(patch, "no longer deduplicates FIFO sends in Queue.add_message")
+        raise mismatch_error(patch, "no longer deduplicates FIFO sends in Queue.add_message")
     if getattr(models, "DEDUPLICATION_TIME_IN_SECONDS", None) != DEDUP_INTERVAL_MS // 1000:
-        raise _mismatch(patch, "changed DEDUPLICATION_TIME_IN_SECONDS")
+        raise mismatch_error(patch, "changed DEDUPLICATION_TIME_IN_SECONDS")
     init = inspect.getsource(models.Queue.__init__)
     for attr in ("_messages_lock", "fifo_queue"):
         if f"self.{attr}" not in init:
-            raise _mismatch(patch, f"Queue no longer has {attr}")
+            raise mismatch_error(patch, f"Queue no longer has {attr}")
 
     @functools.wraps(original)
     def add_message(self, message):
@@ -283,7 +283,7 @@ def _apply_sqs_fifo_dedup_interval() -> str:
             seen[key] = sent  # before moto stores it: a consumer may delete it at once
         return original(self, message)
 
-    models.Queue.add_message = _mark(add_message, patch, original)
+    models.Queue.add_message = mark_applied(add_message, patch, original)
     return "FIFO deduplication ids are kept for 5 minutes, deleted or not"
 
 
@@ -315,7 +315,7 @@ def _apply_sqs_fifo_dedup_interval() -> str:
 # task that is no longer RUNNING is UnsupportedOperation; a message sent to the
 # dead-letter queue directly has no source queue to return to, so a task
 # without DestinationArn fails on it (FailureReason says why).
-def _apply_sqs_message_move_tasks() -> str:
+def apply_sqs_message_move_tasks() -> str:
     import functools
 
     from moto.core.responses import ActionResult
@@ -326,27 +326,27 @@ def _apply_sqs_message_move_tasks() -> str:
     if existing is not None:
         if patch in getattr(existing, "_sqslab_patches", ()):
             return "already applied"
-        raise _mismatch(patch, "implements StartMessageMoveTask itself; drop this patch")
-    receive = _original(models.SQSBackend, "receive_message", patch,
+        raise mismatch_error(patch, "implements StartMessageMoveTask itself; drop this patch")
+    receive = original_of(models.SQSBackend, "receive_message", patch,
                         ("self", "queue_name", "count", "wait_seconds_timeout", "visibility_timeout"))
-    add = _original(models.Queue, "add_message", patch, ("self", "message"))
-    _require_params(_require(models.SQSBackend, "send_message", patch),
+    add = original_of(models.Queue, "add_message", patch, ("self", "message"))
+    require_params(require_attr(models.SQSBackend, "send_message", patch),
                     ("self", "queue_name", "message_body", "message_attributes", "delay_seconds",
                      "deduplication_id", "group_id", "system_attributes"), patch)
     if "dead_letter_queue.add_message(message)" not in inspect.getsource(receive):
-        raise _mismatch(patch, "no longer moves messages to the dead-letter queue in SQSBackend.receive_message")
+        raise mismatch_error(patch, "no longer moves messages to the dead-letter queue in SQSBackend.receive_message")
     init = inspect.getsource(models.Queue.__init__)
     for attr in ("_messages_lock", "_messages", "dead_letter_queue", "queue_arn", "fifo_queue", "account_id",
                  "region"):
         if f"self.{attr}" not in init:
-            raise _mismatch(patch, f"Queue no longer has {attr}")
+            raise mismatch_error(patch, f"Queue no longer has {attr}")
     for attr in ("pending_messages",):
-        _require(models.Queue, attr, patch)
+        require_attr(models.Queue, attr, patch)
     for attr in ("visible", "delayed", "message_attributes", "system_attributes"):
         if attr not in inspect.getsource(models.Message):
-            raise _mismatch(patch, f"Message no longer has {attr}")
-    error = _require(exceptions, "SQSException", patch)
-    _require(responses.SQSResponse, "_get_param", patch)
+            raise mismatch_error(patch, f"Message no longer has {attr}")
+    error = require_attr(exceptions, "SQSException", patch)
+    require_attr(responses.SQSResponse, "_get_param", patch)
 
 
     @functools.wraps(receive)
@@ -377,10 +377,10 @@ def _apply_sqs_message_move_tasks() -> str:
         task = move_tasks.cancel_move_task(error, self._get_param("TaskHandle"))
         return ActionResult({"ApproximateNumberOfMessagesMoved": task.moved})
 
-    models.SQSBackend.receive_message = _mark(receive_message, patch, receive)
-    models.Queue.add_message = _mark(add_message, patch, add)
+    models.SQSBackend.receive_message = mark_applied(receive_message, patch, receive)
+    models.Queue.add_message = mark_applied(add_message, patch, add)
     for method in (start_message_move_task, list_message_move_tasks, cancel_message_move_task):
-        setattr(responses.SQSResponse, method.__name__, _mark(method, patch))
+        setattr(responses.SQSResponse, method.__name__, mark_applied(method, patch))
     return (f"StartMessageMoveTask, ListMessageMoveTasks and CancelMessageMoveTask move dead letters in the "
             f"background ({move_tasks.DEFAULT_MOVE_RATE} messages/s unless MaxNumberOfMessagesPerSecond is given)")
 
@@ -394,20 +394,20 @@ def _apply_sqs_message_move_tasks() -> str:
 # DELETED_HANDLES_KEPT per queue (the oldest go first): a second DeleteMessage
 # within that time succeeds as before; later, a handle moto no longer knows is
 # ReceiptHandleIsInvalid (README: what is kept).
-def _apply_sqs_deleted_handles_bounded() -> str:
+def apply_sqs_deleted_handles_bounded() -> str:
     from moto.sqs.models import Queue
 
     patch = "sqs_deleted_handles_bounded"
-    init = _original(Queue, "__init__", patch, ("self", "name", "region", "account_id"))
+    init = original_of(Queue, "__init__", patch, ("self", "name", "region", "account_id"))
     if init is None:
         return "already applied"
     if "self.deleted_messages: set[str] = set()" not in inspect.getsource(init):
-        raise _mismatch(patch, "Queue no longer keeps deleted_messages as a set")
+        raise mismatch_error(patch, "Queue no longer keeps deleted_messages as a set")
 
     def __init__(self, name, region, account_id, **kwargs):
         init(self, name, region, account_id, **kwargs)
         self.deleted_messages = receipts.ExpiringHandles()
 
-    Queue.__init__ = _mark(__init__, patch, init)
+    Queue.__init__ = mark_applied(__init__, patch, init)
     return (f"deleted messages' receipt handles kept {receipts.DELETED_HANDLE_TTL_S // 60} minutes, at most "
             f"{receipts.DELETED_HANDLES_KEPT} per queue")

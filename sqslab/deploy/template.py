@@ -16,20 +16,19 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
-import io
 import json
 import os
 import re
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
-from sqslab import checks
 from sqslab.base.errors import DeployError, SqslabError
 from sqslab.config import DEFAULT_TEMPLATE, NESTED_TEMPLATE, RETRIES_TEMPLATE, TEMPLATES  # noqa: F401 (re-exported)
+from sqslab.deploy import checks
+from sqslab.deploy.code_zip import zip_directory
 
 PLACEHOLDER_BUCKET = "sqslab-artifacts-placeholder"
 
@@ -88,7 +87,7 @@ def _parse(path: Path, mtime_ns: int, size: int) -> dict:
 # ------------------------------------------------------------------ parameters
 
 
-def check_parameters(doc: dict, given: dict[str, object] | None) -> tuple[dict[str, str], list[str]]:
+def check_stack_parameters(doc: dict, given: dict[str, object] | None) -> tuple[dict[str, str], list[str]]:
     """Resolve parameters against the template's declarations.
 
     Returns (every parameter's value as a string, warnings). Raises SqslabError,
@@ -182,23 +181,6 @@ def parse_param_args(items: list[str] | None) -> dict[str, str]:
 
 
 # ------------------------------------------------------------------ packaging
-
-
-def zip_directory(path: Path) -> bytes:
-    """A deterministic zip of a directory (sorted names, fixed timestamps)."""
-    if not path.is_dir():
-        raise SqslabError(f"function code directory not found: {path}")
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for file in sorted(p for p in path.rglob("*") if p.is_file()):
-            rel = file.relative_to(path).as_posix()
-            if "__pycache__" in rel or rel.endswith(".pyc"):
-                continue
-            info = zipfile.ZipInfo(rel, date_time=(1980, 1, 1, 0, 0, 0))
-            info.external_attr = 0o644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, file.read_bytes())
-    return buf.getvalue()
 
 
 @dataclass
@@ -314,7 +296,7 @@ def validate(template: str | Path = DEFAULT_TEMPLATE, params: dict | None = None
     ``template`` is a path or a word of :data:`sqslab.config.TEMPLATES`."""
     template = resolve_template(template)
     doc = load_template(template)
-    values, warnings = check_parameters(doc, params)
+    values, warnings = check_stack_parameters(doc, params)
     _, docs = package(template, Artifacts(PLACEHOLDER_BUCKET, "validate", region))
     errors, lint_warnings = lint(docs, region)
     if errors:

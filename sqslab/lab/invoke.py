@@ -1,8 +1,7 @@
-"""Invoke the stack's functions by logical name (function1/2/3) or full name.
-
-Returns the payload, the Duration from the REPORT line, and the log tail. While
-a call is in flight an elapsed-time indicator runs, so a 20 s long poll does not
-look like a hang.
+"""One synchronous invoke and what it returned: the payload, the Duration from the
+REPORT line, and the log tail (:meth:`sqslab.lab.handle.Lab.invoke` resolves the
+function's name and calls :func:`call`). While a call is in flight an elapsed-time
+indicator runs, so a 20 s long poll does not look like a hang.
 """
 
 from __future__ import annotations
@@ -13,12 +12,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-from sqslab import checks
 from sqslab.base import progress
-from sqslab.base.errors import SqslabError
 from sqslab.base.loglines import parse_report
-from sqslab.config import DEFAULT_STACK, FUNCTIONS
-from sqslab.handle import StackHandle
 
 
 @dataclass
@@ -52,22 +47,6 @@ class Invocation:
         return f"{self.function}: Duration {dur}{err}"
 
 
-def function_name(name: str, stack_name: StackHandle | str = DEFAULT_STACK, target=None) -> str:
-    """``function1`` -> the stack's Function1Name; a full name is checked to exist."""
-    name = checks.function_name(name)
-    lab = StackHandle.of(stack_name, target)
-    if name in FUNCTIONS:
-        return lab.function_name(name)
-    lam = lab.client("lambda")
-    try:
-        lam.get_function(FunctionName=name)
-    except lam.exceptions.ResourceNotFoundException:
-        raise SqslabError(
-            f"no function named {name!r}: use function1, function2 or function3 (or a deployed function's full name)"
-        ) from None
-    return name
-
-
 class _Elapsed:
     """A live elapsed-time line while a call is in flight (text, so handouts keep it)."""
 
@@ -97,17 +76,13 @@ class _Elapsed:
             self._bar.close()
 
 
-def invoke(name: str, payload=None, stack_name: StackHandle | str = DEFAULT_STACK, target=None,
-           progress: bool = True) -> Invocation:
-    """Invoke a function and wait for it; returns payload, Duration and log tail."""
-    data = checks.payload(payload)
-    lab = StackHandle.of(stack_name, target)
-    full = function_name(name, lab)
-    lam = lab.client("lambda")
+def call(lam, function_name: str, data: bytes, label: str | None = None, progress: bool = True) -> Invocation:
+    """Invoke ``function_name`` with the payload ``data`` (``LogType="Tail"``) and wait for it;
+    returns payload, Duration and log tail. ``label`` names it on the elapsed-time line."""
     started = time.time()
     t0 = time.perf_counter()
-    with _Elapsed(f"{name} in flight", progress):
-        resp = lam.invoke(FunctionName=full, Payload=data, LogType="Tail")
+    with _Elapsed(f"{label or function_name} in flight", progress):
+        resp = lam.invoke(FunctionName=function_name, Payload=data, LogType="Tail")
         raw = resp["Payload"].read()
     elapsed = time.perf_counter() - t0
     tail = base64.b64decode(resp.get("LogResult", "")).decode("utf-8", "replace")
@@ -116,4 +91,5 @@ def invoke(name: str, payload=None, stack_name: StackHandle | str = DEFAULT_STAC
         body = json.loads(raw) if raw else None
     except ValueError:
         body = raw.decode("utf-8", "replace")
-    return Invocation(full, resp["StatusCode"], body, resp.get("FunctionError"), report, tail, elapsed, started)
+    return Invocation(function_name, resp["StatusCode"], body, resp.get("FunctionError"), report, tail, elapsed,
+                      started)

@@ -4,9 +4,9 @@ Their names start with the stack's scratch prefix, ``sqslab-scratch-<stack>_``:
 the underscore, which stack names cannot hold, ends the stack's part, so stack
 ``a`` never claims stack ``a-b``'s queues. A cell deletes its queue when it ends;
 one that failed half-way leaves it, and the stack's teardown (and
-:func:`sqslab.resources.leftovers`) find it by that prefix. Nothing else is ever
+:func:`sqslab.lab.resources.leftovers`) find it by that prefix. Nothing else is ever
 matched: names in a stack's template do not start with ``sqslab-scratch-``. The same
-holds for short-lived functions (:mod:`sqslab.roles`) and their log groups.
+holds for short-lived functions (:mod:`sqslab.lab.roles`) and their log groups.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What happened to each message, rebuilt from the handlers' JSON log lines.
 
 Pure functions: they take the message-event frame built by
-:func:`sqslab.logs.frames_from_events` (or any frame with the same columns) and
+:func:`sqslab.analysis.logs.frames_from_events` (or any frame with the same columns) and
 return frames. No AWS client is imported here.
 
 A *window* is the time a message stays invisible after a receive: it opens when

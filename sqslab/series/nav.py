@@ -11,7 +11,7 @@ The third cell of every notebook installs the series when it runs in Colab
 with a GitHub address, the navigation also links each notebook in Colab and
 Binder; with none set, there are no such links and the install cell asks for one.
 
-    python -m sqslab.nav [--check] [notebooks/]
+    python -m sqslab.series.nav [--check] [notebooks/]
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     changed = apply(Path(args.folder), check=args.check)
     if args.check and changed:
-        print(f"navigation is stale in: {', '.join(changed)}; run python -m sqslab.nav", file=sys.stderr)
+        print(f"navigation is stale in: {', '.join(changed)}; run python -m sqslab.series.nav", file=sys.stderr)
         return 1
     print("navigation " + ("checked" if args.check else f"written ({len(changed)} changed)"))
     return 0

@@ -60,16 +60,13 @@ def fetch(function_name: str, target=None, since_ms: int | None = None) -> list[
     return events
 
 
-def fetch_stack(stack_name=None, target=None, since_ms: int | None = None,
+def fetch_stack(names: dict[str, str], target, since_ms: int | None = None,
                 expect_reports: dict[str, int] | None = None, timeout: float = 60.0) -> list[dict]:
-    """The events of all three functions. On AWS, logs arrive seconds late: with
-    ``expect_reports`` ({function: REPORT lines expected}) this polls until they are there.
-    ``stack_name`` is a name or a :class:`~sqslab.handle.StackHandle`."""
-    from sqslab.handle import StackHandle
-
-    lab = StackHandle.of(stack_name, target)
-    tgt = lab.target
-    names = lab.function_names()
+    """The events of a stack's functions (``names``: {logical name: deployed name}, as a lab's
+    ``function_names()`` gives them), each marked with its ``logical`` name. On AWS, logs arrive
+    seconds late: with ``expect_reports`` ({function: REPORT lines expected}) this polls until
+    they are there."""
+    tgt = target
     deadline = time.monotonic() + timeout
     while True:
         events = []

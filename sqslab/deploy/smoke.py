@@ -3,11 +3,10 @@ one invoke, and the REPORT line Lambda wrote for it."""
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 
 from sqslab import target
+from sqslab.deploy.code_zip import zip_files
 
 SMOKE_HANDLER = '''
 import os
@@ -24,15 +23,6 @@ def lambda_handler(event, context):
 '''
 
 NAME = "sqslab-smoke"
-
-
-def zip_source(files: dict[str, str]) -> bytes:
-    """A deployment package holding ``files`` (name -> source)."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, text in files.items():
-            zf.writestr(name, text)
-    return buf.getvalue()
 
 
 def ensure_role(iam, name: str = f"{NAME}-role", policy: dict | None = None) -> str:
@@ -73,7 +63,7 @@ def run(say=print) -> dict:
         Runtime="python3.12",
         Role=role,
         Handler="index.lambda_handler",
-        Code={"ZipFile": zip_source({"index.py": SMOKE_HANDLER})},
+        Code={"ZipFile": zip_files({"index.py": SMOKE_HANDLER})},
         Environment={"Variables": {"queue_name": f"{NAME}-queue"}},
         Timeout=10,
     )

@@ -1,16 +1,17 @@
-"""A deployed stack as a notebook or a command uses it, made once and passed down:
-the resolved target, its clients (made once per service), and the stack's outputs
-(queue URL and name, the functions' names), read once. The same handle serves the
-article's stack (function1-3) and the retries stack (``--template retries``: a
-consumer polled through an event source mapping, a dead-letter queue).
+"""The lab: a deployed stack as a notebook or a command uses it, made once and passed
+down: the resolved target, its clients (made once per service), the stack's outputs
+(queue URL and name, the functions' names), read once, and, in a notebook, the timings
+it runs with. The same lab serves the article's stack (function1-3) and the retries
+stack (``--template retries``: a consumer polled through an event source mapping, a
+dead-letter queue).
 
-    lab = StackHandle.of("sqslab", "offline")
+    lab = Lab.of("sqslab", "offline")
     sqs = lab.client("sqs")
     sqs.receive_message(QueueUrl=lab.queue_url, WaitTimeSeconds=20)
     lab.function_name("function2")   # -> "fa-021-function2"
 
-Every helper that takes ``stack_name`` and ``target`` also takes a handle in
-``stack_name``; given a name, it makes a handle for that one call.
+Every helper that takes ``stack_name`` and ``target`` also takes a lab in
+``stack_name``; given a name, it makes a lab for that one call.
 """
 
 from __future__ import annotations
@@ -18,25 +19,42 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from sqslab import checks, scratch
 from sqslab import target as targets
 from sqslab.base.errors import SqslabError
-from sqslab.config import DEFAULT_STACK, FUNCTIONS
+from sqslab.config import DEFAULT_STACK, FUNCTIONS, RETRIES_BATCH_SIZE, RETRIES_MAX_RECEIVE_COUNT
+from sqslab.deploy import checks, scratch
+from sqslab.lab import invoke as invoking
 
 # Outputs that name a function: Function{N}Name -> functionN, ConsumerFunctionName -> consumer.
 _FUNCTION_OUTPUT = re.compile(r"Function(\d+)Name|(Consumer)FunctionName")
 
 
 @dataclass
-class StackHandle:
+class Lab:
+    """A deployed stack on its target (clients, outputs, names). A notebook's lab also carries
+    the timings it runs with (:func:`sqslab.lab.notebook.setup` sets them): the profile, the
+    visibility timeout and long-poll wait; on the retries stack (``template="retries"``) the
+    consumer's timeout, the mapping's batching window and BatchSize, the queue's maxReceiveCount,
+    and how often the chapters' producers send (``send_every``, seconds). A lab made from a stack
+    name alone (:meth:`of`) has the article profile's."""
+
     name: str
     target: targets.Target
     _outputs: dict[str, str] | None = field(default=None, repr=False)
+    profile: str = "article"
+    visibility_timeout: int = 90
+    wait: int = 20
+    template: str = "single"
+    function_timeout: int = 0
+    batching_window: int = 0
+    batch_size: int = RETRIES_BATCH_SIZE
+    max_receive_count: int = RETRIES_MAX_RECEIVE_COUNT
+    send_every: float = 0.0
 
     @classmethod
-    def of(cls, stack: StackHandle | str | None = None, target=None) -> StackHandle:
-        """``stack`` itself when it is a handle, else a handle for that stack name on ``target``."""
-        if isinstance(stack, StackHandle):
+    def of(cls, stack: Lab | str | None = None, target=None) -> Lab:
+        """``stack`` itself when it is a lab, else a lab for that stack name on ``target``."""
+        if isinstance(stack, Lab):
             return stack
         return cls(checks.stack_name(DEFAULT_STACK if stack is None else stack), targets.resolve(target))
 
@@ -48,12 +66,12 @@ class StackHandle:
     def outputs(self) -> dict[str, str]:
         """The stack's Outputs, read once (:meth:`refresh` after a deploy that changed them)."""
         if self._outputs is None:
-            from sqslab.stack import outputs
+            from sqslab.deploy.stack import outputs
 
             self._outputs = outputs(self.name, self.target)
         return self._outputs
 
-    def refresh(self) -> StackHandle:
+    def refresh(self) -> Lab:
         self._outputs = None
         return self
 
@@ -120,6 +138,39 @@ class StackHandle:
         return names[logical]
 
     def scratch_queue_name(self, purpose: str) -> str:
-        """A name for a short-lived queue of an experiment on this stack (:mod:`sqslab.scratch`):
+        """A name for a short-lived queue of an experiment on this stack (:mod:`sqslab.deploy.scratch`):
         the stack's teardown deletes any such queue a failed cell left behind."""
         return scratch.queue_name(self.name, purpose)
+
+    def resolve_function(self, name: str) -> str:
+        """``function1`` -> the stack's deployed name (:meth:`function_name`); a full name is
+        checked to exist."""
+        name = checks.function_name(name)
+        if name in FUNCTIONS:
+            return self.function_name(name)
+        lam = self.client("lambda")
+        try:
+            lam.get_function(FunctionName=name)
+        except lam.exceptions.ResourceNotFoundException:
+            raise SqslabError(
+                f"no function named {name!r}: use function1, function2 or function3 (or a deployed function's full name)"
+            ) from None
+        return name
+
+    def invoke(self, function: str, payload=None, progress: bool = True) -> invoking.Invocation:
+        """Invoke one of the stack's functions (``"function1"``..., or a full name) with
+        ``LogType="Tail"`` and wait for it: an :class:`~sqslab.lab.invoke.Invocation` with
+        ``.body``, ``.duration_ms``, ``.summary()``."""
+        data = checks.payload(payload)
+        return invoking.call(self.client("lambda"), self.resolve_function(function), data, label=function,
+                             progress=progress)
+
+    def parameters(self, **overrides) -> dict:
+        """The stack parameters this lab deploys with (``overrides`` replace some)."""
+        if self.template == "retries":
+            params = {"VisibilityTimeout": self.visibility_timeout, "FunctionTimeout": self.function_timeout,
+                      "BatchSize": self.batch_size, "MaximumBatchingWindowInSeconds": self.batching_window,
+                      "MaxReceiveCount": self.max_receive_count, "ReportBatchItemFailures": "true"}
+        else:
+            params = {"VisibilityTimeout": self.visibility_timeout, "ReceiveMessageWaitTimeSeconds": self.wait}
+        return {**params, **overrides}

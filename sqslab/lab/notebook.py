@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import platform
-from dataclasses import dataclass
 
-from sqslab.config import FUNCTIONS, LAMBDAS, PROFILES, RETRIES_BATCH_SIZE, RETRIES_MAX_RECEIVE_COUNT
-from sqslab.handle import StackHandle
+from sqslab.config import FUNCTIONS, LAMBDAS, PROFILES
+from sqslab.lab.handle import Lab
 
 
 def retries_stack_name(stack_name: str) -> str:
@@ -15,7 +14,7 @@ def retries_stack_name(stack_name: str) -> str:
     return stack_name if stack_name.endswith("-retries") else f"{stack_name}-retries"
 
 
-def check_parameters(target: str, stack_name: str, profile: str, visibility_timeout=None, wait=None,
+def check_notebook_parameters(target: str, stack_name: str, profile: str, visibility_timeout=None, wait=None,
                      template: str = "single", **extra) -> tuple[int, int]:
     """Check a notebook's parameters (as papermill or a reader set them) before anything runs;
     returns (visibility timeout, long-poll wait) in seconds, the profile's where not given.
@@ -24,7 +23,7 @@ def check_parameters(target: str, stack_name: str, profile: str, visibility_time
     Each problem stops the notebook with one line: from here on, an error sqslab raises
     shows as ``sqslab: ...`` without a traceback.
     """
-    from sqslab import checks
+    from sqslab.deploy import checks
     from sqslab.target import target_name
 
     _one_line_errors()
@@ -51,45 +50,9 @@ def check_parameters(target: str, stack_name: str, profile: str, visibility_time
     return vt, wt
 
 
-@dataclass
-class Lab(StackHandle):
-    """The notebook's stack on its target (clients, names), with the timings it runs with.
-
-    On the retries stack (``template="retries"``) also the consumer's timeout, the mapping's
-    batching window and BatchSize, the queue's maxReceiveCount, and how often the chapters'
-    producers send (``send_every``, seconds)."""
-
-    profile: str = "article"
-    visibility_timeout: int = 90
-    wait: int = 20
-    template: str = "single"
-    function_timeout: int = 0
-    batching_window: int = 0
-    batch_size: int = RETRIES_BATCH_SIZE
-    max_receive_count: int = RETRIES_MAX_RECEIVE_COUNT
-    send_every: float = 0.0
-
-    def invoke(self, function: str, payload=None, progress: bool = True):
-        """Invoke one of the stack's functions (``"function1"``...) with ``LogType="Tail"`` and wait
-        for it: an :class:`~sqslab.invoke.Invocation` with ``.body``, ``.duration_ms``, ``.summary()``."""
-        from sqslab.invoke import invoke
-
-        return invoke(function, payload, stack_name=self, progress=progress)
-
-    def parameters(self, **overrides) -> dict:
-        """The stack parameters this lab deploys with (``overrides`` replace some)."""
-        if self.template == "retries":
-            params = {"VisibilityTimeout": self.visibility_timeout, "FunctionTimeout": self.function_timeout,
-                      "BatchSize": self.batch_size, "MaximumBatchingWindowInSeconds": self.batching_window,
-                      "MaxReceiveCount": self.max_receive_count, "ReportBatchItemFailures": "true"}
-        else:
-            params = {"VisibilityTimeout": self.visibility_timeout, "ReceiveMessageWaitTimeSeconds": self.wait}
-        return {**params, **overrides}
-
-
 def setup(target: str, stack_name: str, profile: str, visibility_timeout=None, wait=None, deploy: bool = False,
           template: str = "single", **extra) -> Lab:
-    """A notebook's setup, in one call: its parameters checked (see :func:`check_parameters`),
+    """A notebook's setup, in one call: its parameters checked (see :func:`check_notebook_parameters`),
     the offline emulator started if none is running, the stack deployed with these timings
     when ``deploy`` (nothing happens if it already is), and the versions in use shown.
 
@@ -98,7 +61,7 @@ def setup(target: str, stack_name: str, profile: str, visibility_timeout=None, w
     visibility timeout) and batching window."""
     from sqslab.target import start_offline
 
-    vt, wt = check_parameters(target, stack_name, profile, visibility_timeout, wait, template, **extra)
+    vt, wt = check_notebook_parameters(target, stack_name, profile, visibility_timeout, wait, template, **extra)
     tgt = start_offline(target)
     if template == "retries":
         chosen = PROFILES[profile]
@@ -148,8 +111,8 @@ def prepare_stack(lab: Lab, **overrides):
     """Everything a deploy does before its CloudFormation call, for the lab's stack: the parameters
     checked, each function's folder zipped into the artifact bucket with the template pointed at it
     (what ``aws cloudformation package`` does), and no name the stack plans held by another stack.
-    Returns a :class:`~sqslab.stack.Prepared`; 01 makes the create or update call itself."""
-    from sqslab import stack
+    Returns a :class:`~sqslab.deploy.stack.Prepared`; 01 makes the create or update call itself."""
+    from sqslab.deploy import stack
 
     params = lab.parameters(**overrides)
     prepared = stack.prepare("retries" if lab.template == "retries" else "single", stack_name=lab.name,
@@ -167,7 +130,7 @@ def ensure_stack(lab: Lab, progress: bool = True, **overrides) -> dict:
     """Deploy the lab's stack with its timings unless it is already there as asked; returns its outputs.
     ``overrides``: stack parameters to deploy with instead of the lab's (retries stack:
     ``ReportBatchItemFailures="false"``, say)."""
-    from sqslab import stack
+    from sqslab.deploy import stack
 
     params = lab.parameters(**overrides)
     template = "retries" if lab.template == "retries" else "single"

@@ -14,9 +14,9 @@ from __future__ import annotations
 import contextlib
 import uuid
 
-from sqslab import scratch
-from sqslab.handle import StackHandle
-from sqslab.smoke import zip_source
+from sqslab.deploy import scratch
+from sqslab.deploy.code_zip import zip_files
+from sqslab.lab.handle import Lab
 
 # The probe tries one DeleteMessage with a receipt handle that is not real: IAM decides
 # before SQS looks at the handle, so a role without sqs:DeleteMessage gets AccessDenied,
@@ -37,7 +37,7 @@ def lambda_handler(event, context):
 
 
 @contextlib.contextmanager
-def function_running_as(lab: StackHandle, role_arn: str, runtime: str | None = None):
+def function_running_as(lab: Lab, role_arn: str, runtime: str | None = None):
     """Yield the name of a new function that runs :data:`PROBE_SOURCE` with ``role_arn``;
     the function and its log group are deleted afterwards."""
     lam = lab.client("lambda")
@@ -45,7 +45,7 @@ def function_running_as(lab: StackHandle, role_arn: str, runtime: str | None = N
         runtime = lam.get_function_configuration(FunctionName=lab.function_name("function2"))["Runtime"]
     name = f"{scratch.prefix(lab.name)}probe-{uuid.uuid4().hex[:6]}"[:64]
     lam.create_function(FunctionName=name, Runtime=runtime, Role=role_arn, Handler="index.lambda_handler",
-                        Code={"ZipFile": zip_source({"index.py": PROBE_SOURCE})}, Timeout=10,
+                        Code={"ZipFile": zip_files({"index.py": PROBE_SOURCE})}, Timeout=10,
                         Description="sqslab: a short-lived probe with a stack function's role")
     try:
         lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})

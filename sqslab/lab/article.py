@@ -12,9 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from sqslab import invoke as invoking
 from sqslab.base.progress import stream as progress_stream
-from sqslab.stack import DEFAULT_STACK
 
 STEPS = (
     ("function1", "sends the current time"),
@@ -43,7 +41,7 @@ def countdown(seconds: float, label: str = "visibility timeout", progress: bool 
 
 
 @dataclass
-class Run:
+class SequenceRun:
     """What a sequence run saw: one Invocation per function step."""
 
     visibility_timeout: int
@@ -52,16 +50,15 @@ class Run:
     started_ms: int = 0
 
 
-def run_sequence(visibility_timeout: int, wait: int, stack_name: str = DEFAULT_STACK, target=None,
-                 progress: bool = True) -> Run:
-    """Run the whole sequence against a deployed stack."""
-    run = Run(visibility_timeout, wait, started_ms=int(time.time() * 1000))
+def run_sequence(lab, visibility_timeout: int, wait: int, progress: bool = True) -> SequenceRun:
+    """Run the whole sequence against a deployed stack (``lab``: its :class:`~sqslab.lab.handle.Lab`)."""
+    run = SequenceRun(visibility_timeout, wait, started_ms=int(time.time() * 1000))
     received = None
     for fn, _ in STEPS:
         if fn == "wait":
             countdown(visibility_timeout - (time.monotonic() - received) + 0.5, progress=progress)
             continue
-        inv = invoking.invoke(fn, stack_name=stack_name, target=target, progress=progress)
+        inv = lab.invoke(fn, progress=progress)
         if fn == "function2" and received is None:
             received = time.monotonic() - inv.elapsed_s + (inv.duration_ms or 0) / 1000
         run.invocations.append(inv)
@@ -84,7 +81,7 @@ def latest_run(messages):
 
 
 def _complete(messages, visibility_timeout: int) -> bool:
-    from sqslab import timeline
+    from sqslab.analysis import timeline
 
     if messages is None or messages.empty:
         return False
@@ -111,16 +108,17 @@ def _span(events: list[dict], first_send_ms: int) -> tuple[int, int]:
 
 def logged_run(lab, visibility_timeout: int | None = None, wait: int | None = None) -> tuple[int, int]:
     """Where the latest whole run of the article's sequence with these timings lies in this stack's
-    logs (``lab``: a deployed :class:`~sqslab.handle.StackHandle`): its first and last log event's
+    logs (``lab``: a deployed :class:`~sqslab.lab.handle.Lab`): its first and last log event's
     time, epoch ms, for ``filter_log_events``'s ``startTime`` and ``endTime``. When the logs hold no
     such run, the queue is emptied and the sequence runs first. On AWS, log events arrive some
     seconds late: this returns once all six invocations' REPORT lines are in."""
-    from sqslab import logs, resources
+    from sqslab.analysis import logs
+    from sqslab.lab import resources
 
     visibility_timeout = lab.visibility_timeout if visibility_timeout is None else visibility_timeout
     wait = lab.wait if wait is None else wait
     every_function_twice = {"function1": 2, "function2": 2, "function3": 2}
-    events = logs.fetch_stack(lab)
+    events = logs.fetch_stack(lab.function_names(), lab.target)
     _, messages = logs.frames_from_events(events)
     latest = latest_run(messages)
     if _complete(latest, visibility_timeout):
@@ -129,8 +127,8 @@ def logged_run(lab, visibility_timeout: int | None = None, wait: int | None = No
     else:
         print("no whole run with these timings in the logs yet: running the sequence now")
         resources.purge(lab)
-        run = run_sequence(visibility_timeout, wait, lab)
+        run = run_sequence(lab, visibility_timeout, wait)
         start = run.started_ms
-    events = logs.fetch_stack(lab, since_ms=start - 1000, expect_reports=every_function_twice)
+    events = logs.fetch_stack(lab.function_names(), lab.target, since_ms=start - 1000, expect_reports=every_function_twice)
     first_send = int(latest_run(logs.frames_from_events(events)[1])["timestamp_ms"].min())
     return _span(events, first_send)

@@ -16,7 +16,7 @@ import re
 from datetime import datetime
 from pathlib import Path
 
-from sqslab import nav
+from sqslab.series import nav
 
 INDEX = "index.html"
 

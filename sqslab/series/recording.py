@@ -8,8 +8,8 @@ import json
 import time
 from pathlib import Path
 
-from sqslab.article import run_sequence
 from sqslab.config import RECORDING
+from sqslab.lab.article import run_sequence
 
 __all__ = ["RECORDING", "record", "load_recording", "load_events"]
 
@@ -18,15 +18,19 @@ def record(path: Path, visibility_timeout: int = 90, wait: int = 20, stack_name:
     """Deploy, run the sequence, export the three functions' log events to ``path``, tear down."""
     import moto
 
-    from sqslab import logs, stack, target
+    from sqslab import target
+    from sqslab.analysis import logs
+    from sqslab.deploy import stack
+    from sqslab.lab.handle import Lab
 
     tgt = target.resolve("offline")
     # Its own prefix, so a recording never collides with the tutorial's stack (fa-021).
     params = {"Prefix": "fa-021-rec", "VisibilityTimeout": visibility_timeout, "ReceiveMessageWaitTimeSeconds": wait}
     stack.deploy(stack_name=stack_name, params=params, target=tgt, progress=False)
     try:
-        run = run_sequence(visibility_timeout, wait, stack_name, tgt, progress=False)
-        events = logs.fetch_stack(stack_name, tgt, since_ms=run.started_ms - 1000)
+        lab = Lab.of(stack_name, tgt)
+        run = run_sequence(lab, visibility_timeout, wait, progress=False)
+        events = logs.fetch_stack(lab.function_names(), tgt, since_ms=run.started_ms - 1000)
     finally:
         stack.teardown(stack_name, target=tgt, progress=False)
     doc = {

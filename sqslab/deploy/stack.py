@@ -2,7 +2,7 @@
 
 The same calls serve both targets; only :mod:`sqslab.target` differs. Template
 work with no AWS call (reading, parameters, packaging, cfn-lint) is in
-:mod:`sqslab.template`.
+:mod:`sqslab.deploy.template`.
 
 - *deploy*: create, or update when the stack exists, or nothing when the
   packaged template and parameters are unchanged. Names another sqslab stack
@@ -19,17 +19,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqslab import checks, scratch
 from sqslab import target as targets
 from sqslab.base.errors import DeployError, SqslabError
 from sqslab.base.names import names_match
 from sqslab.base.progress import stream as progress_stream
 from sqslab.config import DEFAULT_STACK
-from sqslab.template import (
+from sqslab.deploy import checks, scratch
+from sqslab.deploy.template import (
     DEFAULT_TEMPLATE,
     Artifacts,
     PlannedName,
-    check_parameters,
+    check_stack_parameters,
     load_template,
     package,
     planned_names,
@@ -389,7 +389,7 @@ def check_deploy_inputs(template, stack_name, params, bucket) -> tuple[Path, str
     :data:`sqslab.config.TEMPLATES`. Raises SqslabError, one line."""
     stack_name, bucket = checks.stack_name(stack_name), checks.bucket_name(bucket)
     template = resolve_template(template)
-    check_parameters(load_template(template), params)
+    check_stack_parameters(load_template(template), params)
     return template, stack_name, bucket
 
 
@@ -441,7 +441,7 @@ def outputs(stack_name: str = DEFAULT_STACK, target=None) -> dict[str, str]:
 
 def stack_tree(cfn, stack_name: str) -> list[tuple[str, str, str]]:
     """(logical path, type, physical id) of everything the stack holds, its nested stacks'
-    too (a nested one's path as ``Outer/Inner``, as :func:`sqslab.template.resource_paths`)."""
+    too (a nested one's path as ``Outer/Inner``, as :func:`sqslab.deploy.template.resource_paths`)."""
     held, todo = [], [("", stack_name)]
     while todo:
         outer, sid = todo.pop()
@@ -464,7 +464,7 @@ def held_resources(cfn, stack_name: str) -> list[tuple[str, str]]:
 
 def teardown(stack_name: str = DEFAULT_STACK, target=None, bucket: str | None = None, progress: bool = True) -> dict:
     """Delete the stack (its report lists what it held), the scratch queues experiments left
-    beside it (:mod:`sqslab.scratch`), its artifacts, and the artifact bucket if sqslab created it."""
+    beside it (:mod:`sqslab.deploy.scratch`), its artifacts, and the artifact bucket if sqslab created it."""
     stack_name, bucket = checks.stack_name(stack_name), checks.bucket_name(bucket)
     tgt = targets.resolve(target)
     cfn, s3 = targets.client("cloudformation", tgt), targets.client("s3", tgt)

@@ -3,7 +3,7 @@
 Each notebook is executed with papermill (parameters injected into its
 ``parameters`` cell) into ``build/handouts/NN_name.ipynb``, then converted to a
 self-contained HTML file beside it, figures embedded, and the contents page
-``index.html`` is written (sqslab.handouts). Offline, the server is started if it
+``index.html`` is written (sqslab.series.handouts). Offline, the server is started if it
 is not running, and stopped at the end if this run started it.
 """
 
@@ -13,10 +13,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from sqslab import handouts
 from sqslab.base.errors import SqslabError
 from sqslab.config import HANDOUTS, NOTEBOOKS, PROFILES, RETRIES_MAX_RECEIVE_COUNT
-from sqslab.kernels import KERNEL_ARGUMENTS, SeriesKernelManager, WarmKernel, evaluate
+from sqslab.series import handouts
+from sqslab.series.kernels import KERNEL_ARGUMENTS, SeriesKernelManager, WarmKernel, evaluate
 
 
 def waits_by_design(profile: str, extra: dict | None = None) -> dict[str, float]:
@@ -71,7 +71,7 @@ def to_html(executed: Path, names: list[str] | None = None) -> Path:
 
 def execute(nb_path: Path, executed: Path, parameters: dict, cwd: Path = NOTEBOOKS, km=None) -> None:
     """Run one notebook with papermill; a failing cell raises papermill's PapermillExecutionError.
-    ``km``: a kernel already started in ``cwd`` (:class:`~sqslab.kernels.WarmKernel`), or None
+    ``km``: a kernel already started in ``cwd`` (:class:`~sqslab.series.kernels.WarmKernel`), or None
     to start one here."""
     import papermill as pm
 
@@ -88,7 +88,7 @@ def run(profile: str = "article", out_dir: Path = HANDOUTS, target: str = "offli
     """Execute the series; returns one record per notebook (paths, seconds, errors).
 
     ``inspect`` ({notebook stem: {name: expression}}): expressions evaluated in each notebook's
-    kernel once it has run (:func:`sqslab.kernels.evaluate`); their values are the record's
+    kernel once it has run (:func:`sqslab.series.kernels.evaluate`); their values are the record's
     ``values``. The notebook tests read a chapter's results this way, not from cells of their own.
 
     A failed notebook stops the run unless ``keep_going`` (each later notebook then

@@ -1,15 +1,16 @@
 """The deployed resources as tables, and what is left after a teardown.
 
-Each function takes a stack name and a target, or a :class:`~sqslab.handle.StackHandle`
+Each function takes a stack name and a target, or a :class:`~sqslab.lab.handle.Lab`
 in place of the name."""
 
 from __future__ import annotations
 
 import json
+import time
 
-from sqslab import scratch
 from sqslab.config import DEFAULT_STACK
-from sqslab.handle import StackHandle
+from sqslab.deploy import scratch
+from sqslab.lab.handle import Lab
 
 
 def _frame(rows):
@@ -20,7 +21,7 @@ def _frame(rows):
 
 def queue_table(stack_name: str = DEFAULT_STACK, target=None):
     """The queue's polling and visibility settings, as SQS reports them."""
-    lab = StackHandle.of(stack_name, target)
+    lab = Lab.of(stack_name, target)
     sqs = lab.client("sqs")
     url = sqs.get_queue_url(QueueName=lab.queue_name)["QueueUrl"]
     attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
@@ -30,7 +31,7 @@ def queue_table(stack_name: str = DEFAULT_STACK, target=None):
 
 
 def functions_table(stack_name: str = DEFAULT_STACK, target=None):
-    lab = StackHandle.of(stack_name, target)
+    lab = Lab.of(stack_name, target)
     lam = lab.client("lambda")
     rows = []
     for logical, name in lab.function_names().items():
@@ -45,7 +46,7 @@ def functions_table(stack_name: str = DEFAULT_STACK, target=None):
 
 def policies_table(stack_name: str = DEFAULT_STACK, target=None):
     """What each function's role may do on the queue, read back from IAM."""
-    lab = StackHandle.of(stack_name, target)
+    lab = Lab.of(stack_name, target)
     cfn, iam = lab.client("cloudformation"), lab.client("iam")
     resources = cfn.list_stack_resources(StackName=lab.name)["StackResourceSummaries"]
     roles = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::IAM::Role"}
@@ -66,24 +67,49 @@ def policies_table(stack_name: str = DEFAULT_STACK, target=None):
     return _frame(rows).set_index("function")
 
 
-def purge(stack_name: str = DEFAULT_STACK, target=None) -> int:
-    """Empty the stack's queue (messages in flight too) so a sequence starts clean; returns how many were
-    there (:func:`sqslab.experiments.polled.purge`: SQS's one purge a minute, and the purge's own time)."""
-    from sqslab.experiments import polled
+def queue_count(sqs, queue_url: str) -> int:
+    """Messages in the queue, visible or in flight (GetQueueAttributes)."""
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=names)["Attributes"]
+    return sum(int(attrs.get(n, 0)) for n in names)
 
-    lab = StackHandle.of(stack_name, target)
+
+def empty_queue(sqs, queue_url: str) -> int:
+    """Empty a queue (messages in flight too); returns how many were there. SQS allows one
+    PurgeQueue per queue every 60 s, so an empty queue is left alone."""
+    count = queue_count(sqs, queue_url)
+    if count == 0:
+        return 0
+    for attempt in range(13):
+        try:
+            sqs.purge_queue(QueueUrl=queue_url)
+            break
+        except sqs.exceptions.PurgeQueueInProgress:
+            if attempt == 0:
+                print("waiting for SQS's one-purge-per-60-s limit before emptying the queue")
+            time.sleep(5)
+    deadline = time.monotonic() + 60  # a purge takes up to 60 s on AWS
+    while queue_count(sqs, queue_url) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return count
+
+
+def purge(stack_name: str = DEFAULT_STACK, target=None) -> int:
+    """Empty the stack's queue (messages in flight too) so a sequence starts clean; returns how
+    many were there (:func:`empty_queue`)."""
+    lab = Lab.of(stack_name, target)
     sqs = lab.client("sqs")
-    return polled.purge(sqs, sqs.get_queue_url(QueueName=lab.queue_name)["QueueUrl"])
+    return empty_queue(sqs, sqs.get_queue_url(QueueName=lab.queue_name)["QueueUrl"])
 
 
 def leftovers(stack_name: str = DEFAULT_STACK, target=None, held: list | None = None) -> list[str]:
     """What still exists of the stack, one line each: the stack itself, any resource in ``held``
-    ((type, physical id) pairs: what it held before its teardown, as :func:`sqslab.stack.teardown`
+    ((type, physical id) pairs: what it held before its teardown, as :func:`sqslab.deploy.stack.teardown`
     reports them; by default, what it holds now), its functions' log groups, the scratch queues of
     its experiments and its artifacts. Resource types this cannot look up are counted, not guessed."""
-    from sqslab.stack import artifact_bucket_name, describe, held_resources
+    from sqslab.deploy.stack import artifact_bucket_name, describe, held_resources
 
-    lab = StackHandle.of(stack_name, target)
+    lab = Lab.of(stack_name, target)
     cfn = lab.client("cloudformation")
     found = []
     if describe(cfn, lab.name):
@@ -116,7 +142,7 @@ def leftovers(stack_name: str = DEFAULT_STACK, target=None, held: list | None = 
     return found
 
 
-def _exists(lab: StackHandle, rtype: str, physical_id: str) -> bool | None:
+def _exists(lab: Lab, rtype: str, physical_id: str) -> bool | None:
     """Whether the resource is still there; None for a type this does not look up."""
     from botocore.exceptions import ClientError
 

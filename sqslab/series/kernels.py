@@ -20,7 +20,7 @@ from pathlib import Path
 from jupyter_client import AsyncKernelManager
 
 # What every notebook's first cells import; loading it early changes nothing they show.
-PRELOAD = ("import boto3, pandas, matplotlib.pyplot, sqslab.notebook, sqslab.plots, sqslab.timeline, sqslab.target\n"
+PRELOAD = ("import boto3, pandas, matplotlib.pyplot, sqslab.lab.notebook, sqslab.analysis.plots, sqslab.analysis.timeline, sqslab.target\n"
            "sqslab.target.warm_models()")
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]  # the kernel talks over loopback only
 

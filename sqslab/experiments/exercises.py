@@ -12,7 +12,8 @@ import json
 import time
 
 from sqslab.base.clock import now_ms
-from sqslab.handle import StackHandle
+from sqslab.lab import resources
+from sqslab.lab.handle import Lab
 
 UNANSWERED = "not answered yet: fill in the cell above, run it, then run this one again"
 
@@ -32,22 +33,18 @@ def _pair(prediction) -> tuple[int, int] | None:
         return None
 
 
-def _empty(lab: StackHandle) -> None:
-    from sqslab import resources
-
+def _empty(lab: Lab) -> None:
     resources.purge(lab)
 
 
-def _send(lab: StackHandle, n: int) -> list[str]:
+def _send(lab: Lab, n: int) -> list[str]:
     """Send ``n`` messages with function1; their bodies."""
-    from sqslab import invoke
 
-    return [invoke.invoke("function1", stack_name=lab, progress=False).body["Successful"][0]["Id"] for _ in range(n)]
+    return [lab.invoke("function1", progress=False).body["Successful"][0]["Id"] for _ in range(n)]
 
 
-def check_02_1(lab: StackHandle, prediction) -> bool | None:
+def check_02_1(lab: Lab, prediction) -> bool | None:
     """function1 three times, then function2 twice in a row: how many bodies does each call return?"""
-    from sqslab import invoke
 
     if prediction is None:
         return _say(None, "predict (first function2 call, second function2 call) as two numbers")
@@ -55,8 +52,8 @@ def check_02_1(lab: StackHandle, prediction) -> bool | None:
         return _say(False, f"{prediction!r} is not two numbers: write them like (1, 2)")
     _empty(lab)
     _send(lab, 3)
-    first = invoke.invoke("function2", stack_name=lab, progress=False)
-    second = invoke.invoke("function2", stack_name=lab, progress=False)
+    first = lab.invoke("function2", progress=False)
+    second = lab.invoke("function2", progress=False)
     got = (len(first.body), len(second.body))
     _empty(lab)  # the three are in flight: PurgeQueue removes those too
     print(f"measured: the first call returned {got[0]} bodies, the second {got[1]} "
@@ -70,7 +67,7 @@ class _ScratchQueue:
     """A queue of the check's own, on the lab's target, deleted afterwards: the learner's
     code is tried there, so nothing it leaves behind reaches the stack's queue."""
 
-    def __init__(self, lab: StackHandle, visibility_timeout: int = 30, purpose: str = "exercise",
+    def __init__(self, lab: Lab, visibility_timeout: int = 30, purpose: str = "exercise",
                  attributes: dict | None = None):
         self.sqs = lab.client("sqs")
         self.url = self.sqs.create_queue(QueueName=lab.scratch_queue_name(purpose),
@@ -99,7 +96,7 @@ class _ScratchQueue:
         self.sqs.delete_queue(QueueUrl=self.url)
 
 
-def check_02_2(lab: StackHandle, receive_and_delete) -> bool | None:
+def check_02_2(lab: Lab, receive_and_delete) -> bool | None:
     """Write function3's job with boto3: receive up to 10 messages, delete each, return their bodies."""
     if receive_and_delete is None:
         return _say(None, "define receive_and_delete(sqs, queue_url) and run its cell")
@@ -120,7 +117,7 @@ def check_02_2(lab: StackHandle, receive_and_delete) -> bool | None:
     return _say(True, "received both, deleted both: the queue is empty, as after function3")
 
 
-def check_02_3(lab: StackHandle, make_visible_again) -> bool | None:
+def check_02_3(lab: Lab, make_visible_again) -> bool | None:
     """Right after a receive, make the message visible again, so the next receive gets it at once."""
     if make_visible_again is None:
         return _say(None, "define make_visible_again(sqs, queue_url, receipt_handle) and run its cell")
@@ -137,7 +134,7 @@ def check_02_3(lab: StackHandle, make_visible_again) -> bool | None:
     return _say(True, "a visibility timeout of 0 ends the window: the message is visible again at once")
 
 
-def check_03_1(lab: StackHandle, prediction) -> bool | None:
+def check_03_1(lab: Lab, prediction) -> bool | None:
     """One message, a 3 s visibility timeout; A receives it at t=0 and never deletes it:
     how many messages does a receive at t=1 s get, and one at t=4 s?"""
     if prediction is None:
@@ -158,7 +155,7 @@ def check_03_1(lab: StackHandle, prediction) -> bool | None:
     return _say(_pair(prediction) == (at_1, at_4), why)
 
 
-def check_03_2(lab: StackHandle, process_with_heartbeat) -> bool | None:
+def check_03_2(lab: Lab, process_with_heartbeat) -> bool | None:
     """Keep a message hidden for 6 s of work on a queue with a 2 s visibility timeout, then delete it."""
     import threading
 
@@ -195,7 +192,7 @@ def check_03_2(lab: StackHandle, process_with_heartbeat) -> bool | None:
     return _say(True, "each change_message_visibility restarted the 2 s from that moment, so nobody else saw it")
 
 
-def check_04_1(lab: StackHandle, prediction) -> bool | None:
+def check_04_1(lab: Lab, prediction) -> bool | None:
     """A 5 s long poll on an empty queue; a message sent 2 s in: when does it return, with what?"""
     import threading
 
@@ -223,7 +220,7 @@ def check_04_1(lab: StackHandle, prediction) -> bool | None:
     return _say(str(prediction).strip().lower() == measured, why)
 
 
-def check_04_2(lab: StackHandle, drain) -> bool | None:
+def check_04_2(lab: Lab, drain) -> bool | None:
     """Drain 25 messages in few requests: ten at a time, until the first empty long poll.
 
     Judged by the requests, not by their number alone: on AWS a receive may return fewer
@@ -260,11 +257,11 @@ def check_04_2(lab: StackHandle, drain) -> bool | None:
     return _say(True, f"{len(receives)} requests for 25 messages: ten at a time, then one empty long poll to be sure")
 
 
-def _consumer_timeout(lab: StackHandle) -> int:
+def _consumer_timeout(lab: Lab) -> int:
     return int(lab.client("lambda").get_function_configuration(FunctionName=lab.consumer_name)["Timeout"])
 
 
-def check_05_1(lab: StackHandle, prediction) -> bool | None:
+def check_05_1(lab: Lab, prediction) -> bool | None:
     """Queues with visibility timeouts T - 1, T and 6T for a function whose timeout is T:
     which mappings does Lambda accept?"""
     if prediction is None:
@@ -294,7 +291,7 @@ def check_05_1(lab: StackHandle, prediction) -> bool | None:
     return _say(predicted == tuple(got), why)
 
 
-def check_05_2(lab: StackHandle, map_queue) -> bool | None:
+def check_05_2(lab: Lab, map_queue) -> bool | None:
     """Map a queue to the consumer with batches of at most 5 messages, gathered for up to 1 s."""
     from sqslab.experiments import polled
 
@@ -330,7 +327,7 @@ def check_05_2(lab: StackHandle, map_queue) -> bool | None:
     return _say(True, "BatchSize caps each batch at 5, and the 1 s window lets each batch fill before Lambda invokes")
 
 
-def check_06_1(lab: StackHandle, prediction) -> bool | None:
+def check_06_1(lab: Lab, prediction) -> bool | None:
     """maxReceiveCount 2, ReportBatchItemFailures on, one batch of four messages with one poison:
     how many invocations in all, and how many messages end in the dead-letter queue?"""
     from sqslab.experiments import polled
@@ -360,7 +357,7 @@ def check_06_1(lab: StackHandle, prediction) -> bool | None:
                 ids = [m["MessageId"] for m in sent]
                 polled.watch_queue(queue.sqs, dlq.url, until=1, timeout=4 * timeout + 30, say=lambda *_: None)
                 run = polled.wait_processed(lab, since, ids, timeout=30).only(ids)
-                in_dlq = polled.queue_count(queue.sqs, dlq.url)
+                in_dlq = resources.queue_count(queue.sqs, dlq.url)
             finally:
                 lam.delete_event_source_mapping(UUID=uuid)
     got = (run.invocation_count(), in_dlq)
@@ -371,7 +368,7 @@ def check_06_1(lab: StackHandle, prediction) -> bool | None:
     return _say(_pair(prediction) == got, why)
 
 
-def check_06_2(lab: StackHandle, redrive) -> bool | None:
+def check_06_2(lab: Lab, redrive) -> bool | None:
     """Move every message of a dead-letter queue back to its source queue, attributes and all."""
     if redrive is None:
         return _say(None, "define redrive(sqs, dead_letter_url, source_url) and run its cell")
