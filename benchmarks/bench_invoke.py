@@ -86,7 +86,7 @@ def report_authentication(tgt, warm: list[float], sends: list[float], roundtrips
     """Every request is checked (SigV4, sqslab.offline.auth), and a function's requests are also
     evaluated against its role's policies (sqslab.offline.iam.policy): the server measures what each
     costs per request; without them, each request would be that much quicker."""
-    from sqslab.offline import server
+    from sqslab.offline.server import control as server
 
     url = tgt.endpoint_url + server.STATUS_PATH
     auth = server._http_get_json(url, headers=server._signed_status_headers(url)).get("auth", {})

@@ -80,7 +80,7 @@ def main(argv=None) -> int:
     from sqslab import target
     from sqslab.deploy.code_zip import zip_files
     from sqslab.deploy.smoke import ensure_role
-    from sqslab.offline import server
+    from sqslab.offline.server import control as server
 
     tgt = target.start_offline("offline")
     try:

@@ -27,7 +27,7 @@ def line(label: str, values: list[float], unit: str = "ms", scale: float = 1000.
 
 def on_offline_server(run, args) -> int:
     """``run(args)`` with the offline server running; a server started here is stopped afterwards."""
-    from sqslab.offline import server
+    from sqslab.offline.server import control as server
 
     started_here = not server.status()["running"]
     try:

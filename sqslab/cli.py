@@ -13,7 +13,7 @@ from sqslab.config import DEFAULT_STACK, HANDOUTS, RECORDING, TEMPLATE_WORDS
 
 
 def _offline(args) -> int:
-    from sqslab.offline import server
+    from sqslab.offline.server import control as server
 
     if args.action == "start":
         info = server.start(port=args.port)

@@ -73,7 +73,7 @@ def resolve(
         return target
     name = target_name(target)
     if name == "offline":
-        from sqslab.offline import server
+        from sqslab.offline.server import control as server
 
         report = server.status()
         if not report["running"]:
@@ -94,7 +94,7 @@ def start_offline(target: str | Target | None = None) -> Target:
     """For entry points: resolve the target, starting the emulator first when the target
     is offline and none is running (saying so in one line)."""
     if not isinstance(target, Target) and target_name(target) == "offline":
-        from sqslab.offline import server
+        from sqslab.offline.server import control as server
 
         return Target("offline", OFFLINE_REGION, endpoint_url=server.ensure_running())
     return resolve(target)
@@ -166,7 +166,7 @@ def offline_botocore_session(region: str = OFFLINE_REGION):
 def offline_credentials() -> identity.Credentials:
     """The offline server's credentials (of the state directory in use: ``$SQSLAB_HOME``),
     made there if no server has started in it yet (it will read the same file)."""
-    from sqslab.offline import server
+    from sqslab.offline.server import control as server
 
     return identity.ensure_credentials(server.state_dir())
 

@@ -53,7 +53,7 @@ os.environ["MPLBACKEND"] = "Agg"
 def offline():
     """The session's offline server (one per test worker): its Target (endpoint on loopback)."""
     from sqslab import target
-    from sqslab.offline import server
+    from sqslab.offline.server import control as server
 
     tgt = target.start_offline("offline")
     yield tgt
@@ -70,7 +70,7 @@ def _the_server_integration_tests_run_against(request, monkeypatch):
     if _is_integration(request):
         request.getfixturevalue("offline")
         return
-    from sqslab.offline import server
+    from sqslab.offline.server import control as server
 
     def refuse(*_args, **_kwargs):
         raise AssertionError("a unit test started the offline server: it belongs in tests/integration/")
@@ -113,7 +113,7 @@ def own_home(tmp_path, monkeypatch):
     """A server home and port of the test's own, so the session's server is untouched;
     whatever server the test started there is stopped after it."""
     from sqslab.base.errors import SqslabError
-    from sqslab.offline import server
+    from sqslab.offline.server import control as server
 
     monkeypatch.setenv("SQSLAB_HOME", str(tmp_path / "sqslab"))
     port = free_port()

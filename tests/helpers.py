@@ -24,7 +24,7 @@ def run_sqslab(*args: str, env: dict | None = None, timeout: float = 120) -> sub
 def server_status(endpoint_url: str) -> dict:
     """The offline server's whole status report: a GET of its status route signed with its
     credentials (unsigned, the route says the server's pid and nothing else)."""
-    from sqslab.offline import server
+    from sqslab.offline.server import control as server
 
     url = endpoint_url + server.STATUS_PATH
     return server._http_get_json(url, timeout=5, headers=server._signed_status_headers(url))

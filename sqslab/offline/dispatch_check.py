@@ -36,7 +36,10 @@ import re
 import time
 from urllib.parse import unquote, urlsplit
 
-from sqslab.offline.auth import AuthError, Principal, count, error_response, policy_cost, request_of
+from sqslab.offline.auth.keystore import Principal
+from sqslab.offline.auth.middleware import count, policy_cost
+from sqslab.offline.auth.refusals import error_response
+from sqslab.offline.auth.sigv4 import AuthError, request_of
 from sqslab.offline.awslambda import code_package
 from sqslab.offline.iam import actions
 from sqslab.offline.iam import policy as iam_policy

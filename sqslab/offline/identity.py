@@ -79,7 +79,7 @@ def ensure_credentials(state_dir: str | os.PathLike) -> Credentials:
     """The state directory's credentials, made (at random, mode 0600) if there are none yet."""
     path = credentials_path(state_dir)
     if not path.exists():
-        from sqslab.offline.auth import access_key_id, secret_key
+        from sqslab.offline.auth.keystore import access_key_id, secret_key
 
         path.parent.mkdir(parents=True, exist_ok=True)
         text = (

@@ -95,7 +95,7 @@ def run(profile: str = "article", out_dir: Path = HANDOUTS, target: str = "offli
     deploys what it needs itself); with ``check``, a failure ends in SqslabError."""
     import papermill as pm
 
-    from sqslab.offline import server
+    from sqslab.offline.server import control as server
 
     if profile not in PROFILES:
         raise SqslabError(f"unknown profile {profile!r}: use {' or '.join(PROFILES)}")

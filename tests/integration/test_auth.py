@@ -39,7 +39,9 @@ from helpers import invoke, make_function, server_status
 
 from sqslab import target
 from sqslab.deploy.code_zip import zip_files
-from sqslab.offline import auth, identity, server
+from sqslab.offline import identity
+from sqslab.offline.auth import sigv4
+from sqslab.offline.server import control as server
 
 SERVICES = ("sqs", "lambda", "logs", "cloudformation", "s3", "iam", "sts")
 
@@ -166,12 +168,12 @@ def test_the_credentials_file_is_the_owners_alone(offline):
 
 def raw(offline, method, path="/", *, body=b"", headers=None, creds=None, service="sqs", now=None,
         secret=None, tamper=None):
-    """A request signed by sqslab.offline.auth.sign (``tamper`` changes it after signing)."""
+    """A request signed by sqslab.offline.auth.sigv4.sign (``tamper`` changes it after signing)."""
     url = offline.endpoint_url + path
     headers = {"Content-Type": "application/octet-stream", **(headers or {})}
     h = dict(headers)
     if creds is not None:
-        h = auth.sign(method, url, access_key=creds.access_key, secret=secret or creds.secret_key,
+        h = sigv4.sign(method, url, access_key=creds.access_key, secret=secret or creds.secret_key,
                       region="us-east-1", service=service, body=body, headers=headers, now=now)
     if tamper:
         body, h = tamper(body, h)
@@ -302,17 +304,17 @@ def _resign(method, url, creds, extra, secret=None):
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
-    stamp = auth.amz_date(time.time())
+    stamp = sigv4.amz_date(time.time())
     h = {"host": parts.netloc, "x-amz-date": stamp, **extra}
     signed = sorted(h)
     scope = f"{stamp[:8]}/us-east-1/s3/aws4_request"
-    creq = auth.canonical_request(method, auth.canonical_uri(parts.path, "s3"), "", h, signed,
+    creq = sigv4.canonical_request(method, sigv4.canonical_uri(parts.path, "s3"), "", h, signed,
                                   extra["x-amz-content-sha256"])
     import hmac
 
-    sig = hmac.new(auth.signing_key(secret or creds.secret_key, stamp[:8], "us-east-1", "s3"),
-                   auth.string_to_sign(stamp, scope, creq).encode(), hashlib.sha256).hexdigest()
-    h["authorization"] = f"{auth.ALGORITHM} Credential={creds.access_key}/{scope}, SignedHeaders={';'.join(signed)}, Signature={sig}"
+    sig = hmac.new(sigv4.signing_key(secret or creds.secret_key, stamp[:8], "us-east-1", "s3"),
+                   sigv4.string_to_sign(stamp, scope, creq).encode(), hashlib.sha256).hexdigest()
+    h["authorization"] = f"{sigv4.ALGORITHM} Credential={creds.access_key}/{scope}, SignedHeaders={';'.join(signed)}, Signature={sig}"
     return h
 
 
@@ -370,15 +372,15 @@ def test_an_unsigned_payload_is_s3s_alone(offline):
     creds = target.offline_credentials()
     url = offline.endpoint_url + "/"
     body = b'{"QueueName": "unsigned-body"}'
-    stamp = auth.amz_date(time.time())
+    stamp = sigv4.amz_date(time.time())
     h = {"host": url.split("/")[2], "x-amz-date": stamp, "x-amz-content-sha256": "UNSIGNED-PAYLOAD",
          "x-amz-target": "AmazonSQS.CreateQueue", "content-type": "application/x-amz-json-1.0"}
     signed = sorted(h)
     scope = f"{stamp[:8]}/us-east-1/sqs/aws4_request"
-    creq = auth.canonical_request("POST", "/", "", h, signed, "UNSIGNED-PAYLOAD")
-    sig = hmac.new(auth.signing_key(creds.secret_key, stamp[:8], "us-east-1", "sqs"),
-                   auth.string_to_sign(stamp, scope, creq).encode(), hashlib.sha256).hexdigest()
-    h["authorization"] = (f"{auth.ALGORITHM} Credential={creds.access_key}/{scope}, "
+    creq = sigv4.canonical_request("POST", "/", "", h, signed, "UNSIGNED-PAYLOAD")
+    sig = hmac.new(sigv4.signing_key(creds.secret_key, stamp[:8], "us-east-1", "sqs"),
+                   sigv4.string_to_sign(stamp, scope, creq).encode(), hashlib.sha256).hexdigest()
+    h["authorization"] = (f"{sigv4.ALGORITHM} Credential={creds.access_key}/{scope}, "
                           f"SignedHeaders={';'.join(signed)}, Signature={sig}")
     req = urllib.request.Request(url, data=body, headers=h, method="POST")
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))

@@ -368,7 +368,7 @@ def test_requests_the_emulator_cannot_serve_are_4xx_in_the_services_shape(offlin
     import urllib3
     from botocore.exceptions import ClientError
 
-    from sqslab.offline import auth
+    from sqslab.offline.auth import sigv4
 
     creds = target.offline_credentials()
     for service, call in (("sqs", "list_queues"), ("lambda", "list_functions"), ("logs", "describe_log_groups")):
@@ -379,7 +379,7 @@ def test_requests_the_emulator_cannot_serve_are_4xx_in_the_services_shape(offlin
         meta = err.value.response
         assert meta["ResponseMetadata"]["HTTPStatusCode"] == 403 and "valid region" in meta["Error"]["Message"]
     url = offline.endpoint_url + "/moto-api/data.json"
-    h = auth.sign("GET", url, access_key=creds.access_key, secret=creds.secret_key, region="us-east-1",
+    h = sigv4.sign("GET", url, access_key=creds.access_key, secret=creds.secret_key, region="us-east-1",
                   service="sqs")
     r = urllib3.PoolManager().request("GET", url, headers=h)
     assert r.status == 404 and b"<Code>UnknownOperationException</Code>" in r.data
@@ -392,7 +392,7 @@ def test_a_mapping_whose_function_was_deleted_says_so(lam, role_arn, clients, of
 
     from helpers import make_function
 
-    from sqslab.offline import server
+    from sqslab.offline.server import control as server
 
     q = clients.sqs.create_queue(QueueName=f"gone-{uuid.uuid4().hex[:6]}", Attributes={"VisibilityTimeout": "30"})
     arn = clients.sqs.get_queue_attributes(QueueUrl=q["QueueUrl"], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

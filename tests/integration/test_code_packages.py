@@ -27,8 +27,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sqslab.deploy.code_zip import zip_files
-from sqslab.offline import server
 from sqslab.offline.awslambda import code_package
+from sqslab.offline.server import control as server
 from tests.helpers import invoke, make_function
 
 LIMIT = code_package.UNZIPPED_LIMIT

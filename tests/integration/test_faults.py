@@ -26,7 +26,7 @@ from helpers import invoke, make_function, run_sqslab
 from sqslab import target
 from sqslab.base.errors import SqslabError
 from sqslab.deploy.smoke import ensure_role
-from sqslab.offline import server
+from sqslab.offline.server import control as server
 
 SPAWN_SLEEP = """
 import subprocess
@@ -143,7 +143,7 @@ def test_start_after_every_kind_of_end(own_home, hostile_env):
         seconds = time.monotonic() - t0
         assert started.returncode == 0, f"round {n}: {started.stderr}"
         assert seconds < 20, f"round {n}: the start took {seconds:.1f} s"
-        info = server._read_state()
+        info = server.read_state()
         lines = started.stderr.splitlines()
         if n == 0:
             assert lines == [f"sqslab: started the offline server at http://127.0.0.1:{port} (pid {info.pid}); "

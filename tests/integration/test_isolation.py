@@ -25,7 +25,7 @@ from helpers import invoke, make_function, run_sqslab
 
 from sqslab import target
 from sqslab.deploy.smoke import ensure_role
-from sqslab.offline import server
+from sqslab.offline.server import control as server
 
 MARKER = "MARKER-SECRET-8f3a1c"
 

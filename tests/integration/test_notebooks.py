@@ -372,7 +372,7 @@ def test_recorded_source_draws_the_articles_run(offline, tmp_path):
 def test_tutorial_stops_only_the_server_it_started(tmp_path, monkeypatch):
     from conftest import free_port
 
-    from sqslab.offline import server
+    from sqslab.offline.server import control as server
 
     monkeypatch.setenv("SQSLAB_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("SQSLAB_OFFLINE_PORT", str(free_port()))

@@ -136,7 +136,7 @@ def test_cloudformation_numbers_and_booleans_reach_the_function_as_strings(clien
 
 
 def test_every_patch_is_applied_in_the_server(offline):
-    from sqslab.offline import server
+    from sqslab.offline.server import control as server
 
     applied = server.status()["runtime"]["patches"]
     assert set(applied) == {p.name for p in patches.PATCHES}

@@ -12,7 +12,7 @@ import pytest
 from helpers import invoke, log_messages, make_function, report_of
 
 from sqslab.base.loglines import REPORT_RE, parse_report
-from sqslab.offline import server
+from sqslab.offline.server import control as server
 from sqslab.target import offline_credentials
 
 

@@ -16,7 +16,8 @@ import time
 from helpers import run_sqslab
 
 from sqslab.base.errors import SqslabError
-from sqslab.offline import identity, server
+from sqslab.offline import identity
+from sqslab.offline.server import control as server
 
 sqslab = run_sqslab
 
@@ -55,7 +56,7 @@ def test_server_process_itself_reports_a_taken_port(own_home):
         other.bind(("127.0.0.1", own_home))
         other.listen()
         proc = subprocess.run(
-            [sys.executable, "-m", "sqslab.offline.server", "--serve", "--port", str(own_home)],
+            [sys.executable, "-m", "sqslab.offline.server.process", "--serve", "--port", str(own_home)],
             capture_output=True, text=True, timeout=120,
         )
     assert proc.returncode == 3
@@ -105,7 +106,7 @@ def test_server_that_died(own_home, capsys):
     # Asking for an offline endpoint brings a new server up, and says in one line what was lost.
     endpoint = server.ensure_running()
     assert endpoint.endswith(f":{own_home}")
-    new = server._read_state()
+    new = server.read_state()
     assert capsys.readouterr().err.splitlines() == [
         f"sqslab: the offline server (pid {info.pid}) had stopped unexpectedly; its stacks, queues and "
         f"messages are gone: started a new one at {endpoint} (pid {new.pid}); run `sqslab deploy` again"

@@ -26,7 +26,7 @@ import time
 
 import pytest
 
-from sqslab.offline import auth
+from sqslab.offline.auth import keystore, sigv4
 
 
 def test_aws_documented_example():
@@ -34,26 +34,26 @@ def test_aws_documented_example():
     on iam.amazonaws.com at 20150830T123600Z with the example secret; the signing key, the
     canonical request's hash and the signature AWS documents."""
     secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
-    key = auth.signing_key(secret, "20150830", "us-east-1", "iam")
+    key = sigv4.signing_key(secret, "20150830", "us-east-1", "iam")
     assert key.hex() == "c4afb1cc5771d871763a393e44b703571b55cc28424d1a5e86da6ed3c154a4b9"
     headers = {"content-type": "application/x-www-form-urlencoded; charset=utf-8", "host": "iam.amazonaws.com",
                "x-amz-date": "20150830T123600Z"}
-    creq = auth.canonical_request("GET", "/", auth.canonical_query("Version=2010-05-08&Action=ListUsers"), headers,
-                                  sorted(headers), auth.EMPTY_SHA256)
+    creq = sigv4.canonical_request("GET", "/", sigv4.canonical_query("Version=2010-05-08&Action=ListUsers"), headers,
+                                  sorted(headers), sigv4.EMPTY_SHA256)
     assert hashlib.sha256(creq.encode()).hexdigest() == "f536975d06c0309214f805bb90ccff089219ecd68b2577efef23edd43b7e1a59"
     signature = "5d672d79c15b13162d9279b0855cfba6789a8edb4c82c400e06b5924a6f2b5d7"
-    store = auth.KeyStore()
-    store.add(auth.Principal("AKIDEXAMPLE", secret))
+    store = keystore.KeyStore()
+    store.add(keystore.Principal("AKIDEXAMPLE", secret))
     environ = {"REQUEST_METHOD": "GET", "RAW_URI": "/?Action=ListUsers&Version=2010-05-08",
                "CONTENT_TYPE": headers["content-type"], "HTTP_HOST": "iam.amazonaws.com",
                "HTTP_X_AMZ_DATE": "20150830T123600Z",
                "HTTP_AUTHORIZATION": "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/aws4_request, "
                                      f"SignedHeaders=content-type;host;x-amz-date, Signature={signature}"}
-    verifier = auth.Verifier(store, clock=lambda: 1440938160.0)  # 2015-08-30T12:36:00Z
-    assert verifier.check(auth.request_of(environ), lambda: b"").access_key == "AKIDEXAMPLE"
+    verifier = sigv4.Verifier(store, clock=lambda: 1440938160.0)  # 2015-08-30T12:36:00Z
+    assert verifier.check(sigv4.request_of(environ), lambda: b"").access_key == "AKIDEXAMPLE"
     environ["HTTP_AUTHORIZATION"] = environ["HTTP_AUTHORIZATION"][:-1] + "8"
-    with pytest.raises(auth.AuthError) as err:
-        verifier.check(auth.request_of(environ), lambda: b"")
+    with pytest.raises(sigv4.AuthError) as err:
+        verifier.check(sigv4.request_of(environ), lambda: b"")
     assert err.value.kind == "signature"
 
 
@@ -65,9 +65,9 @@ def test_botocore_signatures_verify_for_every_service_and_cost_little():
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
-    store = auth.KeyStore()
-    p = store.add(auth.Principal(auth.access_key_id(), auth.secret_key()))
-    verifier = auth.Verifier(store)
+    store = keystore.KeyStore()
+    p = store.add(keystore.Principal(keystore.access_key_id(), keystore.secret_key()))
+    verifier = sigv4.Verifier(store)
     cases = [
         ("sqs", "POST", "http://127.0.0.1:5151/", b'{"QueueUrl": "x"}', {"X-Amz-Target": "AmazonSQS.SendMessage"}),
         ("lambda", "POST", "http://127.0.0.1:5151/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A1%3Afunction%3Af/invocations",
@@ -90,6 +90,6 @@ def test_botocore_signatures_verify_for_every_service_and_cost_little():
             environ[key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key] = v
         for _ in range(50):
             t0 = time.perf_counter()
-            assert verifier.check(auth.request_of(environ), lambda body=body: body) is p, service
+            assert verifier.check(sigv4.request_of(environ), lambda body=body: body) is p, service
             times.append(time.perf_counter() - t0)
     assert statistics.median(times) < 0.0005, f"median check {statistics.median(times) * 1e6:.0f} µs"

@@ -128,7 +128,7 @@ def test_a_state_directory_of_another_user_is_refused(tmp_path):
 
 def test_a_failed_start_names_its_own_cause_not_an_earlier_runs(tmp_path):
     """The reason is read from the lines this start wrote to the log, not the last line of an earlier run."""
-    from sqslab.offline import server
+    from sqslab.offline.server import control as server
 
     old = "sqslab-offline: stopped\n"
     log = tmp_path / "offline" / "server.log"

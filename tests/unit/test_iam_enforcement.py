@@ -15,7 +15,7 @@ import json
 
 import pytest
 
-from sqslab.offline import auth
+from sqslab.offline.auth import refusals, sigv4
 from sqslab.offline.awslambda import mapping_checks
 from sqslab.offline.iam import actions as rq
 from sqslab.offline.iam import policy as ip
@@ -140,9 +140,9 @@ def test_denial_messages_and_the_query_shape():
     assert "perform: lambda:ListFunctions on resource: *" in lam_denied, "other services keep IAM's case"
     explicit = ip.denial_message(caller, ip.Decision(ip.EXPLICIT_DENY, "sqs:DeleteMessage", Q))
     assert explicit.endswith("on resource: " + Q + " with an explicit deny in an identity-based policy")
-    req = auth.Request("POST", "/", "", {"CONTENT_TYPE": "application/x-www-form-urlencoded"},
+    req = sigv4.Request("POST", "/", "", {"CONTENT_TYPE": "application/x-www-form-urlencoded"},
                        scope={"service": "sqs"})
-    status, headers, body = auth.error_response(auth.AuthError("access_denied", implicit), req)
+    status, headers, body = refusals.error_response(sigv4.AuthError("access_denied", implicit), req)
     assert status == "403 Forbidden" and b"<Code>AccessDenied</Code>" in body and b"<Type>Sender</Type>" in body
 
 

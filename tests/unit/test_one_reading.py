@@ -31,7 +31,8 @@ import pytest
 import urllib3
 from botocore.config import Config
 
-from sqslab.offline import auth, dispatch_check
+from sqslab.offline import dispatch_check
+from sqslab.offline.auth import keystore, middleware, sigv4
 from sqslab.offline.patches import dispatch
 from tests.conftest import free_port
 
@@ -155,8 +156,8 @@ def emulator():
     mp.setattr(LambdaBackend, "invoke", invoke)
     del original_invoke
 
-    learner = auth.STORE.add(auth.Principal(auth.access_key_id(), auth.secret_key(), kind="learner"))
-    app = auth.middleware(DomainDispatcherApplication(create_backend_app), auth.Verifier(auth.STORE))
+    learner = keystore.STORE.add(keystore.Principal(keystore.access_key_id(), keystore.secret_key(), kind="learner"))
+    app = middleware.middleware(DomainDispatcherApplication(create_backend_app), sigv4.Verifier(keystore.STORE))
     server = make_server("127.0.0.1", free_port(), app, threaded=True, request_handler=MotoRequestHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -206,7 +207,7 @@ def world(emulator):
                                            Timeout=3)["FunctionArn"]
         logs.create_log_group(logGroupName=f"/aws/lambda/{n}-{tag}")
         logs.create_log_stream(logGroupName=f"/aws/lambda/{n}-{tag}", logStreamName="s")
-    principals = {k: auth.STORE.issue(functions["own"], roles[k]) for k in roles}
+    principals = {k: keystore.STORE.issue(functions["own"], roles[k]) for k in roles}
     rec.clear()
     return {"endpoint": endpoint, "rec": rec, "tag": tag, "allowed": allowed, "victim": victim, "roles": roles,
             "functions": functions, "principals": principals, "learner": learner, "sqs": sqs, "lam": lam,
@@ -328,7 +329,7 @@ def test_every_operation_is_checked_as_the_service_runs_it(world):
 def _raw(w, method, path, body=b"", headers=None, principal=None, service="sqs", auth_header=None):
     principal = principal or w["principals"]["narrow"]
     url = w["endpoint"] + path
-    signed = auth.sign(method, url, access_key=principal.access_key, secret=principal.secret_key, region=REGION,
+    signed = sigv4.sign(method, url, access_key=principal.access_key, secret=principal.secret_key, region=REGION,
                        service=service, body=body, headers=headers, token=principal.token)
     if auth_header is not None:
         signed["authorization"] = auth_header(signed["authorization"])
@@ -488,7 +489,7 @@ def test_a_log_group_in_the_query_string_is_judged_as_the_group_written(world):
 
 def test_no_function_request_passes_unchecked(world):
     """Every request a function made above was seen by the dispatch check."""
-    assert auth.describe().get("unchecked", 0) == 0
+    assert middleware.describe().get("unchecked", 0) == 0
 
 
 
@@ -585,9 +586,9 @@ def test_unreadable_and_unrouted_requests_are_4xx_in_the_services_shape(world):
         ("GET", "/2015-03-31/functions/123456789012:function:x", b"", {}, "lambda", 400),
         ("POST", "/some-bucket/key", b"x", {"x-amz-content-sha256": "UNSIGNED-PAYLOAD"}, "s3", 400),
     ]
-    before = auth.describe().get("unchecked", 0)
+    before = middleware.describe().get("unchecked", 0)
     for method, path, body, headers, service, expected in cases:
         status, text, hdrs = _raw(w, method, path, body, headers, service=service, principal=p)
         assert status == expected and "<!doctype" not in text.lower(), (path, status, text[:200])
         assert "InternalFailure" not in text, (path, text)
-    assert auth.describe().get("unchecked", 0) == before
+    assert middleware.describe().get("unchecked", 0) == before

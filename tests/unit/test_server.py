@@ -12,7 +12,7 @@ import time
 
 from helpers import run_sqslab
 
-from sqslab.offline import server
+from sqslab.offline.server import control as server
 
 sqslab = run_sqslab
 

@@ -38,7 +38,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from sqslab.base.clock import now_ms
-from sqslab.offline import auth
+from sqslab.offline.auth import keystore
 
 WORKER = Path(__file__).with_name("worker.py")
 INIT_TIMEOUT_S = 10.0
@@ -71,7 +71,7 @@ class FunctionSpec:
 
 def worker_environment(
     spec: FunctionSpec, task_root: Path, log_stream: str, endpoint_url: str, home_dir: Path,
-    credentials: auth.Principal | None = None, runtime_dir: Path | None = None,
+    credentials: keystore.Principal | None = None, runtime_dir: Path | None = None,
 ) -> dict[str, str]:
     """The worker's whole environment: nothing of the server's own is passed on,
     so a user's real AWS credentials, profile or proxy can never reach a handler.
@@ -129,7 +129,7 @@ class Environment:
         self.log_stream = f"{now:%Y/%m/%d}/[$LATEST]{self.id}"
         self.messages: queue.Queue = queue.Queue()
         self.started = time.perf_counter()
-        self.credentials = auth.issue_for_environment(spec.arn, spec.role)
+        self.credentials = keystore.issue_for_environment(spec.arn, spec.role)
         try:
             self.proc = subprocess.Popen(
                 # -I: no script directory, user site or PYTHON* variables; -S: no site-packages
@@ -144,7 +144,7 @@ class Environment:
                 start_new_session=True,  # its own process group: what the handler starts ends with it
             )
         except BaseException:
-            auth.revoke(self.credentials.access_key)  # no environment, no credentials
+            keystore.revoke(self.credentials.access_key)  # no environment, no credentials
             raise
         self._group_killed = False
         self.task_root = task_root
@@ -253,7 +253,7 @@ class Environment:
         if self._group_killed:
             return
         self._group_killed = True
-        auth.revoke(self.credentials.access_key)  # what the environment held opens nothing any more
+        keystore.revoke(self.credentials.access_key)  # what the environment held opens nothing any more
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):

@@ -1,11 +1,5 @@
-"""Start, stop and inspect the embedded offline AWS: moto's server in a background process.
-
-The server process applies :mod:`sqslab.offline.patches`, installs the local Lambda
-runtime (:mod:`sqslab.offline.awslambda.service`) and the pollers of SQS event source
-mappings (:mod:`sqslab.offline.awslambda.event_source`), and serves moto's WSGI application on
-loopback only. Its state (pid, port, start time) lives in ``server.json`` under
-the state directory (``$SQSLAB_HOME/offline``, default ``~/.sqslab/offline``);
-its log is ``server.log`` beside it.
+"""Start, stop and inspect the offline server (the client side; the server itself is
+:mod:`sqslab.offline.server.process`).
 
 Every failure is one clear line: a port taken by another program, a server that
 died (its state file is left behind as the evidence, and the next start says what
@@ -13,12 +7,6 @@ was lost), a server that does not answer. Nothing here waits without a deadline,
 and nothing here signals a process that is not the server this state directory
 started: the state file holds a random token that the server also carries on its
 command line, and a process whose command line lacks it is never touched.
-
-Every request must be signed (AWS Signature Version 4) with the credentials of
-this state directory's server, or with the temporary credentials of one of its
-execution environments (:mod:`sqslab.offline.auth`, :mod:`sqslab.offline.identity`):
-another user on the machine, or another offline server's clients, get AWS's
-InvalidClientTokenId or SignatureDoesNotMatch and change nothing.
 
 The server process gets an environment built from scratch (:func:`server_environment`):
 none of the caller's AWS variables or proxy settings, HOME inside the state
@@ -38,91 +26,33 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 from sqslab.base.errors import SqslabError
+from sqslab.offline.server.info import (  # noqa: F401 (callers read these here too)
+    DEFAULT_PORT,
+    HOST,
+    STATUS_PATH,
+    ServerInfo,
+    check_port,
+    default_port,
+    log_file,
+    read_state,
+    state_dir,
+    state_file,
+)
 
-HOST = "127.0.0.1"
-DEFAULT_PORT = 5151
-STATUS_PATH = "/_sqslab/status"
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
 PROBE_TIMEOUT_S = 3.0  # a server that has not answered its status probe by then is hung
-SERVER_MODULE = "sqslab.offline.server"
+SERVER_MODULE = "sqslab.offline.server.process"
 LOST = "its stacks, queues and messages are gone"
-
-
-def state_dir() -> Path:
-    """The state directory's path (:mod:`sqslab.offline.state` checks that it is the user's own)."""
-    from sqslab.offline import state
-
-    return state.directory()
-
-
-def state_file() -> Path:
-    return state_dir() / "server.json"
-
-
-def log_file() -> Path:
-    return state_dir() / "server.log"
-
-
-def default_port() -> int:
-    raw = os.environ.get("SQSLAB_OFFLINE_PORT")
-    if not raw:
-        return DEFAULT_PORT
-    try:
-        port = int(raw)
-    except ValueError:
-        raise SqslabError(f"SQSLAB_OFFLINE_PORT={raw!r} is not a port number: use 1024-65535") from None
-    _check_port(port)
-    return port
-
-
-def _check_port(port: int) -> None:
-    if not (port == 0 or 1024 <= port <= 65535):
-        raise SqslabError(f"port {port} is out of range: choose one in 1024-65535 (or 0 for any free port)")
-
-
-@dataclass
-class ServerInfo:
-    pid: int
-    host: str
-    port: int
-    started: float
-    moto_version: str
-    python: str
-    state_dir: str
-    token: str = ""  # also on the server's command line: how a process is known to be this server
-
-    @property
-    def endpoint_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    @property
-    def uptime_s(self) -> float:
-        return max(0.0, time.time() - self.started)
-
-
-# ---------------------------------------------------------------- client side
-
-
-def _read_state() -> ServerInfo | None:
-    path = state_file()
-    try:
-        data = json.loads(path.read_text())
-        return ServerInfo(**data)
-    except FileNotFoundError:
-        return None
-    except (ValueError, TypeError):
-        path.unlink(missing_ok=True)
-        return None
 
 
 def _remove_state(info: ServerInfo) -> None:
     """Remove the state file if it still describes ``info`` (a newer server may have replaced it)."""
-    current = _read_state()
+    current = read_state()
     if current is not None and current.pid == info.pid and current.token == info.token:
         state_file().unlink(missing_ok=True)
 
@@ -187,13 +117,14 @@ def _http_get_json(url: str, timeout: float = 2.0, headers: dict | None = None) 
 def _signed_status_headers(url: str) -> dict:
     """Headers signing a GET of the status route with this state directory's credentials
     (none when they cannot be read: the server then tells its pid only)."""
-    from sqslab.offline import auth, identity
+    from sqslab.offline import identity
+    from sqslab.offline.auth import sigv4
 
     try:
         creds = identity.load_credentials(state_dir())
     except SqslabError:
         return {}
-    return auth.sign("GET", url, access_key=creds.access_key, secret=creds.secret_key,
+    return sigv4.sign("GET", url, access_key=creds.access_key, secret=creds.secret_key,
                      region=identity.REGION, service="sqslab")
 
 
@@ -243,7 +174,7 @@ def status() -> dict:
     from sqslab.offline import state as private
 
     private.ensure(create=False)
-    info = _read_state()
+    info = read_state()
     if info is None:
         return {"running": False, "state_dir": str(state_dir()), "note": "no offline server is running"}
     state, doc = _check(info)
@@ -316,8 +247,8 @@ def _start_unlocked(port: int | None, timeout: float) -> tuple[ServerInfo, bool,
     lost = None
     asked = port
     if port is not None:
-        _check_port(port)
-    current = _read_state()
+        check_port(port)
+    current = read_state()
     if current is not None:
         state, _ = _check(current)
         if state == "running":
@@ -331,7 +262,7 @@ def _start_unlocked(port: int | None, timeout: float) -> tuple[ServerInfo, bool,
             raise SqslabError(_hung_line(current))
         lost = current  # its state file stays until the new server replaces it
     port = default_port() if port is None else port
-    _check_port(port)
+    check_port(port)
     if port and _port_in_use(port):
         raise SqslabError(
             f"port {port} on {HOST} is taken by another program: "
@@ -359,7 +290,7 @@ def _start_unlocked(port: int | None, timeout: float) -> tuple[ServerInfo, bool,
         code = proc.poll()
         if code is not None:
             raise SqslabError(f"the offline server could not start: {_last_error_line(log_start, code)}")
-        info = _read_state()
+        info = read_state()
         if info is not None and info.pid == proc.pid and probe(info, timeout=1.0) is not None:
             return info, True, lost
         time.sleep(0.05)
@@ -455,7 +386,7 @@ def stop(timeout: float = STOP_TIMEOUT_S) -> str:
     from sqslab.offline import state as private
 
     private.ensure(create=False)
-    info = _read_state()
+    info = read_state()
     if info is None:
         return "no offline server is running"
     if not _pid_alive(info.pid) or not _is_ours(info):
@@ -469,160 +400,3 @@ def stop(timeout: float = STOP_TIMEOUT_S) -> str:
     _remove_state(info)
     return f"stopped the offline server (pid {info.pid}, {info.endpoint_url})"
 
-
-# ---------------------------------------------------------------- server side
-
-
-def _say(msg: str) -> None:
-    print(f"sqslab-offline: {msg}", flush=True)
-
-
-def serve(port: int, token: str = "") -> int:
-    """The server process's main: patch moto, install the runtime, serve on loopback."""
-    import logging
-    import threading
-
-    os.umask(0o077)  # every file the server and its workers write in the state directory is the user's alone
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    from sqslab.offline import settings
-
-    try:
-        settings.check_all()
-    except SqslabError as exc:
-        _say(str(exc))
-        return 2
-    # AWS managed policies (AWSLambdaBasicExecutionRole) exist in every account.
-    os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-    try:
-        from sqslab.offline import patches
-
-        patches.apply_all()
-        import moto
-        from moto.moto_server.werkzeug_app import (
-            DomainDispatcherApplication,
-            MotoRequestHandler,
-            create_backend_app,
-        )
-        from werkzeug.serving import make_server
-    except patches.PatchError as exc:
-        _say(str(exc))
-        return 4
-    except ImportError as exc:
-        _say(f"cannot import moto's server ({exc}); reinstall with `make test` or `pip install -e .`")
-        return 4
-
-    from sqslab.offline import auth, identity
-
-    creds = identity.ensure_credentials(state_dir())
-    auth.STORE.add(auth.Principal(creds.access_key, creds.secret_key, kind="learner"))
-    app = auth.middleware(_with_status(DomainDispatcherApplication(create_backend_app)),
-                          auth.Verifier(auth.STORE), open_paths=(STATUS_PATH,))
-    try:
-        server = make_server(
-            HOST,
-            port,
-            app,
-            threaded=True,
-            request_handler=MotoRequestHandler,
-        )
-    except (OSError, SystemExit) as exc:  # werkzeug exits on a bind failure
-        _say(
-            f"port {port} on {HOST} is taken by another program ({getattr(exc, 'strerror', None) or 'address in use'}): "
-            "choose another with `sqslab offline start --port N`"
-        )
-        return 3
-    actual_port = server.server_address[1]
-    os.environ["MOTO_PORT"] = str(actual_port)
-    from sqslab.offline.awslambda import service as lambda_service
-
-    lambda_service.install(endpoint_url=f"http://{HOST}:{actual_port}", state_dir=state_dir())
-    from sqslab.offline.awslambda import event_source
-
-    event_source.install()
-
-    info = ServerInfo(
-        pid=os.getpid(),
-        host=HOST,
-        port=actual_port,
-        started=time.time(),
-        moto_version=moto.__version__,
-        python=".".join(map(str, sys.version_info[:3])),
-        state_dir=str(state_dir()),
-        token=token,
-    )
-    _STATUS.update({k: v for k, v in asdict(info).items() if k != "token"})
-    tmp = state_file().with_suffix(".tmp")
-    tmp.write_text(json.dumps(asdict(info)))
-    os.replace(tmp, state_file())
-    _say(f"serving on {info.endpoint_url} (pid {info.pid}, moto {info.moto_version})")
-
-    def _term(signum, frame):
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, _term)
-    signal.signal(signal.SIGINT, _term)
-    clean = False
-    try:
-        server.serve_forever()
-        clean = True
-    finally:
-        event_source.shutdown()
-        lambda_service.shutdown()
-        try:
-            # Only a clean stop removes the state file: left behind, it tells the next
-            # start that this server's stacks, queues and messages were lost.
-            current = _read_state()
-            if clean and current is not None and current.pid == os.getpid():
-                state_file().unlink(missing_ok=True)
-        finally:
-            _say("stopped" if clean else "stopped on an error")
-    return 0
-
-
-_STATUS: dict = {}
-
-
-def _with_status(app):
-    """Wrap moto's WSGI app with one read-only route: this server's status.
-
-    Unsigned (no principal), it says the server's pid and nothing else: what ``ps``
-    shows anyone, enough to tell this server from another program on the port. The
-    whole report (state directory, functions, counts) needs a signed request."""
-
-    def wrapped(environ, start_response):
-        if environ.get("PATH_INFO") == STATUS_PATH:
-            from sqslab.offline import patches
-            from sqslab.offline.awslambda import event_source
-            from sqslab.offline.awslambda import service as lambda_service
-
-            if environ.get("sqslab.principal") is None:
-                body = json.dumps({"pid": _STATUS.get("pid")}).encode()
-                start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-                return [body]
-            doc = dict(_STATUS)
-            doc["runtime"] = {**lambda_service.describe(), "patches": patches.applied()}
-            doc["event_sources"] = event_source.describe()
-            from sqslab.offline import auth
-
-            doc["auth"] = auth.describe()
-            body = json.dumps(doc).encode()
-            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-            return [body]
-        return app(environ, start_response)
-
-    return wrapped
-
-
-def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m sqslab.offline.server")
-    parser.add_argument("--serve", action="store_true", required=True)
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT)
-    parser.add_argument("--token", default="", help="identifies this server in its state file")
-    args = parser.parse_args(argv)
-    return serve(args.port, args.token)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
