@@ -55,7 +55,7 @@ def _offline(args) -> int:
         if not status["running"]:
             raise SqslabError(status["note"] if status.get("pid") else "the offline server is not running: "
                               "start it with `sqslab offline start`")
-        from sqslab.offline import identity
+        from sqslab.offline.auth import identity
 
         creds = identity.load_credentials(server.state_dir())
         print("\n".join(identity.env_lines(status["endpoint_url"], creds)))
@@ -69,7 +69,7 @@ def aws_cli_environment(endpoint_url: str, base: dict | None = None) -> dict[str
     """The AWS CLI's environment for the offline server: the caller's, without any AWS_*
     or proxy variable, plus the server's credentials, its region and null AWS files."""
     from sqslab import target
-    from sqslab.offline import identity
+    from sqslab.offline.auth import identity
 
     source = os.environ if base is None else base
     env = {k: v for k, v in source.items()

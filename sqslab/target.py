@@ -5,7 +5,7 @@ Two targets:
 ``offline`` (the default)
     The embedded emulator on loopback. Clients get a fixed loopback endpoint, the
     offline server's own credentials (made at random for its state directory,
-    see :mod:`sqslab.offline.identity`; the server accepts nothing else) and a
+    see :mod:`sqslab.offline.auth.identity`; the server accepts nothing else) and a
     fixed region; the user's real credentials, profile, config file and proxy
     settings are never read, so an offline client cannot send a request anywhere
     but 127.0.0.1. The emulator must be running: the entry
@@ -28,7 +28,7 @@ import threading
 from dataclasses import dataclass
 
 from sqslab.base.errors import SqslabError
-from sqslab.offline import identity
+from sqslab.offline.auth import identity
 
 TARGETS = ("offline", "aws")
 OFFLINE_REGION = identity.REGION

@@ -39,8 +39,7 @@ from helpers import invoke, make_function, server_status
 
 from sqslab import target
 from sqslab.deploy.code_zip import zip_files
-from sqslab.offline import identity
-from sqslab.offline.auth import sigv4
+from sqslab.offline.auth import identity, sigv4
 from sqslab.offline.server import control as server
 
 SERVICES = ("sqs", "lambda", "logs", "cloudformation", "s3", "iam", "sts")

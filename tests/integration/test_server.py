@@ -16,7 +16,7 @@ import time
 from helpers import run_sqslab
 
 from sqslab.base.errors import SqslabError
-from sqslab.offline import identity
+from sqslab.offline.auth import identity
 from sqslab.offline.server import control as server
 
 sqslab = run_sqslab

@@ -1,4 +1,4 @@
-"""One request, one reading (sqslab.offline.dispatch_check, the patches in sqslab.offline.patches.dispatch).
+"""One request, one reading (sqslab.offline.iam.dispatch_check, the patches in sqslab.offline.patches.dispatch).
 
 The role check judges the operation and the resource that moto's handler then acts on. These tests
 run the emulator's WSGI stack in this process (moto's dispatcher behind sqslab's signature check,
@@ -31,8 +31,8 @@ import pytest
 import urllib3
 from botocore.config import Config
 
-from sqslab.offline import dispatch_check
 from sqslab.offline.auth import keystore, middleware, sigv4
+from sqslab.offline.iam import dispatch_check
 from sqslab.offline.patches import dispatch
 from tests.conftest import free_port
 

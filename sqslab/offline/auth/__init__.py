@@ -5,7 +5,7 @@ whom each stands for), :mod:`~sqslab.offline.auth.sigv4` (the signature computed
 and compared), :mod:`~sqslab.offline.auth.refusals` (AWS's error in each protocol) and
 :mod:`~sqslab.offline.auth.middleware` (the WSGI middleware in front of moto).
 
-Each offline server has credentials of its own (:mod:`sqslab.offline.identity`
+Each offline server has credentials of its own (:mod:`sqslab.offline.auth.identity`
 writes them, mode 0600, in its state directory): the learner's identity, which
 may do everything, like the administrator of a personal account. Every execution
 environment gets temporary credentials of its own (an access key id, a secret

@@ -54,7 +54,7 @@ def _read_body(environ: dict) -> bytes:
 # Routes that are the emulator's, not AWS's: moto's own API (reset, state dump), its instance
 # metadata stand-in, and sqslab's status. Never a function's.
 EMULATOR_PATHS = ("/moto-api", "/_sqslab", "/latest/", "/favicon.ico")
-# The services whose every request moto dispatches through sqslab.offline.dispatch_check (where a
+# The services whose every request moto dispatches through sqslab.offline.iam.dispatch_check (where a
 # function's role is applied); a function's request for any other service is denied here.
 ROLE_SERVICES = frozenset({"sqs", "lambda", "logs", "iam", "sts", "cloudformation", "s3"})
 

@@ -59,7 +59,7 @@ def protocol_of(req: Request) -> str:
 
 def error_response(err: AuthError, req: Request) -> tuple[str, list[tuple[str, str]], bytes]:
     """(status line, headers, body) of AWS's answer to a request that may not pass."""
-    if err.kind == "service":  # a service's own error (sqslab.offline.dispatch_check): one code everywhere
+    if err.kind == "service":  # a service's own error (sqslab.offline.iam.dispatch_check): one code everywhere
         status, default = err.extra["status"], err.message
         query_code = json_code = s3_code = err.extra["code"]
     else:

@@ -3,7 +3,7 @@
 :class:`Call` is what one request asks; the builders below make it for the services whose
 resource is named by plain parameters (CloudWatch Logs groups and streams, S3 path-style
 buckets and objects, IAM, CloudFormation, STS), following the Service Authorization
-Reference. They are given the values moto's handler reads (:mod:`sqslab.offline.dispatch_check`
+Reference. They are given the values moto's handler reads (:mod:`sqslab.offline.iam.dispatch_check`
 calls them at dispatch), never a parse of their own.
 """
 

@@ -34,7 +34,7 @@ policies and resource-based policies (queue policies, function policies): in
 one account with no such policies, the role's own policies decide, as here.
 
 Every request is mapped to its IAM action and resource where moto dispatches it
-(:mod:`sqslab.offline.dispatch_check`, with the builders below for services whose
+(:mod:`sqslab.offline.iam.dispatch_check`, with the builders below for services whose
 names are plain parameters), following the Service Authorization Reference and the
 SQS API permissions reference. Requests that cannot be mapped confidently are denied
 to a role (and allowed to the learner, whose identity is the account's administrator).

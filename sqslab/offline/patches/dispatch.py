@@ -9,7 +9,7 @@
   the operation in ``X-Amz-Target`` and its REST-JSON services (Lambda) by method and
   path; so does moto after this patch.
 - ``dispatch_checked``: every request moto dispatches (``BaseResponse.call_action``,
-  and S3's own authorization hook) first passes :func:`sqslab.offline.dispatch_check.check`,
+  and S3's own authorization hook) first passes :func:`sqslab.offline.iam.dispatch_check.check`,
   which refuses ambiguous requests and applies the caller's role to the operation
   and resource the handler is about to act on. Upstream, moto's
   ``_authenticate_and_authorize_*`` hooks only run its global IAM emulation.
@@ -43,7 +43,7 @@ def _answering_refusals(handler):
         except _S3Refused as refused:
             return refused.response
         except Exception as exc:
-            from sqslab.offline import dispatch_check
+            from sqslab.offline.iam import dispatch_check
 
             environ = getattr(request, "environ", None) or {}
             if environ.get("sqslab.checked"):
@@ -80,7 +80,7 @@ def apply_dispatch_checked() -> str:
     from moto.core.responses import BaseResponse
     from moto.s3.responses import S3Response
 
-    from sqslab.offline import dispatch_check
+    from sqslab.offline.iam import dispatch_check
 
     patch = "dispatch_checked"
     call_action = original_of(BaseResponse, "call_action", patch, ("self",))

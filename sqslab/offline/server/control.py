@@ -117,8 +117,7 @@ def _http_get_json(url: str, timeout: float = 2.0, headers: dict | None = None) 
 def _signed_status_headers(url: str) -> dict:
     """Headers signing a GET of the status route with this state directory's credentials
     (none when they cannot be read: the server then tells its pid only)."""
-    from sqslab.offline import identity
-    from sqslab.offline.auth import sigv4
+    from sqslab.offline.auth import identity, sigv4
 
     try:
         creds = identity.load_credentials(state_dir())
@@ -269,7 +268,8 @@ def _start_unlocked(port: int | None, timeout: float) -> tuple[ServerInfo, bool,
             f"choose another with `sqslab offline start --port N` or SQSLAB_OFFLINE_PORT=N"
         )
     sdir = state_dir()
-    from sqslab.offline import identity, state
+    from sqslab.offline import state
+    from sqslab.offline.auth import identity
 
     identity.ensure_credentials(sdir)  # before the server: its clients and it read the same file
     token = secrets.token_hex(16)

@@ -10,7 +10,7 @@ directory (``$SQSLAB_HOME/offline``, default ``~/.sqslab/offline``); its log is
 
 Every request must be signed (AWS Signature Version 4) with the credentials of this state
 directory's server, or with the temporary credentials of one of its execution environments
-(:mod:`sqslab.offline.auth`, :mod:`sqslab.offline.identity`): another user on the machine,
+(:mod:`sqslab.offline.auth`, :mod:`sqslab.offline.auth.identity`): another user on the machine,
 or another offline server's clients, get AWS's InvalidClientTokenId or SignatureDoesNotMatch
 and change nothing.
 """
@@ -66,8 +66,7 @@ def serve(port: int, token: str = "") -> int:
         _say(f"cannot import moto's server ({exc}); reinstall with `make test` or `pip install -e .`")
         return 4
 
-    from sqslab.offline import identity
-    from sqslab.offline.auth import keystore, middleware, sigv4
+    from sqslab.offline.auth import identity, keystore, middleware, sigv4
 
     creds = identity.ensure_credentials(state_dir())
     keystore.STORE.add(keystore.Principal(creds.access_key, creds.secret_key, kind="learner"))
