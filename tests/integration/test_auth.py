@@ -47,7 +47,6 @@ SERVICES = ("sqs", "lambda", "logs", "cloudformation", "s3", "iam", "sts")
 TEMPLATE = json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}})
 
 
-
 def client_with(offline, service, access_key, secret, token=None, unsigned=False):
     """A plain boto3 client of the offline endpoint with the credentials given."""
     config = Config(proxies={}, retries={"max_attempts": 1},
@@ -55,7 +54,6 @@ def client_with(offline, service, access_key, secret, token=None, unsigned=False
     session = boto3.Session(botocore_session=target.offline_botocore_session(), aws_access_key_id=access_key,
                             aws_secret_access_key=secret, aws_session_token=token, region_name="us-east-1")
     return session.client(service, endpoint_url=offline.endpoint_url, config=config)
-
 
 
 def attempt(c, service: str, name: str, role_arn: str = "arn:aws:iam::123456789012:role/x"):
@@ -76,7 +74,6 @@ def attempt(c, service: str, name: str, role_arn: str = "arn:aws:iam::1234567890
     return c.get_caller_identity()
 
 
-
 def exists(clients, service: str, name: str) -> bool:
     c = getattr(clients, service)
     if service == "sqs":
@@ -94,7 +91,6 @@ def exists(clients, service: str, name: str) -> bool:
     return False
 
 
-
 # (code, HTTP status) per service for: no signature, a key the server never issued, a wrong secret.
 EXPECTED = {
     "sqs": ("MissingAuthenticationToken", "InvalidClientTokenId", "SignatureDoesNotMatch"),
@@ -105,7 +101,6 @@ EXPECTED = {
     "logs": ("MissingAuthenticationTokenException", "UnrecognizedClientException", "InvalidSignatureException"),
     "s3": ("AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"),
 }
-
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -130,7 +125,6 @@ def test_no_signature_an_unknown_key_or_a_wrong_secret_get_403_and_change_nothin
     assert service == "sts" or exists(clients, service, name), "the server's own credentials may do everything"
 
 
-
 def test_another_offline_servers_key_is_refused(offline, clients, monkeypatch, tmp_path):
     """Two servers (two state directories): each one's clients are strangers to the other."""
     from conftest import free_port
@@ -151,7 +145,6 @@ def test_another_offline_servers_key_is_refused(offline, clients, monkeypatch, t
         server.stop()
 
 
-
 def test_the_credentials_file_is_the_owners_alone(offline):
     path = identity.credentials_path(server.state_dir())
     assert path.stat().st_mode & 0o777 == 0o600
@@ -162,7 +155,6 @@ def test_the_credentials_file_is_the_owners_alone(offline):
     identity._CACHE.clear()
     assert identity.load_credentials(server.state_dir()) == creds
     assert path.stat().st_mode & 0o777 == 0o600, "a loosened file is closed again"
-
 
 
 def raw(offline, method, path="/", *, body=b"", headers=None, creds=None, service="sqs", now=None,
@@ -185,9 +177,7 @@ def raw(offline, method, path="/", *, body=b"", headers=None, creds=None, servic
         return exc.code, dict(exc.headers), exc.read()
 
 
-
 SQS_JSON = {"X-Amz-Target": "AmazonSQS.ListQueues", "Content-Type": "application/x-amz-json-1.0"}
-
 
 
 def test_each_protocol_answers_in_its_own_shape(offline):
@@ -206,7 +196,6 @@ def test_each_protocol_answers_in_its_own_shape(offline):
     assert status == 403 and json.loads(body)["__type"] == "MissingAuthenticationTokenException"
     status, headers, body = raw(offline, "GET", "/some-bucket")
     assert status == 403 and b"<Error><Code>AccessDenied</Code>" in body
-
 
 
 def test_a_request_changed_after_signing_is_refused(offline, clients):
@@ -233,7 +222,6 @@ def test_a_request_changed_after_signing_is_refused(offline, clients):
     assert status == 200, "the same request, untouched, passes"
 
 
-
 def test_clock_skew_beyond_15_minutes(offline):
     creds = target.offline_credentials()
     now = time.time()
@@ -247,7 +235,6 @@ def test_clock_skew_beyond_15_minutes(offline):
         assert raw(offline, "POST", body=b"{}", headers=SQS_JSON, creds=creds, now=now + offset)[0] == 200
 
 
-
 def test_malformed_authorization_is_an_incomplete_signature(offline):
     status, _, body = raw(offline, "POST", body=b"Action=ListQueues",
                           headers={"Content-Type": "application/x-www-form-urlencoded",
@@ -256,7 +243,6 @@ def test_malformed_authorization_is_an_incomplete_signature(offline):
     status, _, body = raw(offline, "POST", body=b"Action=ListQueues",
                           headers={"Content-Type": "application/x-www-form-urlencoded", "Authorization": "AWS AKIAX:abc"})
     assert status == 400 and b"IncompleteSignature" in body
-
 
 
 def test_s3_payloads_as_boto3_sends_them_and_a_body_that_is_not_the_one_signed(offline, clients):
@@ -278,7 +264,6 @@ def test_s3_payloads_as_boto3_sends_them_and_a_body_that_is_not_the_one_signed(o
     assert s3.get_object(Bucket=bucket, Key="unsigned")["Body"].read() == b"free"
 
 
-
 def test_s3_chunked_upload_is_accepted_on_its_seed_signature(offline, clients):
     """STREAMING-AWS4-HMAC-SHA256-PAYLOAD: the seed signature covers the headers; a wrong one is refused."""
     bucket = f"auth-{uuid.uuid4().hex[:10]}"
@@ -295,7 +280,6 @@ def test_s3_chunked_upload_is_accepted_on_its_seed_signature(offline, clients):
     assert clients.s3.get_object(Bucket=bucket, Key="chunked")["Body"].read() == data
     h = _resign("PUT", url, creds, extra, secret=creds.secret_key[::-1])
     assert raw(offline, "PUT", f"/{bucket}/chunked2", body=body, headers=h)[0] == 403
-
 
 
 def _resign(method, url, creds, extra, secret=None):
@@ -317,7 +301,6 @@ def _resign(method, url, creds, extra, secret=None):
     return h
 
 
-
 def test_the_status_route_says_only_the_pid_unsigned(offline):
     status, _, body = raw(offline, "GET", server.STATUS_PATH)
     doc = json.loads(body)
@@ -331,13 +314,11 @@ def test_the_status_route_says_only_the_pid_unsigned(offline):
     assert status == 403, "moto's own routes need a signature too"
 
 
-
 ECHO_CREDENTIALS = """
 import os
 def handler(event, context):
     return {k: os.environ[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")}
 """
-
 
 
 def test_each_environment_has_temporary_credentials_that_end_with_it(offline, lam, role_arn):
@@ -361,7 +342,6 @@ def test_each_environment_has_temporary_credentials_that_end_with_it(offline, la
     with pytest.raises(ClientError) as err:
         as_fn.list_queues()
     assert err.value.response["Error"]["Code"] == "InvalidClientTokenId", "the old environment's credentials ended"
-
 
 
 def test_an_unsigned_payload_is_s3s_alone(offline):

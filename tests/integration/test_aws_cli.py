@@ -52,7 +52,6 @@ sys.addaudithook(_hook)
 pytestmark = pytest.mark.skipif(shutil.which("aws", path=str(BIN)) is None, reason="the AWS CLI is in the test extras")
 
 
-
 @pytest.fixture
 def spied(tmp_path):
     """An environment whose Pythons log (and confine to loopback) every lookup and connection."""
@@ -66,11 +65,9 @@ def spied(tmp_path):
     return env, log
 
 
-
 def sqslab_aws(env, *args, cwd=None) -> subprocess.CompletedProcess:
     return subprocess.run([str(BIN / "sqslab"), "aws", *args], capture_output=True, text=True, env=env, timeout=120,
                           cwd=cwd)
-
 
 
 def test_every_service_through_sqslab_aws_stays_on_loopback(offline, spied, tmp_path):
@@ -105,7 +102,6 @@ def test_every_service_through_sqslab_aws_stays_on_loopback(offline, spied, tmp_
     assert {ln.split()[1] for ln in seen} <= {"127.0.0.1"}, seen
 
 
-
 def test_aws_cli_v1_with_only_the_endpoint_variable_would_leave_loopback(offline, spied):
     """The control: `eval "$(sqslab offline env)"` then plain `aws sqs list-queues` (CLI v1)
     looks up the real SQS endpoint; the hook stops it before any packet leaves."""
@@ -120,7 +116,6 @@ def test_aws_cli_v1_with_only_the_endpoint_variable_would_leave_loopback(offline
     assert any(h.endswith("amazonaws.com") for h in hosts), hosts
     offline_env = subprocess.run(["bash", "-c", "sqslab offline env"], capture_output=True, text=True, env=env).stdout
     assert "sqslab aws" in offline_env, "sqslab offline env tells CLI v1 users what to use"
-
 
 
 def test_sqslab_aws_gives_the_endpoint_itself(offline, spied):

@@ -45,7 +45,6 @@ def aws_env_pointing_at_emulator(offline, monkeypatch, tmp_path):
     assert connected and all(a[0] in ("127.0.0.1", "::1") for a in connected)
 
 
-
 def test_aws_target_deploy_invoke_teardown(aws_env_pointing_at_emulator, clients):
     tgt = target.resolve("aws")
     assert tgt.name == "aws" and tgt.region == "eu-west-1" and tgt.endpoint_url is None
@@ -65,7 +64,6 @@ def test_aws_target_deploy_invoke_teardown(aws_env_pointing_at_emulator, clients
     assert result.bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
 
 
-
 def test_aws_target_with_a_bucket_the_user_gives(aws_env_pointing_at_emulator):
     s3 = target.client("s3", "aws")
     bucket = f"my-own-{uuid.uuid4().hex[:8]}"
@@ -76,7 +74,6 @@ def test_aws_target_with_a_bucket_the_user_gives(aws_env_pointing_at_emulator):
     report = stack.teardown(name, target="aws", bucket=bucket, progress=False)
     assert report["artifacts_deleted"] == 3 and not report["bucket_deleted"]
     assert bucket in [b["Name"] for b in s3.list_buckets()["Buckets"]], "a bucket the user gave is never deleted"
-
 
 
 def test_a_bucket_the_user_names_must_exist(aws_env_pointing_at_emulator):

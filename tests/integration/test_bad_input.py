@@ -25,7 +25,6 @@ from sqslab.series import tutorial
 ROOT = Path(__file__).resolve().parents[2]
 
 
-
 @pytest.fixture(scope="module")
 def world(offline, clients):
     """A deployed stack holding two messages: what every case must leave alone."""
@@ -39,7 +38,6 @@ def world(offline, clients):
     # Message counts of every queue, over the whole table (each case checks its own queue's).
     assert snapshot(clients) == everything
     stack.teardown(name, progress=False)
-
 
 
 def snapshot(clients, counted: list[str] | None = None) -> dict:
@@ -62,7 +60,6 @@ def snapshot(clients, counted: list[str] | None = None) -> dict:
     return {"stacks": stacks, "urls": sorted(urls), "queues": queues, "functions": functions, "objects": objects}
 
 
-
 def one_line(text: str) -> str:
     lines = text.strip().splitlines()
     assert len(lines) == 1, f"expected one line, got {len(lines)}:\n{text}"
@@ -70,10 +67,8 @@ def one_line(text: str) -> str:
     return lines[0]
 
 
-
 def deep_json(depth: int) -> str:
     return "[" * depth + "]" * depth
-
 
 
 # (argv, exit code, words the line must hold); {stack}/{prefix}/{dir}/{file:...} are filled in.
@@ -141,7 +136,6 @@ CLI_CASES = [
 ]
 
 
-
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     d = tmp_path_factory.mktemp("inputs")
@@ -150,7 +144,6 @@ def files(tmp_path_factory):
     (d / "badyaml.yaml").write_text("Resources:\n  Queue: [unclosed\n")
     (d / "lintfails.yaml").write_text("Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n    Properties: {Colour: red}\n")
     return d
-
 
 
 def fill(arg: str, world, files) -> str:
@@ -167,7 +160,6 @@ def fill(arg: str, world, files) -> str:
 
         return str(free_port())
     return arg.format(stack=world["stack"], prefix=world["prefix"])
-
 
 
 @pytest.mark.parametrize(("argv", "code", "words"), CLI_CASES, ids=[" ".join(c[0])[:50] for c in CLI_CASES])
@@ -187,7 +179,6 @@ def test_cli(argv, code, words, world, files, clients, capsys):
     assert line.startswith("sqslab: ")
     assert words.format(stack=world["stack"], prefix=world["prefix"]) in line, line
     assert after == before
-
 
 
 def _api_cases(world, files):
@@ -224,9 +215,7 @@ def _api_cases(world, files):
     ]
 
 
-
 API_IDS = [c[0] for c in _api_cases({"stack": "s", "prefix": "p"}, Path("."))]
-
 
 
 @pytest.mark.parametrize("index", range(len(API_IDS)), ids=API_IDS)
@@ -238,7 +227,6 @@ def test_python_api(index, world, files, clients):
     line = one_line(str(err.value))
     assert words in line, line
     assert snapshot(clients, [world["queue_url"]]) == before
-
 
 
 def test_notebook_stops_with_one_line(tmp_path, clients, world):
@@ -258,7 +246,6 @@ def test_notebook_stops_with_one_line(tmp_path, clients, world):
     assert snapshot(clients, [world["queue_url"]]) == before
 
 
-
 def test_subprocess_answers_are_one_line(world):
     """The same rule through the installed entry point, as a user meets it."""
     env = {**os.environ, "COLUMNS": "80"}
@@ -271,7 +258,6 @@ def test_subprocess_answers_are_one_line(world):
                                 timeout=120, env=env)
         assert result.returncode == 2, result.stderr
         assert words in one_line(result.stderr) and result.stdout == ""
-
 
 
 @pytest.mark.parametrize(("source", "error_type"), [
@@ -295,14 +281,12 @@ def test_failing_handler_is_one_line(source, error_type, lam, role_arn, capsys):
     lam.delete_function(FunctionName=name)
 
 
-
 def _sqslab(env_extra: dict, *argv: str, home, stdout=subprocess.PIPE) -> subprocess.CompletedProcess:
     from conftest import free_port
 
     env = {**os.environ, "SQSLAB_HOME": str(home), "SQSLAB_OFFLINE_PORT": str(free_port()), **env_extra}
     return subprocess.run([sys.executable, "-m", "sqslab.cli", *argv], stdout=stdout, stderr=subprocess.PIPE,
                           text=True, timeout=120, env=env)
-
 
 
 def test_an_own_state_directory_is_private_and_an_older_wider_one_is_tightened(tmp_path):
@@ -322,7 +306,6 @@ def test_an_own_state_directory_is_private_and_an_older_wider_one_is_tightened(t
         _sqslab({}, "offline", "stop", home=tmp_path)
 
 
-
 def test_a_closed_pipe_ends_quietly(tmp_path, offline):
     """`sqslab ... | head` whose reader has gone: no traceback, exit status 141 (128 + SIGPIPE), as Unix
     tools end."""
@@ -333,7 +316,6 @@ def test_a_closed_pipe_ends_quietly(tmp_path, offline):
                             stderr=subprocess.PIPE, text=True, timeout=60, env=env)
     os.close(write)
     assert result.returncode == 141 and result.stderr == "", result.stderr
-
 
 
 def test_lambda_refuses_reserved_environment_keys(lam, role_arn, clients):
@@ -360,7 +342,6 @@ def test_lambda_refuses_reserved_environment_keys(lam, role_arn, clients):
     lam.delete_function(FunctionName=name)
 
 
-
 def test_requests_the_emulator_cannot_serve_are_4xx_in_the_services_shape(offline):
     """A region that does not exist (AWS: "Credential should be scoped to a valid region"), and moto's own
     routes (its state dump failed with an HTML 500): a 4xx each, in the service's protocol."""
@@ -383,7 +364,6 @@ def test_requests_the_emulator_cannot_serve_are_4xx_in_the_services_shape(offlin
                   service="sqs")
     r = urllib3.PoolManager().request("GET", url, headers=h)
     assert r.status == 404 and b"<Code>UnknownOperationException</Code>" in r.data
-
 
 
 def test_a_mapping_whose_function_was_deleted_says_so(lam, role_arn, clients, offline):

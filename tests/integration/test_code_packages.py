@@ -36,7 +36,6 @@ LIMIT = code_package.UNZIPPED_LIMIT
 HANDLER = "def handler(event, context):\n    return 'ran'\n"
 
 
-
 def zeros_zip(name: str, size: int, extra: dict[str, str] | None = None) -> bytes:
     """A small zip (deflated zeros) that unpacks to ``size`` bytes, plus ``extra`` files."""
     buf = io.BytesIO()
@@ -54,7 +53,6 @@ def zeros_zip(name: str, size: int, extra: dict[str, str] | None = None) -> byte
     return buf.getvalue()
 
 
-
 def link_zip(link: str, target: str, files: dict[str, str] | None = None) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
@@ -68,11 +66,9 @@ def link_zip(link: str, target: str, files: dict[str, str] | None = None) -> byt
     return buf.getvalue()
 
 
-
 def folders(kind: str) -> set[str]:
     root = server.state_dir() / kind
     return {p.name for p in root.iterdir()} if root.is_dir() else set()
-
 
 
 @pytest.fixture(scope="module")
@@ -83,11 +79,9 @@ def bomb():
     return data
 
 
-
 def _code(err) -> tuple[str, str, int]:
     e = err.value.response
     return e["Error"]["Code"], e["Error"]["Message"], e["ResponseMetadata"]["HTTPStatusCode"]
-
 
 
 def test_a_package_past_the_unzipped_quota_is_refused_at_create_and_nothing_is_unpacked(lam, role_arn, bomb):
@@ -100,7 +94,6 @@ def test_a_package_past_the_unzipped_quota_is_refused_at_create_and_nothing_is_u
     assert folders("code") == before
 
 
-
 def test_update_function_code_past_the_quota_is_refused_and_the_old_code_stays(lam, role_arn, bomb):
     name = make_function(lam, role_arn, HANDLER)
     sha = lam.get_function(FunctionName=name)["Configuration"]["CodeSha256"]
@@ -110,7 +103,6 @@ def test_update_function_code_past_the_quota_is_refused_and_the_old_code_stays(l
     assert lam.get_function(FunctionName=name)["Configuration"]["CodeSha256"] == sha
     assert invoke(lam, name)["body"] == "ran"
     lam.delete_function(FunctionName=name)
-
 
 
 def test_layers_count_toward_the_quota(lam, role_arn, bomb):
@@ -140,7 +132,6 @@ def test_layers_count_toward_the_quota(lam, role_arn, bomb):
     lam.delete_function(FunctionName=name)
 
 
-
 def test_cloudformation_meets_the_same_quota(clients, role_arn, bomb):
     """CloudFormation creates functions through the same Lambda API: the stack fails on the function, with
     Lambda's message, and rolls back."""
@@ -163,7 +154,6 @@ def test_cloudformation_meets_the_same_quota(clients, role_arn, bomb):
         getattr(clients, "lambda").get_function(FunctionName=f"cfn-bomb-{bucket}")
 
 
-
 def test_links_leading_outside_and_entries_under_a_file_are_refused(lam, role_arn):
     """A package is unpacked into its own folder: a link that leads out of it, and an entry that would be
     written under a file or a link, are refused at CreateFunction (never an HTML 500); nothing is unpacked."""
@@ -181,7 +171,6 @@ def test_links_leading_outside_and_entries_under_a_file_are_refused(lam, role_ar
                         Code={"ZipFile": link_zip("alias.py", "index.py")})
     assert invoke(lam, name)["body"] == "ran"
     lam.delete_function(FunctionName=name)
-
 
 
 def test_a_deleted_functions_folder_is_removed_and_its_code_is_read_only(lam, role_arn):
@@ -206,7 +195,6 @@ def test_a_deleted_functions_folder_is_removed_and_its_code_is_read_only(lam, ro
     assert got == ("wrote" if os.geteuid() == 0 else "PermissionError")
     lam.delete_function(FunctionName=name)
     assert not root.exists()
-
 
 
 def test_a_deleted_layer_version_keeps_working_until_no_function_uses_it(lam, role_arn):

@@ -1,9 +1,9 @@
 """The notebooks' Colab install cell, run as Colab would run it: in a fresh Python
 environment that has the dependencies but not sqslab, in an IPython shell that has
 ``google.colab`` loaded, with the series' repository given as a git address (here a
-local clone, so nothing leaves the machine). The cell (three code lines) must clone,
-and scripts/colab_setup.py install, put the package on the path and move to the notebooks; the next cell's setup must start the
-offline server from there. Run again, it must not clone a second time."""
+local clone, so nothing leaves the machine). The cell (three code lines) must clone, and
+scripts/colab_setup.py install, put the package on the path and move to the notebooks;
+the next cell's setup must start the offline server from there. Run again, it must not clone a second time."""
 
 
 from __future__ import annotations
@@ -26,11 +26,9 @@ FAKE_COLAB = ("_ip = get_ipython()\n"
               "_ip.__class__ = type('Shell', (type(_ip),), {'__module__': 'google.colab._shell'})\n")
 
 
-
 def ipython(python: Path, code: str, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run([str(python), "-m", "IPython", "--quick", "--no-banner", "--colors=NoColor", "-c", code],
                           capture_output=True, text=True, env=env, timeout=300, cwd=env["HOME"])
-
 
 
 @pytest.mark.slow

@@ -24,10 +24,8 @@ from sqslab.lab.handle import Lab
 pytestmark = pytest.mark.usefixtures("offline")
 
 
-
 def unique(prefix):
     return f"{prefix}{uuid.uuid4().hex[:6]}"
-
 
 
 def counts(clients, queue_name) -> tuple[int, int]:
@@ -38,10 +36,8 @@ def counts(clients, queue_name) -> tuple[int, int]:
     return int(attrs["ApproximateNumberOfMessages"]), int(attrs["ApproximateNumberOfMessagesNotVisible"])
 
 
-
 def functions(clients) -> set[str]:
     return {f["FunctionName"] for f in getattr(clients, "lambda").list_functions()["Functions"]}
-
 
 
 def raw_create(clients, name: str, resources: dict) -> tuple[str, list[str]]:
@@ -54,7 +50,6 @@ def raw_create(clients, name: str, resources: dict) -> tuple[str, list[str]]:
     return status, reasons
 
 
-
 @pytest.fixture(scope="module")
 def first(clients):
     """Stack A with two messages waiting in its queue."""
@@ -64,7 +59,6 @@ def first(clients):
         Lab.of(name).invoke("function1", progress=False)
     yield {"stack": name, "prefix": prefix, "queue": f"{prefix}-queue"}
     stack.teardown(name, progress=False)
-
 
 
 def test_same_prefix_is_refused_before_anything_is_created(clients, first):
@@ -79,7 +73,6 @@ def test_same_prefix_is_refused_before_anything_is_created(clients, first):
         assert f"sqslab teardown --stack-name {first['stack']}" in line
         assert stack.describe(clients.cloudformation, name) is None
     assert (counts(clients, first["queue"]), functions(clients)) == before
-
 
 
 def test_failed_create_deletes_only_what_it_made(clients, first, role_arn):
@@ -110,7 +103,6 @@ def test_failed_create_deletes_only_what_it_made(clients, first, role_arn):
     assert counts(clients, first["queue"]) == before[0]
 
 
-
 def test_resources_made_outside_any_stack_are_not_taken_over(clients, role_arn):
     lam = getattr(clients, "lambda")
     queue, fn = unique("coll-hand-q-"), unique("coll-hand-fn-")
@@ -132,7 +124,6 @@ def test_resources_made_outside_any_stack_are_not_taken_over(clients, role_arn):
     assert json.loads(out["Payload"].read()) == "mine"
     lam.delete_function(FunctionName=fn)
     clients.sqs.delete_queue(QueueUrl=url)
-
 
 
 def test_nested_child_failure_fails_the_parent_and_goes_with_it(clients, first):
@@ -165,7 +156,6 @@ def test_nested_child_failure_fails_the_parent_and_goes_with_it(clients, first):
     assert counts(clients, first["queue"]) == (2, 0)
 
 
-
 def test_two_stacks_side_by_side(clients, first):
     """Stack B's deploy, update, refused deploy and teardown leave stack A's messages where they were."""
     name, prefix = unique("coll-b-"), unique("cb")
@@ -184,7 +174,6 @@ def test_two_stacks_side_by_side(clients, first):
     assert len(got.body) == 2
     for _ in range(2):
         Lab.of(first["stack"]).invoke("function1", progress=False)
-
 
 
 def test_nested_update_keeps_the_queue_and_its_messages(clients):
@@ -206,7 +195,6 @@ def test_nested_update_keeps_the_queue_and_its_messages(clients):
     assert attrs["VisibilityTimeout"] == "30" and attrs["CreatedTimestamp"] == before["CreatedTimestamp"]
     assert counts(clients, f"{prefix}-queue") == (1, 0)
     stack.teardown(name, progress=False)
-
 
 
 @pytest.mark.parametrize("change", ["another template", "another Prefix", "the other layout"])

@@ -18,16 +18,13 @@ from botocore.exceptions import ClientError
 LATE_S = 0.3
 
 
-
 def _tag() -> str:
     return uuid.uuid4().hex[:10]
-
 
 
 def _error(excinfo) -> tuple[str, int, str]:
     err = excinfo.value.response
     return err["Error"]["Code"], err["ResponseMetadata"]["HTTPStatusCode"], err["Error"].get("Message", "")
-
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +33,6 @@ def echo(lam, role_arn):
     from helpers import make_function
 
     return make_function(lam, role_arn, "def handler(event, context):\n    return event\n", Timeout=10)
-
 
 
 def test_invoke_refuses_a_payload_that_is_not_json(lam, echo):
@@ -57,7 +53,6 @@ def test_invoke_refuses_a_payload_that_is_not_json(lam, echo):
     # Any JSON value is an event, and no payload at all is allowed.
     assert json.loads(lam.invoke(FunctionName=echo, Payload=b'"text"')["Payload"].read()) == "text"
     assert lam.invoke(FunctionName=echo)["StatusCode"] == 200
-
 
 
 def test_invoke_refuses_payloads_over_the_quota(lam, echo):
@@ -83,7 +78,6 @@ def test_invoke_refuses_payloads_over_the_quota(lam, echo):
     assert message == f"{len(event)} byte payload is too large for the Event invocation type (limit 1048576 bytes)"
     small = json.dumps({"data": "x" * 1000}).encode()
     assert lam.invoke(FunctionName=echo, Payload=small, InvocationType="Event")["StatusCode"] == 202
-
 
 
 @pytest.mark.parametrize("name,bad,good", [
@@ -121,7 +115,6 @@ def test_queue_attributes_out_of_range_are_refused(clients, name, bad, good):
         sqs.delete_queue(QueueUrl=url)
 
 
-
 def test_change_visibility_of_a_message_not_in_flight(clients):
     """SQS API reference, ChangeMessageVisibility, Errors: MessageNotInflight for a
     message that is not in flight (received, then visible again: its timeout ended or
@@ -157,7 +150,6 @@ def test_change_visibility_of_a_message_not_in_flight(clients):
         sqs.delete_queue(QueueUrl=url)
 
 
-
 def test_change_visibility_batch_answers_per_entry(clients):
     """SQS API reference, ChangeMessageVisibilityBatch: each entry's result, the
     failures in Failed with their own codes."""
@@ -180,11 +172,9 @@ def test_change_visibility_batch_answers_per_entry(clients):
         sqs.delete_queue(QueueUrl=url)
 
 
-
 def _poll(sqs, url, wait: int, out: dict) -> None:
     out["messages"] = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=wait).get("Messages", [])
     out["at"] = time.monotonic()
-
 
 
 def test_long_poll_returns_a_message_as_soon_as_its_visibility_timeout_ends(clients):
@@ -210,7 +200,6 @@ def test_long_poll_returns_a_message_as_soon_as_its_visibility_timeout_ends(clie
         assert max(lateness) < LATE_S, lateness
     finally:
         sqs.delete_queue(QueueUrl=url)
-
 
 
 def test_long_poll_wakes_when_a_message_is_released_or_its_delay_ends(clients):
@@ -244,7 +233,6 @@ def test_long_poll_wakes_when_a_message_is_released_or_its_delay_ends(clients):
         sqs.delete_queue(QueueUrl=url)
 
 
-
 def test_fifo_deduplication_id_outlives_its_deleted_message(clients):
     """SQS developer guide, "Using the message deduplication ID" and FIFO key terms:
     a send with an id seen in the last 5 minutes is accepted but not delivered, and
@@ -263,7 +251,6 @@ def test_fifo_deduplication_id_outlives_its_deleted_message(clients):
         assert [m["Body"] for m in sqs.receive_message(QueueUrl=url)["Messages"]] == ["other"]
     finally:
         sqs.delete_queue(QueueUrl=url)
-
 
 
 def test_content_based_deduplication_outlives_its_deleted_message(clients):

@@ -44,7 +44,6 @@ def handler(event, context):
 """
 
 
-
 def batches(logs, name) -> list[dict]:
     """Every batch the handler saw, in start order."""
     out = []
@@ -52,7 +51,6 @@ def batches(logs, name) -> list[dict]:
         if line.startswith('{"batch"'):
             out.append(json.loads(line)["batch"])
     return sorted(out, key=lambda b: b["t0"])
-
 
 
 def wait_until(predicate, timeout: float, step: float = 0.05):
@@ -64,10 +62,8 @@ def wait_until(predicate, timeout: float, step: float = 0.05):
         time.sleep(step)
 
 
-
 def bodies(batch) -> list[str]:
     return [r["body"] for r in batch["records"]]
-
 
 
 class Mapped:
@@ -121,7 +117,6 @@ class Mapped:
             pass
 
 
-
 @pytest.fixture
 def mapped(clients, lam, role_arn):
     made = []
@@ -136,10 +131,8 @@ def mapped(clients, lam, role_arn):
         m.close()
 
 
-
 def status(offline) -> dict:
     return server_status(offline.endpoint_url)["event_sources"]
-
 
 
 def test_send_never_waits_for_the_handler_and_the_record_is_the_messages_own(mapped):
@@ -169,7 +162,6 @@ def test_send_never_waits_for_the_handler_and_the_record_is_the_messages_own(map
     assert wait_until(lambda: m.count() == 0, 2)
 
 
-
 def test_a_failed_batch_returns_after_the_visibility_timeout_then_goes_to_the_dead_letter_queue(mapped, offline):
     """services-sqs-errorhandling: an error deletes nothing, the message returns after the
     visibility timeout with a higher ApproximateReceiveCount; sqs-dead-letter-queues: after
@@ -195,7 +187,6 @@ def test_a_failed_batch_returns_after_the_visibility_timeout_then_goes_to_the_de
     assert "retries" in shown and "moved to a dead-letter queue" in shown, shown
 
 
-
 def test_partial_batch_response_keeps_only_the_listed_record(mapped):
     """services-sqs-errorhandling, "Implementing partial batch responses". (The visibility
     timeout covers the batching window plus the function's run, as services-sqs-configure advises.)"""
@@ -208,14 +199,12 @@ def test_partial_batch_response_keeps_only_the_listed_record(mapped):
     m.close()
 
 
-
 def test_without_report_batch_item_failures_a_returned_list_is_ignored(mapped):
     """services-sqs-errorhandling: Lambda processes the response only when ReportBatchItemFailures is on."""
     m = mapped(visibility=1, timeout=1)
     m.send("bad-but-unread")
     assert m.wait_batches(1, 3)
     assert wait_until(lambda: m.count() == 0, 2)
-
 
 
 def test_batching_window_and_batch_size(mapped):
@@ -238,7 +227,6 @@ def test_batching_window_and_batch_size(mapped):
     assert [len(b["records"]) for b in seen[2:]] == [1, 1]
 
 
-
 def test_fifo_groups_in_order_one_batch_per_group_at_a_time(mapped):
     """with-sqs / services-sqs-scaling: FIFO messages of a group arrive in order, one batch per group in flight."""
     m = mapped(fifo=True, BatchSize=2)
@@ -257,7 +245,6 @@ def test_fifo_groups_in_order_one_batch_per_group_at_a_time(mapped):
     assert {"MessageGroupId", "MessageDeduplicationId"} <= set(attrs)
 
 
-
 def test_concurrent_batches_up_to_maximum_concurrency_in_separate_environments(mapped):
     """services-sqs-scaling: ScalingConfig.MaximumConcurrency caps the batches in flight."""
     m = mapped(visibility=3, timeout=3, BatchSize=1, ScalingConfig={"MaximumConcurrency": 2})
@@ -273,7 +260,6 @@ def test_concurrent_batches_up_to_maximum_concurrency_in_separate_environments(m
     assert len({b["stream"] for b in seen}) >= 2  # one execution environment, one log stream, per concurrent batch
 
 
-
 def test_reserved_concurrency_caps_the_mapping(mapped):
     """services-sqs-scaling: the function's reserved concurrency also limits the mapping."""
     m = mapped(visibility=3, timeout=3, BatchSize=1, reserved=1)
@@ -281,7 +267,6 @@ def test_reserved_concurrency_caps_the_mapping(mapped):
     seen = m.wait_batches(3, 5)
     spans = sorted((b["t0"], b["t1"]) for b in seen)
     assert len(spans) == 3 and all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
-
 
 
 def test_disable_and_delete_stop_the_poller(mapped):
@@ -302,7 +287,6 @@ def test_disable_and_delete_stop_the_poller(mapped):
     m.send("after delete")
     time.sleep(1.0)
     assert len(m.batches()) == 1 and m.count() == 1
-
 
 
 def test_create_time_checks(clients, lam, role_arn):
@@ -361,7 +345,6 @@ def test_create_time_checks(clients, lam, role_arn):
         lam.delete_event_source_mapping(UUID=made["UUID"])
 
 
-
 TEMPLATE = """
 AWSTemplateFormatVersion: "2010-09-09"
 Resources:
@@ -401,7 +384,6 @@ Resources:
       BatchSize: "5"
       Enabled: "true"
 """
-
 
 
 def test_a_mapping_made_by_cloudformation_is_polled_and_stops_with_its_stack(clients):

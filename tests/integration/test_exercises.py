@@ -24,7 +24,6 @@ def solutions(chapter: str):
     return module
 
 
-
 @pytest.fixture
 def lab():
     """A stack per test: each check of exercise 1 ends with a PurgeQueue, which SQS allows once a minute."""
@@ -35,14 +34,12 @@ def lab():
     stack.teardown(name, progress=False)
 
 
-
 def test_02_solutions_are_right(lab, capsys):
     answers = solutions("02_invoke")
     assert exercises.check_02_1(lab, answers.prediction_1) is True
     assert exercises.check_02_2(lab, answers.receive_and_delete) is True
     assert exercises.check_02_3(lab, answers.make_visible_again) is True
     assert capsys.readouterr().out.count("right: ") == 3
-
 
 
 def test_02_wrong_answers_are_wrong(lab, capsys):
@@ -57,7 +54,6 @@ def test_02_wrong_answers_are_wrong(lab, capsys):
     assert exercises.check_02_1(lab, None) is None and "not answered yet" in capsys.readouterr().out
 
 
-
 def test_03_solutions_are_right_and_wrong_answers_wrong(lab, capsys):
     answers = solutions("03_visibility_timeout")
     assert exercises.check_03_1(lab, answers.prediction_1) is True
@@ -70,7 +66,6 @@ def test_03_solutions_are_right_and_wrong_answers_wrong(lab, capsys):
 
     assert exercises.check_03_2(lab, no_heartbeat) is False
     assert "change_message_visibility" in capsys.readouterr().out
-
 
 
 def test_04_solutions_are_right_and_wrong_answers_wrong(lab, capsys):
@@ -116,7 +111,6 @@ def test_04_solutions_are_right_and_wrong_answers_wrong(lab, capsys):
     assert "should come from a long poll" in capsys.readouterr().out
 
 
-
 @pytest.fixture
 def retries_lab():
     """A retries stack of its own: a consumer with a 1 s timeout polled through a mapping."""
@@ -125,7 +119,6 @@ def retries_lab():
                                                      "MaximumBatchingWindowInSeconds": 1}, progress=False)
     yield Lab.of(name, "offline")
     stack.teardown(name, progress=False)
-
 
 
 def test_05_solutions_are_right_and_wrong_answers_wrong(retries_lab, capsys):
@@ -153,7 +146,6 @@ def test_05_solutions_are_right_and_wrong_answers_wrong(retries_lab, capsys):
     assert exercises.check_05_2(retries_lab, lambda lam, sqs, url, fn: None) is False
     assert not retries_lab.client("lambda").list_event_source_mappings(FunctionName=retries_lab.consumer_name)[
         "EventSourceMappings"][1:], "each check deletes the learner's mapping; only the stack's is left"
-
 
 
 def test_06_solutions_are_right_and_wrong_answers_wrong(retries_lab, capsys):

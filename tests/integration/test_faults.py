@@ -35,7 +35,6 @@ def handler(event, context):
 """
 
 
-
 @pytest.fixture
 def hostile_env(tmp_path):
     """The caller's environment with a real-looking identity, an unknown profile,
@@ -58,15 +57,12 @@ def hostile_env(tmp_path):
     return env
 
 
-
 def run(args: list[str], env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
 
 
-
 def sqslab(*args: str, env: dict) -> subprocess.CompletedProcess:
     return run_sqslab(*args, env=env)
-
 
 
 def wait_gone(pid: int, within: float) -> bool:
@@ -76,7 +72,6 @@ def wait_gone(pid: int, within: float) -> bool:
             return False
         time.sleep(0.05)
     return True
-
 
 
 def in_time_wait(port: int) -> int:
@@ -89,7 +84,6 @@ def in_time_wait(port: int) -> int:
     return count
 
 
-
 def request_the_server_closes(port: int) -> None:
     """One request that the server answers and then closes first, as it does when asked
     to: its end of the connection stays in TIME_WAIT for a minute."""
@@ -97,7 +91,6 @@ def request_the_server_closes(port: int) -> None:
         conn.sendall(f"GET {server.STATUS_PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
         while conn.recv(65536):
             pass  # until the server's FIN
-
 
 
 def assert_clean_environment(pid: int, env: dict) -> None:
@@ -111,12 +104,10 @@ def assert_clean_environment(pid: int, env: dict) -> None:
     assert not [e for e in entries if e.split("=")[0].lower().endswith("_proxy")]
 
 
-
 def spawn_sleep_in_a_handler(lam, iam) -> int:
     pid = invoke(lam, make_function(lam, ensure_role(iam), SPAWN_SLEEP))["body"]["pid"]
     assert server._pid_alive(pid)
     return pid
-
 
 
 def test_start_after_every_kind_of_end(own_home, hostile_env):
@@ -180,7 +171,6 @@ def test_start_after_every_kind_of_end(own_home, hostile_env):
         previous, last_pid = end, info.pid
 
 
-
 def test_a_handlers_children_end_with_a_timeout(lam, role_arn):
     name = make_function(lam, role_arn, """
         import subprocess, time
@@ -193,7 +183,6 @@ def test_a_handlers_children_end_with_a_timeout(lam, role_arn):
     assert resp["body"]["errorType"] == "Sandbox.Timedout"
     pid = next(json.loads(ln)["pid"] for ln in resp["log"].splitlines() if ln.startswith('{"pid"'))
     assert wait_gone(pid, 5), "a handler's child outlived the environment its timeout stopped"
-
 
 
 def test_a_child_that_leaves_the_group_does_not_hold_up_the_runtime(offline, role_arn):
@@ -218,7 +207,6 @@ def test_a_child_that_leaves_the_group_does_not_hold_up_the_runtime(offline, rol
         os.kill(pid, signal.SIGKILL)
 
 
-
 def test_a_handlers_children_do_not_read_its_requests(lam, role_arn):
     """A child that reads stdin gets end of input, not the runtime's next request."""
     name = make_function(lam, role_arn, """
@@ -228,7 +216,6 @@ def test_a_handlers_children_do_not_read_its_requests(lam, role_arn):
         """)
     assert invoke(lam, name)["body"] == ""
     assert invoke(lam, name)["body"] == "", "the second invoke must reach the warm environment"
-
 
 
 def test_a_worker_killed_mid_invoke(lam, role_arn, tmp_path):
@@ -252,13 +239,11 @@ def test_a_worker_killed_mid_invoke(lam, role_arn, tmp_path):
     assert again.get("FunctionError") is None and again["body"] != killed
 
 
-
 def wait_for(path, within: float = 10.0) -> None:
     deadline = time.monotonic() + within
     while not (path.exists() and path.read_text()):
         assert time.monotonic() < deadline, f"{path} never appeared"
         time.sleep(0.02)
-
 
 
 def test_a_handler_timing_out_with_messages_loses_none(lam, role_arn, clients):

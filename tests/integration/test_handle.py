@@ -22,7 +22,6 @@ def lab():
     stack.teardown(name, progress=False)
 
 
-
 def test_names_and_clients(lab):
     handle, prefix = lab
     assert handle.queue_name == f"{prefix}-queue" and handle.queue_url.endswith(f"/{prefix}-queue")
@@ -31,7 +30,6 @@ def test_names_and_clients(lab):
     assert Lab.of(handle) is handle
     with pytest.raises(SqslabError, match="'function4' is not one of the stack's functions"):
         handle.function_name("function4")
-
 
 
 def test_outputs_are_read_once(lab):
@@ -50,11 +48,9 @@ def test_outputs_are_read_once(lab):
     sqs.purge_queue(QueueUrl=sqs.get_queue_url(QueueName=handle.queue_name)["QueueUrl"])
 
 
-
 def test_a_name_that_is_not_deployed_is_one_line():
     with pytest.raises(SqslabError, match="stack never-there is not deployed offline: run `sqslab deploy` first"):
         Lab.of("never-there", "offline").outputs  # noqa: B018
-
 
 
 def test_the_retries_stack_names_its_consumer_queues_and_mapping():
@@ -74,7 +70,6 @@ def test_the_retries_stack_names_its_consumer_queues_and_mapping():
             handle.function_name("function1")
     finally:
         stack.teardown(name, progress=False)
-
 
 
 def test_the_articles_stack_has_no_dead_letter_queue(lab):

@@ -24,20 +24,16 @@ from tests.helpers import make_function
 ACCOUNT, REGION = "123456789012", "us-east-1"
 
 
-
 def policy(*statements) -> list[ip.Statement]:
     return ip.parse_policy(json.dumps({"Version": "2012-10-17", "Statement": list(statements)}))
-
 
 
 def allow(action, resource="*", **extra):
     return {"Effect": "Allow", "Action": action, "Resource": resource, **extra}
 
 
-
 def deny(action, resource="*", **extra):
     return {"Effect": "Deny", "Action": action, "Resource": resource, **extra}
-
 
 
 CALLER = '''
@@ -64,7 +60,6 @@ TRUST = {"Version": "2012-10-17",
          "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
 
 
-
 @pytest.fixture(scope="module")
 def stack(clients, lam):
     """A queue and, as in the article's template, function2's role (receive, no delete) and function3's
@@ -85,12 +80,10 @@ def stack(clients, lam):
     return out
 
 
-
 def calls(lam, name, *calls_):
     resp = lam.invoke(FunctionName=name, Payload=json.dumps({"calls": [list(c) for c in calls_]}))
     assert "FunctionError" not in resp, resp["Payload"].read()
     return json.loads(resp["Payload"].read())
-
 
 
 def test_function2_role_may_not_delete_and_gets_accessdenied(stack, lam, clients):
@@ -115,7 +108,6 @@ def test_function2_role_may_not_delete_and_gets_accessdenied(stack, lam, clients
     drain(clients.sqs, stack["url"])
 
 
-
 def drain(sqs, url):
     """Delete every visible message (as the learner; PurgeQueue allows one call a minute)."""
     while True:
@@ -124,7 +116,6 @@ def drain(sqs, url):
             return
         for m in got:
             sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-
 
 
 def test_function3_role_deletes_and_the_learner_may_do_everything(stack, lam, clients):
@@ -144,7 +135,6 @@ def test_function3_role_deletes_and_the_learner_may_do_everything(stack, lam, cl
     clients.logs.describe_log_groups()
 
 
-
 def test_other_services_answer_in_their_own_shape(stack, lam):
     """Lambda answers AccessDeniedException (HTTP 403), CloudWatch Logs AccessDeniedException; GetCallerIdentity
     needs no permission (STS API reference); the managed AWSLambdaBasicExecutionRole allows the log writes."""
@@ -155,7 +145,6 @@ def test_other_services_answer_in_their_own_shape(stack, lam):
     assert "lambda:ListFunctions on resource: *" in fn_list["message"]
     assert logs_read["code"] == "AccessDeniedException" and "logs:DescribeLogGroups" in logs_read["message"]
     assert logs_write == {"code": None} and who == {"code": None}
-
 
 
 def test_an_explicit_deny_takes_effect_at_once(stack, lam, clients):
@@ -173,7 +162,6 @@ def test_an_explicit_deny_takes_effect_at_once(stack, lam, clients):
     finally:
         clients.iam.delete_role_policy(RoleName=role, PolicyName="no-lookups")
     assert calls(lam, stack["f3"], get_url) == [{"code": None}]
-
 
 
 def test_a_mapping_whose_role_may_not_poll(stack, lam, clients):
@@ -203,7 +191,6 @@ def test_a_mapping_whose_role_may_not_poll(stack, lam, clients):
         drain(clients.sqs, stack["url"])
 
 
-
 WHO = '''
 import boto3
 
@@ -211,7 +198,6 @@ import boto3
 def handler(event, context):
     return boto3.client("sts").get_caller_identity()
 '''
-
 
 
 def test_get_caller_identity_in_a_function_names_its_role_session(stack, lam, clients):
@@ -228,7 +214,6 @@ def test_get_caller_identity_in_a_function_names_its_role_session(stack, lam, cl
     assert clients.sts.get_caller_identity()["Arn"] != who["Arn"], "the learner is not the function"
 
 
-
 def test_a_new_role_takes_effect_with_new_execution_environments(stack, lam, clients):
     """Lambda developer guide, "Understanding the Lambda execution environment lifecycle": a configuration
     change (the role too) means new execution environments, so the next invoke runs with the new role's
@@ -240,7 +225,6 @@ def test_a_new_role_takes_effect_with_new_execution_environments(stack, lam, cli
     after = json.loads(resp["Payload"].read())["Arn"]
     assert stack["role2"].rsplit("/", 1)[-1] in before and stack["role3"].rsplit("/", 1)[-1] in after
     assert "Init Duration" in base64.b64decode(resp["LogResult"]).decode(), "a new environment: a cold start"
-
 
 
 RAW = '''
@@ -268,7 +252,6 @@ def handler(event, context):
     except urllib.error.HTTPError as error:
         return error.code
 '''
-
 
 
 def test_a_functions_credentials_cannot_reach_the_emulators_own_api_nor_hide_an_action(stack, lam, clients):

@@ -37,7 +37,6 @@ def handler(event, context):
 """
 
 
-
 def strace_or_skip() -> str:
     found = shutil.which("strace")
     reason = None
@@ -52,7 +51,6 @@ def strace_or_skip() -> str:
             pytest.fail(reason)
         pytest.skip(reason)
     return found
-
 
 
 def test_the_users_aws_setup_is_never_opened_nor_held(own_home, tmp_path):

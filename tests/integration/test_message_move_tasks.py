@@ -23,10 +23,8 @@ def sqs(clients):
     return clients.sqs
 
 
-
 def arn_of(sqs, url: str) -> str:
     return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-
 
 
 def pipe(sqs, n: int, tag: str | None = None, dlq_url: str | None = None):
@@ -47,12 +45,10 @@ def pipe(sqs, n: int, tag: str | None = None, dlq_url: str | None = None):
     return url, dlq_url, dlq_arn, bodies
 
 
-
 def count(sqs, url: str) -> int:
     names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
     return sum(int(attrs[n]) for n in names)
-
 
 
 def wait_status(sqs, dlq_arn: str, statuses=("COMPLETED", "CANCELLED", "FAILED"), timeout: float = 5.0) -> dict:
@@ -64,7 +60,6 @@ def wait_status(sqs, dlq_arn: str, statuses=("COMPLETED", "CANCELLED", "FAILED")
         time.sleep(0.02)
 
 
-
 def receive_all(sqs, url: str, n: int) -> list[dict]:
     got: list[dict] = []
     deadline = time.monotonic() + 5
@@ -72,7 +67,6 @@ def receive_all(sqs, url: str, n: int) -> list[dict]:
         got += sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
                                    MessageAttributeNames=["All"], AttributeNames=["All"]).get("Messages", [])
     return got
-
 
 
 def test_start_moves_to_the_original_source_queue_by_default(sqs):
@@ -97,7 +91,6 @@ def test_start_moves_to_the_original_source_queue_by_default(sqs):
     assert count(sqs, dlq_url) == 0
 
 
-
 def test_default_destination_with_two_source_queues(sqs):
     """API_StartMessageMoveTask: "their respective original source queues": two queues share one
     dead-letter queue, and each message goes back to the queue whose RedrivePolicy moved it."""
@@ -108,7 +101,6 @@ def test_default_destination_with_two_source_queues(sqs):
     assert wait_status(sqs, dlq_arn)["ApproximateNumberOfMessagesMoved"] == 4
     assert sorted(m["Body"] for m in receive_all(sqs, url_a, 2)) == bodies_a
     assert sorted(m["Body"] for m in receive_all(sqs, url_b, 2)) == bodies_b
-
 
 
 def test_explicit_destination_and_list_entry(sqs):
@@ -125,7 +117,6 @@ def test_explicit_destination_and_list_entry(sqs):
     assert abs(task["StartedTimestamp"] - started) < 2000
     assert sorted(m["Body"] for m in receive_all(sqs, other, 2)) == bodies
     assert count(sqs, url) == 0
-
 
 
 def test_rate_limit_and_cancel(sqs):
@@ -152,7 +143,6 @@ def test_rate_limit_and_cancel(sqs):
         sqs.cancel_message_move_task(TaskHandle=handle)
 
 
-
 def test_one_active_task_per_source_queue(sqs):
     """API_StartMessageMoveTask: "Only one active message movement task is supported per queue at any given
     time"; ListMessageMoveTasks lists the most recent first, MaxResults up to 10 (default 1)."""
@@ -171,7 +161,6 @@ def test_one_active_task_per_source_queue(sqs):
     assert len(sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"]) == 1
     with pytest.raises(ClientError, match="MaxResults"):
         sqs.list_message_move_tasks(SourceArn=dlq_arn, MaxResults=11)
-
 
 
 def test_refusals(sqs):

@@ -118,10 +118,8 @@ INSPECT = {
 }
 
 
-
 def load(p: Path):
     return nbformat.read(p, as_version=4)
-
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +149,6 @@ def executed(offline, tmp_path_factory):
     return {r["notebook"]: r for r in records}
 
 
-
 def values(record) -> dict:
     """What the notebook computed, read from its kernel after it ran (:data:`INSPECT`)."""
     failed = {k: str(v) for k, v in record["values"].items() if isinstance(v, EvaluationError)}
@@ -159,11 +156,9 @@ def values(record) -> dict:
     return record["values"]
 
 
-
 def obs(executed, name):
     assert executed[name]["error"] is None, f"{name} failed: {executed[name]['error']}"
     return values(executed[name])
-
 
 
 def shown(executed, name) -> str:
@@ -178,7 +173,6 @@ def shown(executed, name) -> str:
     return "\n".join(texts)
 
 
-
 def figures(executed, name) -> int:
     """Figures in the executed notebook; each must be embedded in the HTML handout too."""
     nb = load(executed[name]["ipynb"])
@@ -187,12 +181,10 @@ def figures(executed, name) -> int:
     return count
 
 
-
 def test_each_notebook_takes_at_least_its_waits_by_design(executed):
     """The waits the tutorial counts as forced are real: no notebook ran faster than them."""
     for name, forced in tutorial.waits_by_design("quick").items():
         assert executed[f"{name}.ipynb"]["seconds"] >= forced, name
-
 
 
 def test_every_notebook_ran_without_error_and_has_a_handout(executed):
@@ -203,7 +195,6 @@ def test_every_notebook_ran_without_error_and_has_a_handout(executed):
         errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
         assert errors == [], name
         assert rec["html"].stat().st_size > 10_000
-
 
 
 def test_handouts_open_offline_in_a_browser(executed, tmp_path):
@@ -241,7 +232,6 @@ def test_handouts_open_offline_in_a_browser(executed, tmp_path):
     assert all((tmp_path / f"{name}.png").stat().st_size > 10_000 for name in shots)
 
 
-
 def test_index_and_deploy(executed):
     assert figures(executed, "00_index.ipynb") >= 1
     o = obs(executed, "01_deploy.ipynb")
@@ -257,7 +247,6 @@ def test_index_and_deploy(executed):
     assert o["delete_with_function3_role"] == "ReceiptHandleIsInvalid"
 
 
-
 def test_invoke_shows_the_articles_observations(executed):
     o = obs(executed, "02_invoke.ipynb")
     assert o["sent"] == 2 and o["function2_first"] == 2 and o["function2_first_matches"]
@@ -265,7 +254,6 @@ def test_invoke_shows_the_articles_observations(executed):
     assert o["function3_at_once"] == 0 and o["function3_at_once_s"] == pytest.approx(2, abs=0.5)
     assert o["function3_after_timeout"] == 2 and o["function3_after_matches"]
     assert o["function2_last"] == 0 and o["function2_last_s"] == pytest.approx(2, abs=0.5)
-
 
 
 def test_visibility_timeout_timeline(executed):
@@ -284,7 +272,6 @@ def test_visibility_timeout_timeline(executed):
     assert o["heartbeat_b_got"] == 0 and o["heartbeat_windows"] == 1 and o["heartbeat_ended_by"] == ["delete"]
     assert o["heartbeat_hidden_s"] == pytest.approx(6, abs=0.5)
     assert figures(executed, "03_visibility_timeout.ipynb") == 3
-
 
 
 def test_long_polling(executed):
@@ -307,7 +294,6 @@ def test_long_polling(executed):
     assert figures(executed, "04_long_polling.ipynb") == 2
 
 
-
 def test_event_source_mapping(executed):
     """05: one invocation per batch; the window makes batches of a trickle; the create-time check."""
     o = obs(executed, "05_event_source_mapping.ipynb")
@@ -326,7 +312,6 @@ def test_event_source_mapping(executed):
     assert no_window >= 8, "without a window a trickle is hardly batched"
     assert 3 <= window <= 5 and long_window == 1 and o["sweep_batch_sizes"][3] == [10], "the long window fills the batch"
     assert figures(executed, "05_event_source_mapping.ipynb") == 2
-
 
 
 def test_failures_and_dead_letter_queue(executed):
@@ -350,7 +335,6 @@ def test_failures_and_dead_letter_queue(executed):
     assert figures(executed, "06_failures_and_dead_letter_queues.ipynb") == 3
 
 
-
 def test_cleanup_leaves_nothing(executed):
     o = obs(executed, "99_cleanup.ipynb")
     assert o["stack_deleted"] is True and o["leftovers"] == 0
@@ -359,14 +343,12 @@ def test_cleanup_leaves_nothing(executed):
     assert o["retries_stack_deleted"] is True and o["retries_resources_held"] >= 6
 
 
-
 def test_recorded_source_draws_the_articles_run(offline, tmp_path):
     records = tutorial.run(profile="quick", out_dir=tmp_path, stack_name="nbrec", only=["03_visibility_timeout"],
                            extra={"source": "recorded"}, say=lambda *_: None, inspect=INSPECT)
     o = values(records[0])
     assert o["visibility_timeout_s"] == 90 and o["first_window_s"] == [pytest.approx(90, abs=0.05)] * 2
     assert o["receives_per_message"] == [2, 2]
-
 
 
 def test_tutorial_stops_only_the_server_it_started(tmp_path, monkeypatch):
@@ -380,7 +362,6 @@ def test_tutorial_stops_only_the_server_it_started(tmp_path, monkeypatch):
     records = tutorial.run(profile="quick", out_dir=tmp_path / "out", only=["00_index"], say=lambda *_: None)
     assert records[0]["error"] is None and records[0]["html"].exists()
     assert not server.status()["running"], "the run started the server, so it must stop it"
-
 
 
 @pytest.mark.slow

@@ -18,7 +18,6 @@ from sqslab.deploy.code_zip import zip_files
 BIN = Path(sys.executable).parent
 
 
-
 def shell(script: str, tmp_path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["PATH"] = f"{BIN}:{env['PATH']}"
@@ -28,7 +27,6 @@ def shell(script: str, tmp_path) -> subprocess.CompletedProcess:
         ["bash", "-euo", "pipefail", "-c", 'eval "$(sqslab offline env)"\n' + script],
         capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300,
     )
-
 
 
 @pytest.mark.skipif(shutil.which("aws", path=str(BIN)) is None, reason="the AWS CLI is in the test extras")
@@ -52,7 +50,6 @@ def test_aws_cli(offline, role_arn, tmp_path):
     assert "cli says 21" in messages
     assert any(m.startswith("END RequestId:") for m in messages)
     assert any(m.startswith("REPORT RequestId:") and "Init Duration" in m for m in messages)
-
 
 
 def test_plain_boto3_script(offline, role_arn, tmp_path):

@@ -69,7 +69,6 @@ Outputs:
 """
 
 
-
 def test_nested_stack_outputs_in_both_yaml_forms(clients):
     bucket = f"nested-{uuid.uuid4().hex[:8]}"
     clients.s3.create_bucket(Bucket=bucket)
@@ -91,7 +90,6 @@ def test_nested_stack_outputs_in_both_yaml_forms(clients):
     assert outputs["Passed"] == f"{prefix}-queue|arn:aws:sqs:us-east-1:123456789012:{prefix}-queue"
     topics = [t["TopicArn"] for t in clients.sns.list_topics()["Topics"]]
     assert any(t.endswith(f":{prefix}-queue-topic") for t in topics)
-
 
 
 ENV_TEMPLATE = """
@@ -120,7 +118,6 @@ Resources:
 """
 
 
-
 def test_cloudformation_numbers_and_booleans_reach_the_function_as_strings(clients, lam, role_arn):
     stack = f"env-{uuid.uuid4().hex[:6]}"
     clients.cloudformation.create_stack(
@@ -134,13 +131,11 @@ def test_cloudformation_numbers_and_booleans_reach_the_function_as_strings(clien
     assert body == {"max_number_of_messages": "10", "enabled": "true", "ratio": "0.5"}
 
 
-
 def test_every_patch_is_applied_in_the_server(offline):
     from sqslab.offline.server import control as server
 
     applied = server.status()["runtime"]["patches"]
     assert set(applied) == {p.name for p in patches.PATCHES}
-
 
 
 def test_send_message_no_longer_runs_the_mapped_function(clients, lam, role_arn):
@@ -161,7 +156,6 @@ def test_send_message_no_longer_runs_the_mapped_function(clients, lam, role_arn)
         assert time.perf_counter() - t0 < 0.5
     finally:
         lam.delete_event_source_mapping(UUID=uid)
-
 
 
 def test_a_message_deleted_twice_succeeds_while_its_handle_is_remembered(clients):

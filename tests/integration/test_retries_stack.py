@@ -23,10 +23,8 @@ from sqslab.deploy import stack
 CONSUMER = config.LAMBDAS / "consumer" / "index.py"
 
 
-
 def unique(prefix):
     return f"{prefix}{uuid.uuid4().hex[:6]}"
-
 
 
 @pytest.fixture
@@ -36,7 +34,6 @@ def consumer(monkeypatch):
     spec.loader.exec_module(module)
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "r-consumer")
     return module
-
 
 
 def mapping_of(lam, uuid_):
@@ -50,10 +47,8 @@ def mapping_of(lam, uuid_):
                                   "EventSourceArn", "FunctionArn")}
 
 
-
 def queue_attrs(sqs, url):
     return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +60,6 @@ def side_by_side(clients):
     yield made
     for name in (article, retries):
         stack.teardown(name, progress=False)
-
 
 
 def test_both_stacks_deploy_side_by_side_with_their_default_prefixes(side_by_side, clients):
@@ -84,7 +78,6 @@ def test_both_stacks_deploy_side_by_side_with_their_default_prefixes(side_by_sid
         "ConsumerFunctionName": "fa-021-retries-consumer",
     }
     assert str(uuid.UUID(out["EventSourceMappingId"])) == out["EventSourceMappingId"]
-
 
 
 def test_deployed_queue_mapping_and_function(side_by_side, clients):
@@ -112,7 +105,6 @@ def test_deployed_queue_mapping_and_function(side_by_side, clients):
     assert doc["Statement"][0]["Resource"][0] == out["QueueArn"]
 
 
-
 def test_a_taken_prefix_is_refused_across_templates(side_by_side, clients):
     retries_stack = side_by_side["retries"].stack_name
     cases = [("retries", {}, "fa-021-retries-dlq"),
@@ -127,7 +119,6 @@ def test_a_taken_prefix_is_refused_across_templates(side_by_side, clients):
         assert stack.describe(clients.cloudformation, name) is None
     owner = side_by_side["retries"].outputs["QueueName"]
     assert owner == "fa-021-retries-queue" and stack.describe(clients.cloudformation, retries_stack)
-
 
 
 def test_update_then_teardown(clients):
@@ -163,7 +154,6 @@ def test_update_then_teardown(clients):
     assert not [u for u in clients.sqs.list_queues(QueueNamePrefix=prefix).get("QueueUrls", [])]
     assert prefix not in json.dumps(lam.list_functions()["Functions"])
     assert clients.logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{prefix}")["logGroups"] == []
-
 
 
 def test_the_command_line_deploys_and_tears_down_by_name(clients, capsys):

@@ -20,13 +20,11 @@ def offline_key() -> str:
     return offline_credentials().access_key
 
 
-
 # The pattern commonly used to parse Lambda REPORT lines (tabs between fields).
 AWS_REPORT = re.compile(
     r"REPORT RequestId: ([0-9a-f-]{36})\tDuration: ([0-9.]+) ms\tBilled Duration: ([0-9]+) ms\t"
     r"Memory Size: ([0-9]+) MB\tMax Memory Used: ([0-9]+) MB(\tInit Duration: ([0-9.]+) ms)?"
 )
-
 
 
 def test_handler_result_env_context_and_reserved_variables(lam, clients, role_arn, offline):
@@ -81,7 +79,6 @@ def test_handler_result_env_context_and_reserved_variables(lam, clients, role_ar
     assert re.fullmatch(r"[0-9a-f-]{36}", ctx["aws_request_id"])
 
 
-
 def test_environment_variables_arrive_as_strings(lam, clients, role_arn):
     name = make_function(
         lam,
@@ -90,7 +87,6 @@ def test_environment_variables_arrive_as_strings(lam, clients, role_arn):
         Environment={"Variables": {"nn": "10", "bb": "true", "ss": "x y"}},
     )
     assert invoke(lam, name)["body"] == {"nn": "10", "bb": "true", "ss": "x y"}
-
 
 
 def test_warm_environment_is_reused_and_module_code_runs_once(lam, clients, role_arn):
@@ -115,7 +111,6 @@ def test_warm_environment_is_reused_and_module_code_runs_once(lam, clients, role
     assert [r["cold_start"] for r in reports] == [True, False, False, False]
 
 
-
 def test_configuration_update_starts_a_new_environment(lam, clients, role_arn):
     src = "import os\nN = 0\ndef handler(e, c):\n    global N\n    N += 1\n    return [N, os.environ.get('vv')]\n"
     name = make_function(lam, role_arn, src, Environment={"Variables": {"vv": "1"}})
@@ -123,7 +118,6 @@ def test_configuration_update_starts_a_new_environment(lam, clients, role_arn):
     assert invoke(lam, name)["body"] == [2, "1"]
     lam.update_function_configuration(FunctionName=name, Environment={"Variables": {"vv": "2"}})
     assert invoke(lam, name)["body"] == [1, "2"]
-
 
 
 def test_timeout_is_enforced_with_lambdas_message(lam, clients, role_arn):
@@ -148,7 +142,6 @@ def test_timeout_is_enforced_with_lambdas_message(lam, clients, role_arn):
     assert again_report["cold_start"]
 
 
-
 def test_unhandled_error_has_lambdas_shape(lam, clients, role_arn):
     name = make_function(
         lam,
@@ -164,7 +157,6 @@ def test_unhandled_error_has_lambdas_shape(lam, clients, role_arn):
     assert "[ERROR] ValueError: bad input: 42" in resp["log"]
 
 
-
 @pytest.mark.parametrize(
     ("source", "handler", "error_type"),
     [
@@ -177,7 +169,6 @@ def test_init_errors(lam, clients, role_arn, source, handler, error_type):
     resp = invoke(lam, name)
     assert resp["FunctionError"] == "Unhandled"
     assert resp["body"]["errorType"] == error_type
-
 
 
 def test_concurrent_invokes_get_their_own_environments(lam, clients, role_arn):
@@ -207,7 +198,6 @@ def test_concurrent_invokes_get_their_own_environments(lam, clients, role_arn):
     assert len(streams) == 3
 
 
-
 def test_event_invocation_returns_202_at_once_and_runs_later(lam, clients, role_arn):
     name = make_function(
         lam, role_arn, "import time\ndef handler(e, c):\n    time.sleep(1.0)\n    print('ran', e['n'])\n"
@@ -222,7 +212,6 @@ def test_event_invocation_returns_202_at_once_and_runs_later(lam, clients, role_
     assert "ran 7" in log_messages(clients.logs, name)
 
 
-
 def test_dry_run_returns_204_and_runs_nothing(lam, clients, role_arn):
     name = make_function(lam, role_arn, "def handler(e, c):\n    print('should not run')\n")
     before = server.status()["runtime"]["counts"]["invokes"]
@@ -231,7 +220,6 @@ def test_dry_run_returns_204_and_runs_nothing(lam, clients, role_arn):
     assert server.status()["runtime"]["counts"]["invokes"] == before
     groups = clients.logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{name}")["logGroups"]
     assert groups == [] or log_messages(clients.logs, name) == []
-
 
 
 def test_logs_start_end_report_per_environment(lam, clients, role_arn):
@@ -255,7 +243,6 @@ def test_logs_start_end_report_per_environment(lam, clients, role_arn):
     assert 5 <= used < 200, f"Max Memory Used {used} MB is not the worker's own"
 
 
-
 def test_log_tail_is_the_last_4_kb_base64(lam, clients, role_arn):
     name = make_function(
         lam, role_arn, "def handler(e, c):\n    for i in range(400):\n        print(f'line {i:04d} ' + 'x' * 40)\n"
@@ -268,7 +255,6 @@ def test_log_tail_is_the_last_4_kb_base64(lam, clients, role_arn):
     assert "LogResult" not in plain
 
 
-
 def test_runtime_mismatch_is_reported_once(lam, clients, role_arn):
     name = make_function(lam, role_arn, "def handler(e, c):\n    return 'ok'\n", Runtime="python3.9")
     assert invoke(lam, name)["body"] == "ok"
@@ -277,7 +263,6 @@ def test_runtime_mismatch_is_reported_once(lam, clients, role_arn):
     assert sum(name in n and "python3.9" in n for n in notes) == 1
     log = (server.log_file()).read_text()
     assert log.count(f"{name} declares python3.9") == 1
-
 
 
 def test_handler_boto3_calls_reach_the_offline_server(lam, clients, role_arn):
@@ -298,14 +283,12 @@ def test_handler_boto3_calls_reach_the_offline_server(lam, clients, role_arn):
     assert [(m["MessageId"], m["Body"]) for m in got] == [(mid, "from the handler")]
 
 
-
 def test_payload_not_json_serialisable(lam, clients, role_arn):
     name = make_function(lam, role_arn, "def handler(e, c):\n    return {1, 2}\n")
     resp = invoke(lam, name)
     assert resp["FunctionError"] == "Unhandled"
     assert resp["body"]["errorType"] == "Runtime.MarshalError"
     assert json.loads(json.dumps(resp["body"]))  # a proper JSON error document
-
 
 
 def test_idle_environments_are_capped(lam, role_arn):

@@ -39,7 +39,6 @@ from sqslab.offline.awslambda import memory
 needs_proc = pytest.mark.skipif(not memory.SUPPORTED, reason="the memory limit needs Linux's /proc")
 
 
-
 def _function(lam, role_arn, files: dict[str, str], **kwargs) -> str:
     name = f"t-{uuid.uuid4().hex[:10]}"
     lam.create_function(
@@ -47,7 +46,6 @@ def _function(lam, role_arn, files: dict[str, str], **kwargs) -> str:
         Code={"ZipFile": zip_files({k: textwrap.dedent(v) for k, v in files.items()})}, **kwargs,
     )
     return name
-
 
 
 def test_importing_a_library_lambda_does_not_ship_fails_with_import_module_error(lam, role_arn):
@@ -79,7 +77,6 @@ def test_importing_a_library_lambda_does_not_ship_fails_with_import_module_error
     # the function is not broken for good: a fixed package works on the next invoke
     lam.update_function_code(FunctionName=name, ZipFile=zip_files({"index.py": "def handler(e, c):\n    return 2\n"}))
     assert invoke(lam, name)["body"] == 2
-
 
 
 def test_boto3_and_its_dependencies_come_from_the_runtime(lam, role_arn):
@@ -122,7 +119,6 @@ def test_boto3_and_its_dependencies_come_from_the_runtime(lam, role_arn):
     assert body["queues"]
 
 
-
 def test_sys_path_cwd_and_the_runtime_variables(lam, role_arn):
     """configuration-envvars.html (Defined runtime environment variables): LAMBDA_TASK_ROOT
     is the function's code and the working directory, LAMBDA_RUNTIME_DIR the runtime's
@@ -148,7 +144,6 @@ def test_sys_path_cwd_and_the_runtime_variables(lam, role_arn):
     assert body["exit"]
 
 
-
 def test_the_task_root_comes_first(lam, role_arn):
     """python-package.html: "If you include a version of a runtime-included library in your
     deployment package, your version will take precedence"."""
@@ -167,7 +162,6 @@ def test_the_task_root_comes_first(lam, role_arn):
     mark, path, task_root = invoke(lam, name)["body"]
     assert mark == "from the task root"
     assert path == os.path.join(task_root, "six.py")
-
 
 
 def test_layers_come_after_the_task_root_and_before_the_runtime(lam, role_arn):
@@ -200,7 +194,6 @@ def test_layers_come_after_the_task_root_and_before_the_runtime(lam, role_arn):
     assert invoke(lam, name)["body"] == ["layer", "task root", "layer site-packages"]
 
 
-
 ALLOCATE = """
 def handler(event, context):
     chunks = []
@@ -208,7 +201,6 @@ def handler(event, context):
         chunks.append(bytearray(16 * 1024 * 1024))  # zero-filled: every page is touched
     return {"held_mb": 16 * len(chunks)}
 """
-
 
 
 @needs_proc
@@ -236,7 +228,6 @@ def test_going_over_memory_size_stops_the_environment(lam, role_arn):
     assert report_of(again["log"])["cold_start"], "the stopped environment must not be reused"
 
 
-
 @needs_proc
 def test_memory_under_the_limit_is_fine(lam, role_arn):
     """configuration-memory.html: a function within its memory runs; Max Memory Used shows it."""
@@ -245,7 +236,6 @@ def test_memory_under_the_limit_is_fine(lam, role_arn):
     assert "FunctionError" not in resp, resp["body"]
     assert resp["body"] == {"held_mb": 96}
     assert 96 <= report_of(resp["log"])["max_memory_used_mb"] < 256
-
 
 
 @needs_proc
@@ -275,7 +265,6 @@ def test_a_child_process_counts_and_ends_with_the_environment(lam, role_arn, tmp
     while time.monotonic() < deadline and _alive(child):
         time.sleep(0.05)
     assert not _alive(child)
-
 
 
 def _alive(pid: int) -> bool:

@@ -19,7 +19,6 @@ from sqslab.lab.handle import Lab
 pytestmark = pytest.mark.usefixtures("offline")
 
 
-
 def test_a_stack_never_claims_another_stacks_scratch_queues():
     assert not scratch.prefix("b-2").startswith(scratch.prefix("b"))
     assert scratch.queue_name("b", "slow-consumer").startswith("sqslab-scratch-b_slow-consumer-")
@@ -28,12 +27,10 @@ def test_a_stack_never_claims_another_stacks_scratch_queues():
     assert len(scratch.queue_name(long_a, "p" * 24)) <= 80  # SQS's limit on queue names
 
 
-
 @pytest.mark.parametrize("purpose", ["", "Upper", "has space", "x" * 25, None])
 def test_a_bad_purpose_is_one_clear_line(purpose):
     with pytest.raises(SqslabError, match="1-24 lower-case letters, digits and hyphens"):
         scratch.queue_name("sqslab", purpose)
-
 
 
 def test_teardown_deletes_what_a_failed_cell_left_and_leftovers_finds_nothing(clients):
@@ -73,7 +70,6 @@ def test_teardown_deletes_what_a_failed_cell_left_and_leftovers_finds_nothing(cl
     sqs.delete_queue(QueueUrl=another_stacks)
     iam.delete_role_policy(RoleName=role_name, PolicyName="poll")
     iam.delete_role(RoleName=role_name)
-
 
 
 def test_leftovers_names_a_resource_still_there_and_counts_types_it_cannot_look_up(clients):

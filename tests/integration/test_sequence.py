@@ -18,7 +18,6 @@ from sqslab.lab.handle import Lab
 pytestmark = pytest.mark.usefixtures("offline")
 
 
-
 def article_sequence(visibility_timeout: int, wait: int):
     name, prefix = f"seq-{uuid.uuid4().hex[:6]}", f"q{uuid.uuid4().hex[:6]}"
     stack.deploy(
@@ -34,7 +33,6 @@ def article_sequence(visibility_timeout: int, wait: int):
     return [sent1, sent2], first, hidden, deleted, empty
 
 
-
 def check(result, wait: float):
     sent, first, hidden, deleted, empty = result
     assert all(s.function_error is None and s.payload["statusCode"] == 200 for s in sent)
@@ -48,14 +46,12 @@ def check(result, wait: float):
     assert first.duration_ms / 1000 < wait, "a poll with messages waiting returns at once"
 
 
-
 @pytest.mark.slow
 def test_article_sequence_short_profile():
     # The fast suite sees the sequence in notebook 02 (its cells) and in the record command
     # (sqslab.lab.article.run_sequence, tests/unit/test_timeline.py); this keeps the package's runner
     # checked call by call with short timings in the slow suite.
     check(article_sequence(visibility_timeout=4, wait=1), wait=1)
-
 
 
 @pytest.mark.slow

@@ -22,7 +22,6 @@ from sqslab.offline.server import control as server
 sqslab = run_sqslab
 
 
-
 def test_start_status_env_stop(own_home):
     started = sqslab("offline", "start")
     assert started.returncode == 0, started.stderr
@@ -49,7 +48,6 @@ def test_start_status_env_stop(own_home):
     assert after.returncode == 1 and "no offline server is running" in after.stdout
 
 
-
 def test_server_process_itself_reports_a_taken_port(own_home):
     # The race the pre-check cannot close: the port is taken after the check.
     with socket.socket() as other:
@@ -63,14 +61,12 @@ def test_server_process_itself_reports_a_taken_port(own_home):
     assert f"sqslab-offline: port {own_home} on 127.0.0.1 is taken" in proc.stdout
 
 
-
 def _write_state(pid: int, port: int, **extra) -> None:
     server.state_dir().mkdir(parents=True, exist_ok=True)
     server.state_file().write_text(json.dumps({
         "pid": pid, "host": "127.0.0.1", "port": port, "started": time.time(),
         "moto_version": "5", "python": "3", "state_dir": str(server.state_dir()), **extra,
     }))
-
 
 
 def test_stale_state_file(own_home):
@@ -91,7 +87,6 @@ def test_stale_state_file(own_home):
         f"sqslab: the offline server (pid {dead.pid}) had stopped unexpectedly; "
         "its stacks, queues and messages are gone: run `sqslab deploy` again"
     ]
-
 
 
 def test_server_that_died(own_home, capsys):
@@ -115,7 +110,6 @@ def test_server_that_died(own_home, capsys):
     assert server.ensure_running() == endpoint and capsys.readouterr().err == ""
     assert server.stop().startswith(f"stopped the offline server (pid {new.pid}")
     assert not server.state_file().exists()
-
 
 
 def test_two_starts_at_once_get_one_server(own_home):

@@ -19,16 +19,13 @@ from sqslab.deploy import stack, template
 pytestmark = pytest.mark.usefixtures("offline")
 
 
-
 def unique(prefix="t"):
     return f"{prefix}{uuid.uuid4().hex[:6]}"
-
 
 
 def queue_attrs(clients, name):
     url = clients.sqs.get_queue_url(QueueName=name)["QueueUrl"]
     return clients.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-
 
 
 def artifact_keys(clients, stack_name):
@@ -37,7 +34,6 @@ def artifact_keys(clients, stack_name):
         return [o["Key"] for o in clients.s3.list_objects_v2(Bucket=bucket, Prefix=f"{stack_name}/").get("Contents", [])]
     except clients.s3.exceptions.NoSuchBucket:
         return []
-
 
 
 def test_deploy_again_unchanged_then_update(clients):
@@ -66,7 +62,6 @@ def test_deploy_again_unchanged_then_update(clients):
     assert artifact_keys(clients, name) == []
 
 
-
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
@@ -86,7 +81,6 @@ def test_bad_parameters_deploy_nothing(clients, params, expected):
     assert artifact_keys(clients, name) == []
 
 
-
 def test_template_failing_cfn_lint_deploys_nothing(clients, tmp_path):
     broken = tmp_path / "broken.yaml"
     broken.write_text(
@@ -97,7 +91,6 @@ def test_template_failing_cfn_lint_deploys_nothing(clients, tmp_path):
         stack.deploy(broken, stack_name=name, progress=False)
     assert "fails cfn-lint" in str(err.value) and "VisibilityTimeOut" in str(err.value)
     assert stack.describe(clients.cloudformation, name) is None
-
 
 
 def test_failed_resource_is_summarised_and_nothing_is_left(clients, tmp_path, role_arn):
@@ -128,13 +121,11 @@ Resources:
     assert not any(u.endswith(f"/{prefix}-queue") for u in clients.sqs.list_queues().get("QueueUrls", []))
 
 
-
 def test_short_function_timeout_warns():
     doc = template.load_template(template.DEFAULT_TEMPLATE)
     _, warnings = template.check_stack_parameters(doc, {"Timeout": "10"})
     assert len(warnings) == 1 and "time out mid-poll" in warnings[0]
     assert template.check_stack_parameters(doc, {})[1] == []
-
 
 
 def _summary(clients, prefix):
@@ -147,7 +138,6 @@ def _summary(clients, prefix):
         env = {k: v.replace(prefix, "PREFIX") for k, v in cfg["Environment"]["Variables"].items()}
         functions[i] = (cfg["Runtime"], cfg["Handler"], cfg["MemorySize"], cfg["Timeout"], env)
     return queue, functions
-
 
 
 def role_actions(clients, stack_name, logical_role):
@@ -167,7 +157,6 @@ def role_actions(clients, stack_name, logical_role):
     return actions, targets, managed
 
 
-
 def test_least_privilege_read_back_from_the_deployed_stack(clients):
     name, prefix = unique("iam-"), unique("p")
     result = stack.deploy(stack_name=name, params={"Prefix": prefix}, progress=False)
@@ -183,7 +172,6 @@ def test_least_privilege_read_back_from_the_deployed_stack(clients):
     for managed in (m1, m2, m3):
         assert managed == ["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]
     stack.teardown(name, progress=False)
-
 
 
 def test_nested_layout_deploys_the_same_stack(clients):
@@ -213,10 +201,8 @@ def test_nested_layout_deploys_the_same_stack(clients):
     assert stack.describe(clients.cloudformation, nested_name) is None
 
 
-
 def run_cli(*args):
     return run_sqslab(*args, timeout=300)
-
 
 
 def test_cli_deploy_invoke_logs_teardown(clients):
@@ -241,7 +227,6 @@ def test_cli_deploy_invoke_logs_teardown(clients):
     assert td.returncode == 0 and "stack deleted" in td.stdout
 
 
-
 def test_cli_aws_errors_are_one_line(tmp_path):
     """The aws target without credentials: one line, no traceback (nothing is contacted: no credentials)."""
     import os
@@ -257,7 +242,6 @@ def test_cli_aws_errors_are_one_line(tmp_path):
     ]
 
 
-
 def test_cfn_lint_warnings_are_reported_but_do_not_block(clients, tmp_path):
     tpl = tmp_path / "warn.yaml"
     tpl.write_text("Parameters:\n  Unused: {Type: String, Default: x}\nResources:\n  Queue:\n    Type: AWS::SQS::Queue\n")
@@ -266,7 +250,6 @@ def test_cfn_lint_warnings_are_reported_but_do_not_block(clients, tmp_path):
     assert result.action == "created"
     assert any(w.startswith("cfn-lint: ") and "W2001" in w and "Unused" in w for w in result.warnings)
     stack.teardown(name, progress=False)
-
 
 
 def test_lint_findings_are_kept_per_text_and_cfn_lint_version(tmp_path, monkeypatch):

@@ -59,7 +59,6 @@ def test_offline_client_sends_nothing_beyond_loopback(offline, monkeypatch, tmp_
     assert sqs.meta.region_name == target.OFFLINE_REGION
 
 
-
 def test_sessions_share_one_model_loader_without_piling_up_its_search_paths():
     from sqslab import target
 

@@ -22,7 +22,6 @@ def recorded():
     return doc, inv, msg
 
 
-
 def test_record_command_exports_a_labelled_run(offline, tmp_path):
     import json
     import subprocess

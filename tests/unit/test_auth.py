@@ -57,7 +57,6 @@ def test_aws_documented_example():
     assert err.value.kind == "signature"
 
 
-
 def test_botocore_signatures_verify_for_every_service_and_cost_little():
     """botocore's own SigV4 signer (what boto3 and the AWS CLI use) against the check, in this
     process; the check's median cost stays far below a millisecond (the signing key is cached)."""

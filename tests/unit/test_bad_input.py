@@ -25,7 +25,6 @@ def one_line(text: str) -> str:
     return lines[0]
 
 
-
 NOTEBOOK_CASES = [
     ({"profile": "bogus"}, "profile 'bogus' is not one of 'article', 'quick'"),
     ({"visibility_timeout": "abc"}, "visibility_timeout must be a whole number of seconds, not 'abc'"),
@@ -40,7 +39,6 @@ NOTEBOOK_CASES = [
 ]
 
 
-
 @pytest.mark.parametrize(("given", "words"), NOTEBOOK_CASES, ids=[next(iter(c[0])) + "=" + repr(next(iter(c[0].values()))) for c in NOTEBOOK_CASES])
 def test_notebook_parameters(given, words):
     params = {"target": "offline", "stack_name": "sqslab", "profile": "quick", "visibility_timeout": None,
@@ -49,7 +47,6 @@ def test_notebook_parameters(given, words):
     with pytest.raises(SqslabError) as err:
         notebook.check_notebook_parameters(**params, **extra)
     assert words in one_line(str(err.value))
-
 
 
 def test_checks_accept_what_aws_accepts():
@@ -62,14 +59,12 @@ def test_checks_accept_what_aws_accepts():
     assert checks.seconds("wait", "20", 0, 20, "SQS") == 20
 
 
-
 def _sqslab(env_extra: dict, *argv: str, home, stdout=subprocess.PIPE) -> subprocess.CompletedProcess:
     from conftest import free_port
 
     env = {**os.environ, "SQSLAB_HOME": str(home), "SQSLAB_OFFLINE_PORT": str(free_port()), **env_extra}
     return subprocess.run([sys.executable, "-m", "sqslab.cli", *argv], stdout=stdout, stderr=subprocess.PIPE,
                           text=True, timeout=120, env=env)
-
 
 
 @pytest.mark.parametrize(("env", "words"), [
@@ -85,7 +80,6 @@ def test_settings_out_of_range_are_one_line_and_start_nothing(env, words, tmp_pa
     assert not (tmp_path / "offline" / "server.json").exists()
 
 
-
 def test_a_state_home_that_is_a_file_or_cannot_be_made(tmp_path):
     afile = tmp_path / "afile"
     afile.write_text("x")
@@ -97,9 +91,7 @@ def test_a_state_home_that_is_a_file_or_cannot_be_made(tmp_path):
             assert result.returncode == 2 and words in one_line(result.stderr), (argv, result.stderr)
 
 
-
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="giving a folder to another user needs root")
-
 
 
 @needs_root
@@ -125,7 +117,6 @@ def test_a_state_directory_of_another_user_is_refused(tmp_path):
     assert result.returncode == 2 and "belongs to another user" in one_line(result.stderr), result.stderr
 
 
-
 def test_a_failed_start_names_its_own_cause_not_an_earlier_runs(tmp_path):
     """The reason is read from the lines this start wrote to the log, not the last line of an earlier run."""
     from sqslab.offline.server import control as server
@@ -146,7 +137,6 @@ def test_a_failed_start_names_its_own_cause_not_an_earlier_runs(tmp_path):
         assert server._last_error_line(log.stat().st_size, 3).startswith("it exited with code 3 and logged nothing")
     finally:
         os.environ["SQSLAB_HOME"] = saved
-
 
 
 def test_a_state_directory_that_cannot_be_written_is_one_line(tmp_path, monkeypatch):

@@ -27,7 +27,6 @@ from sqslab.offline.awslambda import code_package
 HANDLER = "def handler(event, context):\n    return 'ran'\n"
 
 
-
 def zeros_zip(name: str, size: int, extra: dict[str, str] | None = None) -> bytes:
     """A small zip (deflated zeros) that unpacks to ``size`` bytes, plus ``extra`` files."""
     buf = io.BytesIO()
@@ -45,7 +44,6 @@ def zeros_zip(name: str, size: int, extra: dict[str, str] | None = None) -> byte
     return buf.getvalue()
 
 
-
 def test_unpacking_stops_at_the_limit_and_leaves_nothing(tmp_path):
     """A zip's declared sizes are not trusted: the bytes written are counted and unpacking stops at the
     quota, with nothing left behind (InvalidZipFileException, as Invoke answers)."""
@@ -54,7 +52,6 @@ def test_unpacking_stops_at_the_limit_and_leaves_nothing(tmp_path):
         code_package.unpack(tmp_path / "pkg", [data], limit=1_000_000)
     assert (err.value.code, err.value.status) == ("InvalidZipFileException", 502)
     assert list(tmp_path.iterdir()) == []
-
 
 
 def test_a_full_disk_leaves_no_folder(tmp_path, monkeypatch):
@@ -84,7 +81,6 @@ def test_a_full_disk_leaves_no_folder(tmp_path, monkeypatch):
         code_package.unpack(tmp_path / "pkg", [zeros_zip("big.bin", 1_000_000, {"index.py": HANDLER})])
     assert err.value.code == "InvalidZipFileException" and "No space left" in err.value.message
     assert list(tmp_path.iterdir()) == []
-
 
 
 def test_checks_without_a_server():

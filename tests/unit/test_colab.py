@@ -1,9 +1,6 @@
-"""The notebooks' Colab install cell, run as Colab would run it: in a fresh Python
-environment that has the dependencies but not sqslab, in an IPython shell that has
-``google.colab`` loaded, with the series' repository given as a git address (here a
-local clone, so nothing leaves the machine). The cell (three code lines) must clone,
-and scripts/colab_setup.py install, put the package on the path and move to the notebooks; the next cell's setup must start the
-offline server from there. Run again, it must not clone a second time."""
+"""The notebooks' Colab install cell outside Colab (it does nothing) and in Colab with no
+repository address set (one line saying how); tests/integration/test_colab.py installs
+the series with it in a fresh Colab-like environment."""
 
 
 from __future__ import annotations
@@ -23,11 +20,9 @@ FAKE_COLAB = ("_ip = get_ipython()\n"
               "_ip.__class__ = type('Shell', (type(_ip),), {'__module__': 'google.colab._shell'})\n")
 
 
-
 def ipython(python: Path, code: str, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run([str(python), "-m", "IPython", "--quick", "--no-banner", "--colors=NoColor", "-c", code],
                           capture_output=True, text=True, env=env, timeout=300, cwd=env["HOME"])
-
 
 
 def test_outside_colab_the_install_cell_does_nothing(tmp_path):
@@ -38,14 +33,12 @@ def test_outside_colab_the_install_cell_does_nothing(tmp_path):
     assert not (tmp_path / "sqslab").exists(), "nothing cloned"
 
 
-
 def test_in_colab_without_a_repository_the_cell_says_what_to_set(tmp_path):
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "LANG": "C.UTF-8"}
     done = ipython(Path(sys.executable), FAKE_COLAB + nav.install_cell_text(None), env)
     out = done.stdout + done.stderr
     assert "no git address is set: !git clone <the series' address> ~/sqslab, then %run " in out, out
     assert "Traceback" not in out, "one line, no traceback"
-
 
 
 def test_binder_environment_installs_the_package_with_what_it_needs():

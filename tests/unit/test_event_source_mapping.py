@@ -36,7 +36,6 @@ def batches(logs, name) -> list[dict]:
     return sorted(out, key=lambda b: b["t0"])
 
 
-
 def test_partial_response_rules():
     """services-sqs-errorhandling, "Implementing partial batch responses": success and failure conditions."""
     ids = ["a", "b", "c"]
@@ -50,7 +49,6 @@ def test_partial_response_rules():
                     b'{"batchItemFailures": [{"itemIdentifier": "zzz"}]}', b'{"batchItemFailures": "a"}',
                     b'"a string"', b"[1]"):
         assert keep(failure, ids) == set(ids), failure
-
 
 
 def test_batching_decisions():
@@ -70,7 +68,6 @@ def test_batching_decisions():
     assert batching.event_size([]) == len(batching.event_text([]))
 
 
-
 def test_concurrency_limit():
     """services-sqs-scaling: five batches unless MaximumConcurrency says otherwise; reserved concurrency caps it."""
     assert batching.concurrency_limit(None, None) == 5
@@ -78,7 +75,6 @@ def test_concurrency_limit():
     assert batching.concurrency_limit(50, 3) == 3
     assert batching.concurrency_limit(None, 0) == 0
     assert batching.concurrency_limit(1000, None) == batching.LOCAL_CEILING
-
 
 
 def test_checks_in_lambdas_words():
@@ -105,7 +101,6 @@ def test_checks_in_lambdas_words():
     assert err.value.message == "Queue visibility timeout: 30 seconds is less than Function timeout: 31 seconds"
     assert mapping_checks.normalise({"BatchSize": "5", "Enabled": "false", "MaximumBatchingWindowInSeconds": "0"}) == {
         "BatchSize": 5, "Enabled": False, "MaximumBatchingWindowInSeconds": 0}
-
 
 
 def test_record_shape_on_a_fifo_message():

@@ -14,13 +14,11 @@ from moto import mock_aws
 LAMBDAS = Path(__file__).resolve().parents[2] / "lambdas"
 
 
-
 def load(fn: str):
     spec = importlib.util.spec_from_file_location(f"handler_{fn}", LAMBDAS / fn / "index.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
 
 
 @pytest.fixture
@@ -41,10 +39,8 @@ def queue(monkeypatch):
         yield sqs, url
 
 
-
 def json_lines(capsys) -> list[dict]:
     return [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
-
 
 
 def test_function1_sends_the_current_time(queue, capsys):
@@ -60,7 +56,6 @@ def test_function1_sends_the_current_time(queue, capsys):
     assert logged[0]["message_id"] == sent[0]["MessageId"]
 
 
-
 def test_empty_queue(queue, capsys):
     for fn in ("function2", "function3"):
         result = load(fn).lambda_handler({}, None)
@@ -68,7 +63,6 @@ def test_empty_queue(queue, capsys):
     calls = json_lines(capsys)
     assert [c["event"] for c in calls] == ["receive_call", "receive_call"]
     assert all(c["messages"] == 0 and c["end_ms"] >= c["start_ms"] for c in calls)
-
 
 
 def test_more_messages_than_max_number_of_messages(queue, monkeypatch, capsys):
@@ -89,7 +83,6 @@ def test_more_messages_than_max_number_of_messages(queue, monkeypatch, capsys):
     assert "Messages" not in sqs.receive_message(QueueUrl=url)
 
 
-
 def test_non_ascii_body(queue, capsys):
     sqs, url = queue
     text = "こんにちは SQS — ünïcødé ✓"
@@ -98,7 +91,6 @@ def test_non_ascii_body(queue, capsys):
     assert json.loads(result["body"]) == [text]
     logged = [e for e in json_lines(capsys) if e["event"] == "receive"]
     assert logged[0]["body"] == text
-
 
 
 def test_function2_does_not_delete(queue, capsys):

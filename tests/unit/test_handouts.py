@@ -15,7 +15,6 @@ NOTEBOOKS = tutorial.notebooks()
 NAMES = [p.stem for p in NOTEBOOKS]
 
 
-
 def test_links_to_the_series_lead_to_handouts():
     page = ('<a href="02_invoke.ipynb">x</a> <a href="./03_visibility_timeout.ipynb#Exercises">y</a> '
             '<a href="other.ipynb">z</a> <a href="https://example.com/02_invoke.ipynb">w</a> '
@@ -24,7 +23,6 @@ def test_links_to_the_series_lead_to_handouts():
         '<a href="02_invoke.html">x</a> <a href="03_visibility_timeout.html#Exercises">y</a> '
         '<a href="other.ipynb">z</a> <a href="https://example.com/02_invoke.ipynb">w</a> '
         '<pre>see 02_invoke.ipynb</pre>')
-
 
 
 def test_a_handout_has_no_cdn_script_and_its_contents_link_goes_to_the_index():
@@ -36,7 +34,6 @@ def test_a_handout_has_no_cdn_script_and_its_contents_link_goes_to_the_index():
     assert 'href="00_index.ipynb"' not in page
     assert "@media print" in page and "celltag_navigation" in page
     assert nb.cells[1].source.startswith(nav.MARK) and "index.html" not in nb.cells[1].source, "the notebook is kept"
-
 
 
 def test_contents_page_marks_a_failed_notebook(tmp_path):
@@ -53,7 +50,6 @@ def test_contents_page_marks_a_failed_notebook(tmp_path):
     assert page.count("not run this time; the handout is from an earlier run") == 1
     assert f'href="{NOTEBOOKS[2].stem}.html"' in page and f'href="{NOTEBOOKS[3].stem}.html"' not in page
     assert "Reads the CloudFormation template" in page, "the first paragraph after the title"
-
 
 
 def test_kernel_shuts_down_without_a_keyboard_interrupt(tmp_path, capfd):
@@ -73,7 +69,6 @@ def test_kernel_shuts_down_without_a_keyboard_interrupt(tmp_path, capfd):
     tutorial.execute(tmp_path / "linger.ipynb", tmp_path / "out.ipynb", {}, cwd=tmp_path)
     out, err = capfd.readouterr()
     assert "KeyboardInterrupt" not in out + err
-
 
 
 def test_a_warm_kernel_runs_a_notebook_as_a_fresh_one_would(tmp_path):
@@ -99,7 +94,6 @@ def test_a_warm_kernel_runs_a_notebook_as_a_fresh_one_would(tmp_path):
     # IPython's input history: its empty first entry and the two cells; the preload is not in it
     assert out.cells[1].outputs[0]["data"]["text/plain"] == "3"
     assert not km.has_kernel
-
 
 
 def test_a_kernel_that_fails_to_warm_up_leaves_the_notebook_to_start_its_own(tmp_path):

@@ -25,27 +25,22 @@ ACCOUNT, REGION = "123456789012", "us-east-1"
 Q = f"arn:aws:sqs:{REGION}:{ACCOUNT}:orders"
 
 
-
 def policy(*statements) -> list[ip.Statement]:
     return ip.parse_policy(json.dumps({"Version": "2012-10-17", "Statement": list(statements)}))
-
 
 
 def allow(action, resource="*", **extra):
     return {"Effect": "Allow", "Action": action, "Resource": resource, **extra}
 
 
-
 def deny(action, resource="*", **extra):
     return {"Effect": "Deny", "Action": action, "Resource": resource, **extra}
-
 
 
 def test_nothing_allowed_means_denied():
     """Policy evaluation logic: "By default, all requests are implicitly denied"."""
     assert ip.evaluate([], "sqs:SendMessage", Q).decision == ip.IMPLICIT_DENY
     assert ip.evaluate(policy(allow("sqs:ReceiveMessage", Q)), "sqs:DeleteMessage", Q).decision == ip.IMPLICIT_DENY
-
 
 
 def test_an_explicit_deny_wins_over_any_allow():
@@ -57,7 +52,6 @@ def test_an_explicit_deny_wins_over_any_allow():
     assert ip.evaluate(statements, "sqs:SendMessage", Q).allowed
 
 
-
 def test_action_wildcards_and_case():
     """IAM JSON policy elements: Action: wildcards (* and ?) and action names are case-insensitive."""
     st = policy(allow(["sqs:Receive*", "SQS:deletemessage", "logs:Put?ogEvents"]))
@@ -67,7 +61,6 @@ def test_action_wildcards_and_case():
     assert not ip.evaluate(st, "sqs:SendMessage", Q).allowed
     assert not ip.evaluate(st, "sqs:DeleteMessageBatch", Q).allowed  # a batch action is authorized as DeleteMessage
     assert ip.evaluate(policy(allow("*")), "lambda:InvokeFunction", "arn:x").allowed
-
 
 
 def test_resource_wildcards_are_case_sensitive():
@@ -82,7 +75,6 @@ def test_resource_wildcards_are_case_sensitive():
                        f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/f:log-stream:2026/x").allowed
 
 
-
 def test_not_action_and_not_resource():
     """IAM JSON policy elements: NotAction and NotResource match everything but what they list."""
     st = policy({"Effect": "Allow", "NotAction": "sqs:DeleteMessage", "Resource": Q})
@@ -93,7 +85,6 @@ def test_not_action_and_not_resource():
     assert ip.evaluate(st, "sqs:SendMessage", Q + "-other").decision == ip.EXPLICIT_DENY
     # a statement must have exactly one of Action/NotAction and of Resource/NotResource: otherwise it grants nothing
     assert ip.parse_policy({"Statement": [{"Effect": "Allow", "Action": "*"}]}) == []
-
 
 
 def test_conditions_supported_and_not():
@@ -111,7 +102,6 @@ def test_conditions_supported_and_not():
     assert ip.evaluate(if_exists, "sqs:SendMessage", Q, {}).allowed
 
 
-
 def test_requests_map_to_actions_and_resources():
     """The Service Authorization Reference for CloudWatch Logs (a stream's ARN, a group's ``:*``), and
     GetCallerIdentity ("No permissions are required to perform this operation"). The mapping of each
@@ -124,7 +114,6 @@ def test_requests_map_to_actions_and_resources():
     assert ip.authorize("arn:aws:iam::123456789012:role/none", who) is None
     assert ip.authorize("arn:aws:iam::123456789012:role/none", rq.sts_call("AssumeRole", {})) is not None
     assert not rq.s3_call("PUT", "/bucket", "policy").mapped
-
 
 
 def test_denial_messages_and_the_query_shape():
@@ -144,7 +133,6 @@ def test_denial_messages_and_the_query_shape():
                        scope={"service": "sqs"})
     status, headers, body = refusals.error_response(sigv4.AuthError("access_denied", implicit), req)
     assert status == "403 Forbidden" and b"<Code>AccessDenied</Code>" in body and b"<Type>Sender</Type>" in body
-
 
 
 def test_a_role_that_does_not_exist_may_do_nothing():

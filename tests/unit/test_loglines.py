@@ -36,14 +36,12 @@ def test_report_round_trip(init_ms, status, parsed_status):
     }
 
 
-
 def test_report_is_tab_separated_with_a_trailing_tab():
     line = format_report("3604209a-e9a3-11e6-939a-754dd98c7be3", 0.004, 128, 18)
     assert line == (
         "REPORT RequestId: 3604209a-e9a3-11e6-939a-754dd98c7be3\tDuration: 0.00 ms\tBilled Duration: 1 ms\t"
         "Memory Size: 128 MB\tMax Memory Used: 18 MB\t"
     )
-
 
 
 @pytest.mark.parametrize(
@@ -61,7 +59,6 @@ def test_report_is_tab_separated_with_a_trailing_tab():
 def test_parse_report(line, expected):
     got = parse_report(line)
     assert got is not None and {k: got[k] for k in expected} == expected
-
 
 
 def test_non_report_and_non_json_lines():

@@ -1,11 +1,5 @@
-"""The notebook series: committed clean, navigation current, and, executed with the
-quick profile, showing what it should (its results, figures, no errors).
-
-No cell of a notebook exists for these tests: what they assert is read from the executed
-kernel once the notebook has run (``tutorial.run(inspect=...)``), by evaluating the
-expressions in :data:`INSPECT` over the names the chapter's own cells defined, or from the
-outputs the notebook shows."""
-
+"""The notebook series as committed: complete, without outputs, opening and closing the
+same way, its navigation current (tests/integration/test_notebooks.py executes it)."""
 
 from __future__ import annotations
 
@@ -116,10 +110,8 @@ INSPECT = {
 }
 
 
-
 def load(p: Path):
     return nbformat.read(p, as_version=4)
-
 
 
 def test_series_is_complete():
@@ -129,13 +121,11 @@ def test_series_is_complete():
             "05_event_source_mapping.ipynb", "06_failures_and_dead_letter_queues.ipynb"} <= set(names)
 
 
-
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_committed_without_outputs(path):
     for cell in load(path).cells:
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None, f"{path.name} has outputs"
-
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -151,10 +141,8 @@ def test_opens_and_closes_the_same_way(path):
     assert nb.cells[1].source.startswith(nav.MARK) and nb.cells[-1].source.startswith(nav.MARK)
 
 
-
 def test_navigation_is_current():
     assert nav.apply(tutorial.NOTEBOOKS, check=True) == []
-
 
 
 def test_navigation_check_catches_drift(tmp_path):
@@ -163,7 +151,6 @@ def test_navigation_check_catches_drift(tmp_path):
     assert nav.apply(tmp_path, check=True) != []  # two of three links now point past the end
     nav.apply(tmp_path)
     assert nav.apply(tmp_path, check=True) == []
-
 
 
 @pytest.fixture(scope="module")
@@ -193,13 +180,11 @@ def executed(offline, tmp_path_factory):
     return {r["notebook"]: r for r in records}
 
 
-
 def values(record) -> dict:
     """What the notebook computed, read from its kernel after it ran (:data:`INSPECT`)."""
     failed = {k: str(v) for k, v in record["values"].items() if isinstance(v, EvaluationError)}
     assert failed == {}, f"{record['notebook']}: {failed}"
     return record["values"]
-
 
 
 def figures(executed, name) -> int:

@@ -44,7 +44,6 @@ TRUST = {"Version": "2012-10-17",
          "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
 
 
-
 class Recorder:
     """What the check saw (its Call per request) and what moto's backends did (method, resource)."""
 
@@ -55,7 +54,6 @@ class Recorder:
     def clear(self):
         self.checked.clear()
         self.executed.clear()
-
 
 
 SQS_METHODS = ("create_queue", "get_queue_url", "list_queues", "send_message", "send_message_batch",
@@ -73,7 +71,6 @@ ESM_METHODS = ("get_event_source_mapping", "update_event_source_mapping", "delet
 
 LOGS_METHODS = ("create_log_group", "delete_log_group", "create_log_stream", "put_log_events", "filter_log_events",
                 "get_log_events", "describe_log_streams", "put_retention_policy")
-
 
 
 @pytest.fixture(scope="module")
@@ -167,12 +164,10 @@ def emulator():
     mp.undo()
 
 
-
 def client(endpoint, principal, service):
     return boto3.client(service, endpoint_url=endpoint, region_name=REGION, aws_access_key_id=principal.access_key,
                         aws_secret_access_key=principal.secret_key, aws_session_token=principal.token,
                         config=Config(retries={"max_attempts": 1}))
-
 
 
 @pytest.fixture(scope="module")
@@ -214,11 +209,9 @@ def world(emulator):
             "logs": logs}
 
 
-
 def _count(sqs, url) -> int:
     return int(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])[
         "Attributes"]["ApproximateNumberOfMessages"])
-
 
 
 def _matches(checked_resource: str, executed: str) -> bool:
@@ -229,7 +222,6 @@ def _matches(checked_resource: str, executed: str) -> bool:
     if ":function:" in checked_resource:  # a qualified function is that function's version
         return checked_resource.rsplit(":", 1)[0] == executed
     return False
-
 
 
 def test_every_operation_is_checked_as_the_service_runs_it(world):
@@ -325,7 +317,6 @@ def test_every_operation_is_checked_as_the_service_runs_it(world):
     assert len(seen) >= 39
 
 
-
 def _raw(w, method, path, body=b"", headers=None, principal=None, service="sqs", auth_header=None):
     principal = principal or w["principals"]["narrow"]
     url = w["endpoint"] + path
@@ -337,11 +328,9 @@ def _raw(w, method, path, body=b"", headers=None, principal=None, service="sqs",
     return resp.status, resp.data.decode("utf-8", "replace"), resp.headers
 
 
-
 def _sqs_json(op, params):
     return json.dumps(params).encode(), {"X-Amz-Target": f"AmazonSQS.{op}",
                                          "Content-Type": "application/x-amz-json-1.0"}
-
 
 
 @pytest.mark.parametrize("suffix", ["?/{victim}", "#/{victim}", "/{victim}", "/../{victim}"])
@@ -359,7 +348,6 @@ def test_a_queue_url_naming_another_queue_after_the_allowed_one_is_refused(world
     assert (_count(w["sqs"], w["victim"]), _count(w["sqs"], w["allowed"])) == before
 
 
-
 def test_a_queue_of_another_account_or_an_impossible_name_does_not_exist(world):
     """SQS: a QueueUrl names its owner's account; offline there is one account, so another's queue does
     not exist (AWS.SimpleQueueService.NonExistentQueue), nor does a name CreateQueue would refuse."""
@@ -368,7 +356,6 @@ def test_a_queue_of_another_account_or_an_impossible_name_does_not_exist(world):
         body, headers = _sqs_json("SendMessage", {"QueueUrl": url, "MessageBody": "m"})
         status, text, hdrs = _raw(w, "POST", "/", body, headers, principal=w["learner"])
         assert status == 400 and "NonExistentQueue" in hdrs.get("x-amzn-query-error", ""), (url, text)
-
 
 
 def test_an_action_in_the_url_does_not_replace_the_target(world):
@@ -388,7 +375,6 @@ def test_an_action_in_the_url_does_not_replace_the_target(world):
     body, headers = _sqs_json("SendMessage", {"QueueUrl": w["allowed"], "MessageBody": "a&Action=PurgeQueue&b"})
     status, text, _ = _raw(w, "POST", "/", body, headers)
     assert status == 200 and _count(w["sqs"], w["allowed"]) == before + 2, text
-
 
 
 def test_two_credentials_in_one_authorization_header_are_refused(world):
@@ -416,7 +402,6 @@ def test_two_credentials_in_one_authorization_header_are_refused(world):
     assert "logs:*" in json.dumps(doc) and '"*"' not in json.dumps(doc.get("Statement", [{}])[0].get("Action"))
 
 
-
 def test_a_request_signed_for_one_service_is_not_run_by_another(world):
     """A request is routed by the service it was verified for; a target of another service is then an
     operation that service does not have: answered in its shape (400), never run elsewhere."""
@@ -426,7 +411,6 @@ def test_a_request_signed_for_one_service_is_not_run_by_another(world):
     status, text, _ = _raw(w, "POST", "/", body, headers, principal=w["principals"]["all"], service="logs")
     assert 400 <= status < 500, (status, text)
     assert _count(w["sqs"], w["allowed"]) == before
-
 
 
 def test_a_parameter_named_twice_is_refused_to_everyone(world):
@@ -442,7 +426,6 @@ def test_a_parameter_named_twice_is_refused_to_everyone(world):
     assert w["sqs"].get_queue_url(QueueName=f"twice-{w['tag']}")["QueueUrl"]
     assert w["sqs"].get_queue_url(QueueName=f"allowed-{w['tag']}")["QueueUrl"]
     w["sqs"].delete_queue(QueueUrl=victim)
-
 
 
 def test_a_lambda_path_is_read_as_its_route_reads_it(world):
@@ -470,7 +453,6 @@ def test_a_lambda_path_is_read_as_its_route_reads_it(world):
     assert w["lam"].get_function(FunctionName=f"other-{w['tag']}")
 
 
-
 def test_a_log_group_in_the_query_string_is_judged_as_the_group_written(world):
     """CloudWatch Logs reads logGroupName from the query string before the JSON body (moto); the check reads
     it the same way, so a role that may write only its own group cannot write another's by naming it in the
@@ -486,16 +468,13 @@ def test_a_log_group_in_the_query_string_is_judged_as_the_group_written(world):
     assert not [e for e in events if e["message"] == "smuggled"]
 
 
-
 def test_no_function_request_passes_unchecked(world):
     """Every request a function made above was seen by the dispatch check."""
     assert middleware.describe().get("unchecked", 0) == 0
 
 
-
 def _logs(op, body):
     return json.dumps(body).encode(), {"X-Amz-Target": f"Logs_20140328.{op}", "Content-Type": "application/x-amz-json-1.1"}
-
 
 
 def test_logs_operations_are_judged_on_what_they_act_on_not_on_a_decoy_group(world):
@@ -517,7 +496,6 @@ def test_logs_operations_are_judged_on_what_they_act_on_not_on_a_decoy_group(wor
     assert status == 200, "a role that may tag any group reads the tags"
 
 
-
 def test_requests_that_reach_other_services_through_logs_or_cloudformation_are_refused_to_roles(world):
     """A subscription filter invokes a function, an export writes a bucket, a stack creates resources: AWS
     also checks the destination's resource policy, or creates each resource with the caller's permissions;
@@ -537,7 +515,6 @@ def test_requests_that_reach_other_services_through_logs_or_cloudformation_are_r
     assert status == 403 and "AccessDenied" in text, text
 
 
-
 def test_giving_a_function_a_role_needs_pass_role(world):
     """Lambda: CreateFunction and UpdateFunctionConfiguration with a Role need iam:PassRole on that role."""
     w = world
@@ -547,7 +524,6 @@ def test_giving_a_function_a_role_needs_pass_role(world):
                               {"Content-Type": "application/json"}, service="lambda", principal=p)
     assert status == 403 and "iam:PassRole" in text, text
     assert w["lam"].get_function_configuration(FunctionName=f"own-{w['tag']}")["Role"] == w["roles"]["all"]
-
 
 
 def test_a_copy_is_judged_on_its_source_too(world):
@@ -562,7 +538,6 @@ def test_a_copy_is_judged_on_its_source_too(world):
                            principal=w["principals"]["mid"])
     assert status == 403 and "s3:GetObject" in text, text
     assert "Contents" not in s3.list_objects_v2(Bucket=f"own-{w['tag']}")
-
 
 
 def test_unreadable_and_unrouted_requests_are_4xx_in_the_services_shape(world):

@@ -18,7 +18,6 @@ def test_env_string_conversion():
     assert [awslambda._to_env_string(v) for v in (10, True, False, 0.5, "x", None)] == ["10", "true", "false", "0.5", "x", ""]
 
 
-
 def test_guard_fails_loudly_when_moto_internals_change(monkeypatch):
     from moto.cloudformation import models
 
@@ -27,14 +26,12 @@ def test_guard_fails_loudly_when_moto_internals_change(monkeypatch):
         cloudformation.apply_getatt_short_form()
 
 
-
 def test_guard_checks_the_invoke_signature(monkeypatch):
     from moto.awslambda.models import LambdaFunction
 
     monkeypatch.setattr(LambdaFunction, "invoke", lambda self, payload: None)
     with pytest.raises(patches.PatchError, match="lambda_local_runtime: moto .* changed"):
         awslambda.apply_lambda_local_runtime()
-
 
 
 def test_guard_fails_when_send_message_no_longer_runs_mappings_as_expected(monkeypatch):
@@ -49,7 +46,6 @@ def test_guard_fails_when_send_message_no_longer_runs_mappings_as_expected(monke
     assert not isinstance(Queue.__dict__.get("lambda_event_source_mappings"), property)
 
 
-
 def test_guard_checks_the_mapping_signatures(monkeypatch):
     from moto.awslambda.models import LambdaBackend
 
@@ -60,14 +56,12 @@ def test_guard_checks_the_mapping_signatures(monkeypatch):
         awslambda.apply_lambda_esm_sqs_poller()
 
 
-
 def test_guard_checks_the_invoke_api_path(monkeypatch):
     from moto.awslambda.models import LambdaBackend
 
     monkeypatch.setattr(LambdaBackend, "invoke", lambda self, function_name, body: None)
     with pytest.raises(patches.PatchError, match="lambda_invoke_request_checks: moto .* changed"):
         awslambda.apply_lambda_invoke_request_checks()
-
 
 
 def test_guards_of_the_sqs_patches(monkeypatch):
@@ -98,7 +92,6 @@ def test_guards_of_the_sqs_patches(monkeypatch):
         sqs.apply_sqs_fifo_dedup_interval()
 
 
-
 def test_invoke_request_error_is_lambdas():
     """The checks of lambda_invoke_request_checks, pure: JSON first read as Lambda's
     parser does (no NaN), sizes by invocation type."""
@@ -120,7 +113,6 @@ def test_invoke_request_error_is_lambdas():
     assert message == "1048577 byte payload is too large for the Event invocation type (limit 1048576 bytes)"
 
 
-
 def test_attribute_out_of_range():
 
     assert queue_attributes.attribute_out_of_range({"VisibilityTimeout": "43200", "DelaySeconds": 0, "Policy": "x"}) is None
@@ -128,7 +120,6 @@ def test_attribute_out_of_range():
     assert queue_attributes.attribute_out_of_range({"DelaySeconds": "5", "MessageRetentionPeriod": "59"}) == "MessageRetentionPeriod"
     assert queue_attributes.attribute_out_of_range({"ReceiveMessageWaitTimeSeconds": "1.5"}) == "ReceiveMessageWaitTimeSeconds"
     assert queue_attributes.attribute_out_of_range({"MaximumMessageSize": True}) == "MaximumMessageSize"
-
 
 
 def test_fifo_dedup_id_is_kept_for_five_minutes_exactly(monkeypatch):
@@ -164,7 +155,6 @@ def test_fifo_dedup_id_is_kept_for_five_minutes_exactly(monkeypatch):
     assert [m.body for m in queue._messages][-1] == "from a source queue"
 
 
-
 def test_long_poll_wait_is_bounded_by_the_next_visibility_end():
     """next_change_in: the soonest end of a visibility timeout or delay, in seconds."""
     import time
@@ -181,7 +171,6 @@ def test_long_poll_wait_is_bounded_by_the_next_visibility_end():
         message.visible_at, message.delayed_until = visible_at, delayed_until
         queue._messages.append(message)
     assert 1.1 < sqs.next_change_in(queue) <= 1.2 + sqs.WAKE_MARGIN_S
-
 
 
 def test_guards_of_the_message_move_tasks_patch(monkeypatch):
@@ -203,13 +192,11 @@ def test_guards_of_the_message_move_tasks_patch(monkeypatch):
         sqs.apply_sqs_message_move_tasks()
 
 
-
 def test_move_task_handle_round_trip():
 
     arn = "arn:aws:sqs:us-east-1:123456789012:dlq"
     assert move_tasks.decode_task_handle(move_tasks.encode_task_handle("t-1", arn)) == ("t-1", arn)
     assert move_tasks.decode_task_handle("foobared") is None and move_tasks.decode_task_handle("") is None
-
 
 
 def test_deleted_receipt_handles_are_kept_for_a_time_and_a_count():
@@ -232,7 +219,6 @@ def test_deleted_receipt_handles_are_kept_for_a_time_and_a_count():
     assert "c" not in handles and "d" in handles
 
 
-
 def test_model_instances_are_not_kept_but_s3_objects_are():
     """models_untracked: moto's BaseModel no longer keeps every instance (every message, every log event)."""
     from moto.s3.models import FakeKey
@@ -247,7 +233,6 @@ def test_model_instances_are_not_kept_but_s3_objects_are():
     assert len(Message.instances_tracked) == 0
     FakeKey("k", b"v", account_id="123456789012", region_name="us-east-1")
     assert len(FakeKey.instances_tracked) == before + 1
-
 
 
 def test_a_log_stream_keeps_its_newest_events_and_its_groups_retention(monkeypatch):

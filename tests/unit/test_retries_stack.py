@@ -24,7 +24,6 @@ RETRIES = config.RETRIES_TEMPLATE
 CONSUMER = config.LAMBDAS / "consumer" / "index.py"
 
 
-
 def test_the_word_retries_names_the_template_everywhere():
     assert list(config.TEMPLATES) == ["single", "nested", "retries"]
     assert template.resolve_template("retries") == RETRIES and RETRIES.is_file()
@@ -39,7 +38,6 @@ def test_the_word_retries_names_the_template_everywhere():
     assert stack.check_deploy_inputs("retries", "x", None, None)[0] == RETRIES
     assert template.validate("retries").template == RETRIES
     assert template.excerpt("ConsumerMapping", "retries").startswith("  ConsumerMapping:\n    Type: AWS::Lambda::EventSourceMapping")
-
 
 
 def test_parameters_carry_aws_limits():
@@ -72,12 +70,10 @@ def test_parameters_carry_aws_limits():
                        "maxReceiveCount": {"Ref": "MaxReceiveCount"}}
 
 
-
 def test_defaults_validate_clean_and_lint_clean():
     checked = template.validate("retries")
     assert checked.warnings == [] and checked.lint_warnings == []
     assert checked.parameters["Prefix"] == "fa-021-retries"
-
 
 
 @pytest.mark.parametrize(
@@ -103,7 +99,6 @@ def test_parameters_outside_aws_limits_are_refused(params, expected):
     assert expected in str(err.value) and "\n" not in str(err.value)
 
 
-
 def test_settings_lambda_refuses_are_warned_of():
     doc = template.load_template(RETRIES)
     _, warnings = template.check_stack_parameters(doc, {"FunctionTimeout": 60})
@@ -117,7 +112,6 @@ def test_settings_lambda_refuses_are_warned_of():
     assert template.check_stack_parameters(doc, {"BatchSize": 100, "MaximumBatchingWindowInSeconds": 1})[1] == []
     # the article's template has no such parameters: its warnings are unchanged
     assert template.check_stack_parameters(template.load_template(config.DEFAULT_TEMPLATE), {"Timeout": 25})[1] == []
-
 
 
 def test_one_least_privilege_role_tags_log_group_outputs():
@@ -145,7 +139,6 @@ def test_one_least_privilege_role_tags_log_group_outputs():
                                    "DeadLetterQueueName", "ConsumerFunctionName", "EventSourceMappingId"}
 
 
-
 def test_planned_names_follow_the_prefix_and_miss_the_articles():
     ctx = ("s", "us-east-1", "123456789012")
     names = {p.logical_id: (p.name, p.parameters) for p in template.planned_names(
@@ -161,7 +154,6 @@ def test_planned_names_follow_the_prefix_and_miss_the_articles():
     assert defaults(RETRIES).isdisjoint(defaults(config.DEFAULT_TEMPLATE))
 
 
-
 @pytest.fixture
 def consumer(monkeypatch):
     spec = importlib.util.spec_from_file_location("retries_consumer_index", CONSUMER)
@@ -169,7 +161,6 @@ def consumer(monkeypatch):
     spec.loader.exec_module(module)
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "r-consumer")
     return module
-
 
 
 def sqs_event(*bodies, receive_count=1):
@@ -182,14 +173,11 @@ def sqs_event(*bodies, receive_count=1):
     } for i, body in enumerate(bodies)]}
 
 
-
 def lines_of(capsys) -> list[dict]:
     return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 
 
-
 BODIES = ("order 1", "poison: bad total", json.dumps({"order": 3, "poison": True}), json.dumps({"order": 4}))
-
 
 
 def test_with_partial_batch_responses_only_poison_records_are_returned(consumer, monkeypatch, capsys):
@@ -211,12 +199,10 @@ def test_with_partial_batch_responses_only_poison_records_are_returned(consumer,
     assert t0 <= first["start_ms"] <= first["time_ms"]
 
 
-
 def test_all_good_with_partial_batch_responses_returns_an_empty_list(consumer, monkeypatch, capsys):
     monkeypatch.setenv("report_batch_item_failures", "true")
     assert consumer.lambda_handler(sqs_event("a", "b"), None) == {"batchItemFailures": []}
     assert [r.get("outcome") for r in lines_of(capsys)] == [None, "ok", "ok"]
-
 
 
 def test_without_partial_batch_responses_a_poison_record_fails_the_batch(consumer, monkeypatch, capsys):
@@ -231,14 +217,12 @@ def test_without_partial_batch_responses_a_poison_record_fails_the_batch(consume
     assert consumer.lambda_handler(sqs_event("fine"), None) is None
 
 
-
 def test_what_counts_as_poison(consumer):
     poison = ["poison", "Poison: x", "  poison!", json.dumps({"poison": True}), json.dumps({"poison": True, "n": 1})]
     fine = ["", "not poison", json.dumps({"poison": False}), json.dumps({"poison": "yes"}), json.dumps(["poison"]),
             "{broken json", None]
     assert [consumer.is_poison(b) for b in poison] == [True] * len(poison)
     assert [consumer.is_poison(b) for b in fine] == [False] * len(fine)
-
 
 
 def test_sleep_s_makes_a_record_slow(consumer, monkeypatch, capsys):
@@ -249,7 +233,6 @@ def test_sleep_s_makes_a_record_slow(consumer, monkeypatch, capsys):
     assert bad["time_ms"] - bad["start_ms"] < 100
 
 
-
 def test_an_empty_or_odd_event_is_an_empty_batch(consumer, monkeypatch, capsys):
     monkeypatch.setenv("report_batch_item_failures", "true")
     assert consumer.lambda_handler({}, None) == {"batchItemFailures": []}
@@ -258,7 +241,6 @@ def test_an_empty_or_odd_event_is_an_empty_batch(consumer, monkeypatch, capsys):
     consumer.lambda_handler(record, None)
     *_, line = lines_of(capsys)
     assert line["approximate_receive_count"] == 0 and line["sent_timestamp"] == 0
-
 
 
 @pytest.mark.parametrize("apply", ["apply_update_follows_conditions", "apply_mapping_update_resets_removed_properties",

@@ -16,10 +16,8 @@ from sqslab.config import NOTEBOOKS, ROOT
 SERIES = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 
-
 def code_cells(path):
     return [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
-
 
 
 def test_the_api_is_on_the_page():
@@ -51,7 +49,6 @@ def test_the_api_is_on_the_page():
     assert any('LogType="Tail"' in s and "REPORT" in s for s in invoke_cells), "02 decodes the REPORT line by hand"
 
 
-
 @pytest.mark.parametrize("path", SERIES, ids=lambda p: p.stem)
 def test_cells_are_short_unless_plumbing(path):
     for cell in code_cells(path):
@@ -61,14 +58,12 @@ def test_cells_are_short_unless_plumbing(path):
         assert len(lines) <= 12, f"{path.name} cell {cell.id}: {len(lines)} lines; mark plumbing '# extra code'"
 
 
-
 @pytest.mark.parametrize("path", SERIES, ids=lambda p: p.stem)
 def test_no_cell_exists_for_the_tests(path):
     """The tests read a chapter's results from its kernel (tests/integration/test_notebooks.py, INSPECT), not from cells."""
     for cell in code_cells(path):
         assert "observe(" not in cell.source and "observation" not in cell.metadata.get("tags", []), \
             f"{path.name} cell {cell.id} is there for the tests"
-
 
 
 @pytest.mark.parametrize("chapter", ["02_invoke", "03_visibility_timeout", "04_long_polling", "05_event_source_mapping",

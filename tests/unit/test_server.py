@@ -17,7 +17,6 @@ from sqslab.offline.server import control as server
 sqslab = run_sqslab
 
 
-
 def test_port_taken_by_another_program(own_home):
     with socket.socket() as other:
         other.bind(("127.0.0.1", own_home))
@@ -30,14 +29,12 @@ def test_port_taken_by_another_program(own_home):
     assert len(lines) == 1 and f"port {own_home}" in lines[0] and "taken" in lines[0]
 
 
-
 def _write_state(pid: int, port: int, **extra) -> None:
     server.state_dir().mkdir(parents=True, exist_ok=True)
     server.state_file().write_text(json.dumps({
         "pid": pid, "host": "127.0.0.1", "port": port, "started": time.time(),
         "moto_version": "5", "python": "3", "state_dir": str(server.state_dir()), **extra,
     }))
-
 
 
 def test_a_live_process_that_is_not_ours_is_never_signalled(own_home):
@@ -56,7 +53,6 @@ def test_a_live_process_that_is_not_ours_is_never_signalled(own_home):
     finally:
         other.kill()
         other.wait()
-
 
 
 def test_bad_port_is_one_line(own_home):

@@ -17,13 +17,11 @@ def test_default_target_is_offline(monkeypatch):
     assert target.target_name("offline") == "offline"
 
 
-
 def test_unknown_target_is_one_clear_line(monkeypatch):
     monkeypatch.setenv("SQSLAB_TARGET", "prod")
     with pytest.raises(SqslabError) as err:
         target.target_name()
     assert "unknown target 'prod'" in str(err.value) and "\n" not in str(err.value)
-
 
 
 def test_aws_target_uses_normal_configuration_without_contacting_it(monkeypatch):
@@ -33,7 +31,6 @@ def test_aws_target_uses_normal_configuration_without_contacting_it(monkeypatch)
     assert tgt.name == "aws" and tgt.endpoint_url is None and tgt.region == "eu-west-1"
     sess = target.session(tgt)
     assert sess.get_credentials().access_key == "AKIAREALLOOKINGKEY01"
-
 
 
 def test_nothing_creates_a_client_at_import():

@@ -23,13 +23,11 @@ def recorded():
     return doc, inv, msg
 
 
-
 def test_recording_is_labelled(recorded):
     doc, _, _ = recorded
     assert "not on AWS" in doc["about"] and doc["emulator"].startswith("moto ")
     assert doc["parameters"] == {"VisibilityTimeout": 90, "ReceiveMessageWaitTimeSeconds": 20}
     assert doc["recorded_at"].endswith("Z")
-
 
 
 def test_invocations_from_report_lines(recorded):
@@ -40,7 +38,6 @@ def test_invocations_from_report_lines(recorded):
     assert list(long_polls["function"]) == ["function3", "function2"]
     assert all(abs(d / 1000 - 20) < 0.5 for d in long_polls["duration_ms"])
     assert inv.groupby("function")["cold_start"].first().all()  # each function's first call is cold
-
 
 
 def test_windows_and_receive_counts(recorded):
@@ -57,7 +54,6 @@ def test_windows_and_receive_counts(recorded):
     assert all(90 <= s < 91 for s in per["hidden_until_reappears_s"])
 
 
-
 def test_polls(recorded):
     _, _, msg = recorded
     p = timeline.polls(msg)
@@ -66,14 +62,12 @@ def test_polls(recorded):
     assert all(d < 1 for d in p[p["messages"] > 0]["duration_s"])
 
 
-
 def test_latest_run_picks_the_last_pair_of_sends(recorded):
     _, _, msg = recorded
     twice = pd.concat([msg, msg.assign(timestamp_ms=msg["timestamp_ms"] + 10**6)], ignore_index=True)
     latest = article.latest_run(twice)
     assert len(latest) == len(msg) and latest["timestamp_ms"].min() == msg["timestamp_ms"].min() + 10**6
     assert article.latest_run(msg[msg["event"] != "send"]).empty
-
 
 
 def test_timeline_figure(recorded):
@@ -91,7 +85,6 @@ def test_timeline_figure(recorded):
     assert any("90 s visibility timeout" in t.get_text() for t in ax.texts)
 
 
-
 def test_poll_duration_figure(recorded):
     _, inv, _ = recorded
     fig = plots.poll_duration_figure(inv, 20)
@@ -99,7 +92,6 @@ def test_poll_duration_figure(recorded):
     heights = sorted(p.get_height() for p in ax.patches)
     assert len(heights) == 6 and heights[-1] == pytest.approx(20, abs=0.5)
     assert "(s)" in ax.get_ylabel() and ax.get_legend() is not None
-
 
 
 def test_cost_arithmetic_and_figure():
@@ -115,12 +107,10 @@ def test_cost_arithmetic_and_figure():
     assert len(fig.axes) == 2 and all(a.get_ylabel() for a in fig.axes)
 
 
-
 def test_pricing_file_names_its_source():
     p = pricing.load_pricing()
     assert p["source"].startswith("https://aws.amazon.com/sqs/pricing") and p["price_per_million_requests_usd"] > 0
     assert p["recorded"]
-
 
 
 def test_parse_since():
@@ -129,7 +119,6 @@ def test_parse_since():
     assert logs.parse_since("2026-01-31T09:00:00Z") == 1769850000000
     with pytest.raises(Exception, match="is not a time"):
         logs.parse_since("yesterday")
-
 
 
 def test_pure_modules_import_no_aws_sdk():
