@@ -10,9 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
-from sqslab.config import ROOT
+from sqslab.config import NOTEBOOKS, ROOT
 from sqslab.series import nav
 
 # Colab's shell is google.colab._shell.Shell: the install cell's guard reads it from str(get_ipython()).
@@ -62,3 +63,12 @@ def test_binder_environment_installs_the_package_with_what_it_needs():
     python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python="))
     low = project["requires-python"].removeprefix(">=")
     assert tuple(map(int, python.split("=")[1].split("."))) >= tuple(map(int, low.split(".")))
+
+
+def test_every_notebooks_install_cell_is_three_code_lines_at_most():
+    """A guard, the install and one call that sets up (its logic in scripts/colab_setup.py)."""
+
+    for path in nav.series(NOTEBOOKS):
+        cell = next(c for c in nbformat.read(path, as_version=4).cells if c.get("id") == nav.INSTALL_ID)
+        code = [line for line in cell.source.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+        assert len(code) <= 3, f"{path.name}: {code}"
