@@ -5,11 +5,13 @@ function from source text, its invoke and logs, and the REPORT line of a log tai
 from __future__ import annotations
 
 import base64
+import io
 import json
 import subprocess
 import sys
 import textwrap
 import uuid
+import zipfile
 
 from sqslab.base.loglines import parse_report
 from sqslab.deploy.code_zip import zip_files
@@ -64,3 +66,35 @@ def log_messages(logs, name) -> list[str]:
     except logs.exceptions.ResourceNotFoundException:
         return []
     return [e["message"] for e in events]
+
+
+HANDLER = "def handler(event, context):\n    return 'ran'\n"
+
+
+def zeros_zip(name: str, size: int, extra: dict[str, str] | None = None) -> bytes:
+    """A small zip (deflated zeros) that unpacks to ``size`` bytes, plus ``extra`` files."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for fname, text in (extra or {}).items():
+            zf.writestr(fname, text)
+        info = zipfile.ZipInfo(name)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with zf.open(info, "w", force_zip64=True) as out:
+            chunk = b"\0" * (1 << 20)
+            left = size
+            while left:
+                out.write(chunk[: min(left, len(chunk))])
+                left -= min(left, len(chunk))
+    return buf.getvalue()
+
+
+def load_consumer():
+    """The retries stack's consumer handler (lambdas/consumer/index.py), imported as a module."""
+    import importlib.util
+
+    from sqslab.config import LAMBDAS
+
+    spec = importlib.util.spec_from_file_location("retries_consumer_index", LAMBDAS / "consumer" / "index.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

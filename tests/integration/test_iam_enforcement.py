@@ -17,15 +17,9 @@ import time
 import uuid
 
 import pytest
-
-from sqslab.offline.iam import policy as ip
-from tests.helpers import make_function
+from helpers import make_function
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
-
-
-def policy(*statements) -> list[ip.Statement]:
-    return ip.parse_policy(json.dumps({"Version": "2012-10-17", "Statement": list(statements)}))
 
 
 def allow(action, resource="*", **extra):

@@ -9,18 +9,15 @@ stack. Delivery by the mapping (when batches arrive) is not tested here."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import time
 import uuid
 
 import pytest
+from helpers import load_consumer
 
-from sqslab import config
 from sqslab.base.errors import SqslabError
 from sqslab.deploy import stack
-
-CONSUMER = config.LAMBDAS / "consumer" / "index.py"
 
 
 def unique(prefix):
@@ -29,11 +26,8 @@ def unique(prefix):
 
 @pytest.fixture
 def consumer(monkeypatch):
-    spec = importlib.util.spec_from_file_location("retries_consumer_index", CONSUMER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "r-consumer")
-    return module
+    return load_consumer()
 
 
 def mapping_of(lam, uuid_):

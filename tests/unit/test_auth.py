@@ -1,22 +1,7 @@
-"""Only the offline server's own clients get in: every request must carry an AWS
-Signature Version 4 made with the server's credentials (or with the temporary
-credentials of one of its execution environments).
-
-AWS pages followed:
-- IAM User Guide, "AWS Signature Version 4 for API requests", "Elements of an AWS API
-  request signature" and "Create a signed AWS API request" (canonical request, string
-  to sign, signing key; the documented IAM ListUsers example);
-- IAM User Guide, "Troubleshoot signed requests for AWS APIs" (SignatureDoesNotMatch,
-  "Date in Credential scope does not match", "Signature expired", "Signature not yet current");
-- the common errors of each service's API reference (Amazon SQS, AWS CloudFormation, IAM,
-  AWS STS: InvalidClientTokenId 403, MissingAuthenticationToken 403, IncompleteSignature 400;
-  CloudWatch Logs and Lambda: UnrecognizedClientException);
-- Amazon S3 API Reference, "Error responses" (InvalidAccessKeyId, SignatureDoesNotMatch,
-  RequestTimeTooSkewed, AccessDenied, XAmzContentSHA256Mismatch, all but the last 403) and
-  "Signature Calculations for the Authorization Header: Transferring Payload in Multiple
-  Chunks (Chunked Upload)" (STREAMING-AWS4-HMAC-SHA256-PAYLOAD, the seed signature).
-"""
-
+"""AWS Signature Version 4 as the offline server computes it again, without a server: the
+IAM User Guide's documented example ("Create a signed AWS API request", the IAM
+ListUsers request), and botocore's own signatures for every service the series uses
+verifying, at a small cost per request (tests/integration/test_auth.py sends them)."""
 
 from __future__ import annotations
 

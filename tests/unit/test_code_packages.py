@@ -16,32 +16,13 @@ from __future__ import annotations
 
 import errno
 import io
-import zipfile
 from pathlib import PurePosixPath
 
 import pytest
+from helpers import HANDLER, zeros_zip
 
 from sqslab.deploy.code_zip import zip_files
 from sqslab.offline.awslambda import code_package
-
-HANDLER = "def handler(event, context):\n    return 'ran'\n"
-
-
-def zeros_zip(name: str, size: int, extra: dict[str, str] | None = None) -> bytes:
-    """A small zip (deflated zeros) that unpacks to ``size`` bytes, plus ``extra`` files."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
-        for fname, text in (extra or {}).items():
-            zf.writestr(fname, text)
-        info = zipfile.ZipInfo(name)
-        info.compress_type = zipfile.ZIP_DEFLATED
-        with zf.open(info, "w", force_zip64=True) as out:
-            chunk = b"\0" * (1 << 20)
-            left = size
-            while left:
-                out.write(chunk[: min(left, len(chunk))])
-                left -= min(left, len(chunk))
-    return buf.getvalue()
 
 
 def test_unpacking_stops_at_the_limit_and_leaves_nothing(tmp_path):

@@ -1,19 +1,9 @@
-"""SQS event source mappings offline: a poller per mapping, as the Lambda developer
-guide describes it. Each test names the AWS page its behaviour comes from:
-
-- with-sqs: "Using Lambda with Amazon SQS" (polling, the event's shape)
-- services-sqs-configure: "Creating and configuring an Amazon SQS event source mapping"
-  (batching window, visibility timeout against function timeout)
-- services-sqs-errorhandling: "Handling errors for an SQS event source in Lambda"
-  (retries, partial batch responses)
-- services-sqs-scaling: "Configuring scaling behavior for SQS event source mappings"
-- services-sqs-parameters: "Lambda parameters for Amazon SQS event source mappings"
-- SQS developer guide, sqs-dead-letter-queues: "Using dead-letter queues in Amazon SQS"
-
-Through plain boto3 against the offline endpoint, plus units of the pure parts.
-Visibility timeouts are 1-3 s so that the file stays short.
-"""
-
+"""The pure parts of the SQS event source mappings (sqslab.offline.awslambda: mapping_checks,
+batching): partial batch responses (services-sqs-errorhandling), when a batch is sent
+(services-sqs-configure: BatchSize and the batching window), the concurrency
+cap (services-sqs-scaling), Lambda's words for a refused mapping (services-sqs-parameters),
+and a FIFO record's shape (with-sqs). tests/integration/test_event_source_mapping.py runs
+the pollers against the offline endpoint."""
 
 from __future__ import annotations
 
@@ -22,18 +12,8 @@ import json
 import types
 
 import pytest
-from helpers import log_messages
 
 from sqslab.offline.awslambda import batching, mapping_checks
-
-
-def batches(logs, name) -> list[dict]:
-    """Every batch the handler saw, in start order."""
-    out = []
-    for line in log_messages(logs, name):
-        if line.startswith('{"batch"'):
-            out.append(json.loads(line)["batch"])
-    return sorted(out, key=lambda b: b["t0"])
 
 
 def test_partial_response_rules():

@@ -1,13 +1,9 @@
-"""Each function runs as its role (sqslab.offline.iam.policy, the hook in sqslab.offline.auth).
-
-Unit tests of the evaluator follow the IAM User Guide: "Policy evaluation logic",
-"Determining whether a request is allowed or denied within an account", "IAM JSON
-policy elements: Action / Resource / NotAction / NotResource / Condition". End to
-end, through boto3: code running with a role that lacks sqs:DeleteMessage gets
-AccessDenied in AWS's shape; a role that has it deletes; the learner may do
-everything; a mapping whose role may not poll is refused (Lambda, services-sqs-configure).
-"""
-
+"""The IAM evaluator each function's role is judged by (sqslab.offline.iam), without a
+server. It follows the IAM User Guide: "Policy evaluation logic", "Determining whether a
+request is allowed or denied within an account", "IAM JSON policy elements: Action /
+Resource / NotAction / NotResource / Condition"; requests map to IAM's actions and
+resources, and a denial reads as AWS's. tests/integration/test_iam_enforcement.py runs
+code with a role end to end."""
 
 from __future__ import annotations
 

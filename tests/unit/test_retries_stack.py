@@ -9,11 +9,11 @@ stack. Delivery by the mapping (when batches arrive) is not tested here."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import time
 
 import pytest
+from helpers import load_consumer
 
 from sqslab import config
 from sqslab.base.errors import SqslabError
@@ -21,7 +21,6 @@ from sqslab.deploy import checks, stack, template
 
 RETRIES = config.RETRIES_TEMPLATE
 
-CONSUMER = config.LAMBDAS / "consumer" / "index.py"
 
 
 def test_the_word_retries_names_the_template_everywhere():
@@ -156,11 +155,8 @@ def test_planned_names_follow_the_prefix_and_miss_the_articles():
 
 @pytest.fixture
 def consumer(monkeypatch):
-    spec = importlib.util.spec_from_file_location("retries_consumer_index", CONSUMER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "r-consumer")
-    return module
+    return load_consumer()
 
 
 def sqs_event(*bodies, receive_count=1):
