@@ -98,3 +98,16 @@ def load_consumer():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def write_server_state(pid: int, port: int, **extra) -> None:
+    """A server state file (server.json) as a server writes it, naming ``pid`` and ``port``."""
+    import time
+
+    from sqslab.offline.server import control as server
+
+    server.state_dir().mkdir(parents=True, exist_ok=True)
+    server.state_file().write_text(json.dumps({
+        "pid": pid, "host": "127.0.0.1", "port": port, "started": time.time(),
+        "moto_version": "5", "python": "3", "state_dir": str(server.state_dir()), **extra,
+    }))

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 
-from helpers import run_sqslab
+from helpers import run_sqslab, write_server_state
 
 from sqslab.base.errors import SqslabError
 from sqslab.offline.auth import identity
@@ -61,14 +61,6 @@ def test_server_process_itself_reports_a_taken_port(own_home):
     assert f"sqslab-offline: port {own_home} on 127.0.0.1 is taken" in proc.stdout
 
 
-def _write_state(pid: int, port: int, **extra) -> None:
-    server.state_dir().mkdir(parents=True, exist_ok=True)
-    server.state_file().write_text(json.dumps({
-        "pid": pid, "host": "127.0.0.1", "port": port, "started": time.time(),
-        "moto_version": "5", "python": "3", "state_dir": str(server.state_dir()), **extra,
-    }))
-
-
 def test_stale_state_file(own_home):
     server.state_dir().mkdir(parents=True)
     server.state_file().write_text("{not json")
@@ -77,7 +69,7 @@ def test_stale_state_file(own_home):
     assert not server.state_file().exists()
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    _write_state(dead.pid, own_home)
+    write_server_state(dead.pid, own_home)
     status = sqslab("offline", "status")
     assert status.returncode == 1 and f"(pid {dead.pid}) had stopped unexpectedly" in status.stdout
     assert server.state_file().exists(), "status keeps the evidence for the next start"

@@ -1,16 +1,8 @@
-"""Code packages and layers as Lambda limits them (sqslab.offline.awslambda.code_package, the patch
-lambda_code_package_limits).
-
-AWS pages: "Lambda quotas" (deployment package: 50 MB zipped for a direct upload, 250 MB
-unzipped including layers; the API reference's AccountLimit, CodeSizeUnzipped "the maximum size
-of a function's deployment package and layers when they're extracted"); Lambda's messages
-"Unzipped size must be smaller than 262144000 bytes" and "Function code combined with layers
-exceeds the maximum allowed size of 262144000 bytes. The actual size is N bytes."; Invoke's
-errors (InvalidZipFileException, 502); "Managing Lambda dependencies with layers" (a deleted layer
-version keeps working for functions that use it); the Lambda execution environment's read-only
-``/var/task``.
-"""
-
+"""Unpacking a code package as Lambda limits it (sqslab.offline.awslambda.code_package), without a
+server: the bytes written are counted and unpacking stops at the quota ("Lambda quotas": 250 MB
+unzipped; Invoke's InvalidZipFileException, 502), a full disk leaves no folder, and the
+package checks answer in Lambda's words. tests/integration/test_code_packages.py tries the
+quotas through CreateFunction, UpdateFunctionCode, layers and Invoke."""
 
 from __future__ import annotations
 

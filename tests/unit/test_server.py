@@ -5,12 +5,11 @@ a taken port, a stale state file, a server that died. Each is one clear line.
 
 from __future__ import annotations
 
-import json
 import socket
 import subprocess
 import time
 
-from helpers import run_sqslab
+from helpers import run_sqslab, write_server_state
 
 from sqslab.offline.server import control as server
 
@@ -29,25 +28,17 @@ def test_port_taken_by_another_program(own_home):
     assert len(lines) == 1 and f"port {own_home}" in lines[0] and "taken" in lines[0]
 
 
-def _write_state(pid: int, port: int, **extra) -> None:
-    server.state_dir().mkdir(parents=True, exist_ok=True)
-    server.state_file().write_text(json.dumps({
-        "pid": pid, "host": "127.0.0.1", "port": port, "started": time.time(),
-        "moto_version": "5", "python": "3", "state_dir": str(server.state_dir()), **extra,
-    }))
-
-
 def test_a_live_process_that_is_not_ours_is_never_signalled(own_home):
     """A state file naming a live process that is not this server (a reused pid, a
     hand-edited file): stop and start leave the process alone."""
     other = subprocess.Popen(["sleep", "60"])
     try:
-        _write_state(other.pid, own_home, token="0" * 32)
+        write_server_state(other.pid, own_home, token="0" * 32)
         stopped = sqslab("offline", "stop")
         assert stopped.returncode == 0 and "had already stopped unexpectedly" in stopped.stdout
         assert other.poll() is None, "a process that is not ours was signalled"
         assert not server.state_file().exists()
-        _write_state(other.pid, own_home, token="0" * 32)
+        write_server_state(other.pid, own_home, token="0" * 32)
         assert server.status()["state"] == "dead"
         assert other.poll() is None
     finally:
