@@ -267,3 +267,31 @@ def test_content_based_deduplication_outlives_its_deleted_message(clients):
         assert "Messages" not in sqs.receive_message(QueueUrl=url)
     finally:
         sqs.delete_queue(QueueUrl=url)
+
+
+def test_filter_log_events_as_the_series_reads_logs(clients):
+    """CloudWatch Logs API reference, FilterLogEvents: events with a timestamp before startTime
+    or after endTime are not returned (both ends inclusive); CloudWatch Logs User Guide, "Filter
+    pattern syntax for metric filters, subscription filters, filter log events, and Live Tail":
+    terms are case sensitive and every term must appear; a term holding other characters than
+    letters and digits is put in double quotes. (Other pattern syntaxes are not emulated: README.)"""
+    logs, group, stream = clients.logs, f"/aws/lambda/doc-{_tag()}", "2026/01/01/[$LATEST]0"
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    t0 = int(time.time() * 1000)
+    lines = ["START RequestId: 1 Version: $LATEST", '{"event": "receive_call", "messages": 0}',
+             '{"event": "receive", "body": "x"}', "END RequestId: 1",
+             "REPORT RequestId: 1\tDuration: 2.00 ms\tBilled Duration: 3 ms\t"]
+    logs.put_log_events(logGroupName=group, logStreamName=stream,
+                        logEvents=[{"timestamp": t0 + i, "message": m} for i, m in enumerate(lines)])
+
+    def messages(**kwargs):
+        pages = logs.get_paginator("filter_log_events").paginate(logGroupName=group, **kwargs)
+        return [e["message"] for page in pages for e in page["events"]]
+
+    assert messages(startTime=t0 + 1, endTime=t0 + 3) == lines[1:4]
+    assert messages(filterPattern="REPORT") == [lines[4]]
+    assert messages(filterPattern="report") == []
+    assert messages(filterPattern="RequestId Duration") == [lines[4]]
+    assert messages(filterPattern='"receive_call"') == [lines[1]]
+    logs.delete_log_group(logGroupName=group)
