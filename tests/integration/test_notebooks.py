@@ -82,6 +82,9 @@ INSPECT = {
     },
     "05_event_source_mapping": {
         "sent": "len(sent)", "invocations": "run.invocation_count()", "report_lines": "len(run.invocations)",
+        # the batches read on the page (filter_log_events, json_normalize), against the package's reading
+        "page_batch_sizes": 'batches["size"].astype(int).tolist()',
+        "page_report_lines": 'sum(line.startswith("REPORT") for line in lines)',
         "batch_sizes": 'run.batches["size"].tolist()',
         "processed_once": 'bool((run.attempts.groupby("message_id").size() == 1).all())',
         "processed": 'int(run.attempts.groupby("message_id").size().sum())',
@@ -99,6 +102,12 @@ INSPECT = {
         "retry_gaps_s": '(with_partial.attempts.loc[with_partial.attempts["body"] == "poison: order 3", "start_ms"]'
                         '.diff().dropna() / 1000).round(1).tolist()',
         "visibility_timeout_s": "lab.visibility_timeout", "max_receive_count": "lab.max_receive_count",
+        # the per-message tables built on the page (filter_log_events, groupby), against the package's
+        "page_tables": '[t[["attempts", "receive_counts"]].reset_index().values.tolist() '
+                       'for t in (with_report, without_report)]',
+        "package_tables": '[timeline.per_message_attempts(r.attempts)[["body", "attempts", "receive_counts"]]'
+                          '.values.tolist() for r in (with_partial, without_partial)]',
+        "page_after_redrive_ok": 'sorted(after_redrive.index[after_redrive["last_outcome"] == "ok"])',
         "dead_letter_after_first": "len(arrivals.dropna())", "dead_letter_bodies": 'arrivals["body"].tolist()',
         "good_again_with": 'int(table.loc[0, "good_again"])', "good_again_without": 'int(table.loc[1, "good_again"])',
         "invocations_with": 'int(table.loc[0, "invocations"])', "invocations_without": 'int(table.loc[1, "invocations"])',
@@ -300,6 +309,7 @@ def test_event_source_mapping(executed):
     # ten messages, one every 0.4 s, a 1 s window: batches close a window after their first message
     assert o["sent"] == 10 and o["processed"] == 10 and o["processed_once"] is True
     assert o["invocations"] == o["report_lines"] == len(o["batch_sizes"]), "one invocation (REPORT line) per batch"
+    assert o["page_batch_sizes"] == o["batch_sizes"] and o["page_report_lines"] == o["report_lines"]
     assert sum(o["batch_sizes"]) == 10 and 3 <= o["invocations"] <= 5 and max(o["batch_sizes"]) <= 3
     assert o["create_refused"] is True and o["created_with_six_times"] is True
     assert ("Queue visibility timeout: 1 seconds is less than Function timeout: "
@@ -320,6 +330,7 @@ def test_failures_and_dead_letter_queue(executed):
     o = obs(executed, "06_failures_and_dead_letter_queues.ipynb")
     assert o["max_receive_count"] == 3 and o["visibility_timeout_s"] == 2
     assert o["poison"] == [3, [1, 2, 3]], "the poison message: three attempts, receive counts 1, 2, 3"
+    assert o["page_tables"] == o["package_tables"], "the tables read on the page are the package's"
     assert o["retry_gaps_s"] == [pytest.approx(2, abs=0.4)] * 2, "each retry one visibility timeout after the last"
     assert o["good_attempts"] == [1, 1, 1, 1]
     assert o["dead_letter_after_first"] == 1 and o["dead_letter_bodies"] == ["poison: order 3"]
@@ -330,7 +341,7 @@ def test_failures_and_dead_letter_queue(executed):
     assert o["dead_letter_after_second"] == 6 and len(o["dead_letter_bodies_without"]) == 5
     # the redrive: a message move task (StartMessageMoveTask), offline as on AWS, back to the original source queue
     assert o["redrive_by_hand"] is False and o["redriven"] == 6
-    assert o["good_after_redrive"] == ["order 10", "order 6", "order 7", "order 9"]
+    assert o["good_after_redrive"] == ["order 10", "order 6", "order 7", "order 9"] == o["page_after_redrive_ok"]
     assert o["good_after_redrive_receive_counts"] == [1]
     assert figures(executed, "06_failures_and_dead_letter_queues.ipynb") == 3
 
