@@ -53,7 +53,7 @@ def test_the_install_cell_installs_the_series_in_a_fresh_colab_like_environment(
            "PIP_DISABLE_PIP_VERSION_CHECK": "1", "LANG": "C.UTF-8"}
     cell = nav.install_cell_text(f"file://{remote}")
     after = ("\nimport os, sqslab\nprint('package', sqslab.__file__)\nprint('cwd', os.getcwd())\n"
-             "from sqslab import notebook as nb\n"
+             "from sqslab.lab import notebook as nb\n"
              "lab = nb.setup('offline', 'sqslab', 'quick', None, None)\nprint('endpoint', lab.target.endpoint_url)\n")
     try:
         first = ipython(python, FAKE_COLAB + cell + after, env)
