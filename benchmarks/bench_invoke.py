@@ -108,7 +108,7 @@ def report_authentication(tgt, warm: list[float], sends: list[float], roundtrips
 
 
 def bench_helper_against_bare(tgt, n: int) -> None:
-    """sqslab's invoke (through a stack handle) against the bare boto3 call it makes."""
+    """sqslab's invoke (Lab.invoke) against the bare boto3 call it makes."""
     from sqslab.deploy import stack
     from sqslab.lab.handle import Lab
 
@@ -128,7 +128,7 @@ def bench_helper_against_bare(tgt, n: int) -> None:
                 helper.append(t1 - t0)
                 bare.append(t2 - t1)
         line("article's function1: bare boto3 invoke", bare)
-        line("article's function1: sqslab invoke.invoke", helper)
+        line("article's function1: sqslab Lab.invoke", helper)
         print(f"{'helper overhead (median difference)':<44} {1000 * (statistics.median(helper) - statistics.median(bare)):.2f} ms")
     finally:
         stack.teardown(name, target=tgt, progress=False)
