@@ -82,7 +82,8 @@ def install_cell_text(repo: str | None) -> str:
     guard = 'if "google.colab" in str(get_ipython()):'
     if not repo:
         return "\n".join([
-            "# extra code – in Colab: fetches the series and installs it; anywhere else: nothing",
+            "# extra code – in Colab: says how to fetch and install the series (this copy names no git address);"
+            " anywhere else: nothing",
             guard,
             f"    raise SystemExit(\"no git address is set: !git clone <the series' address> ~/sqslab, then %run {COLAB_SETUP}\")",
         ])

@@ -58,7 +58,7 @@ INSPECT = {
         "visibility_timeout_s": 'int(windows["visibility_timeout_s"].iloc[0])',
         # the page's windows, against the package's (which also follows ChangeMessageVisibility)
         "page_windows": 'windows[["message_id", "end_ms", "ended_by"]].values.tolist()',
-        "package_windows": 'timeline.windows(messages.assign(logical=messages["function"]))'
+        "package_windows": 'timeline.windows(logged.assign(logical=logged["function"]))'
                            '[["message_id", "end_ms", "ended_by"]].values.tolist()',
         "slow_receivers": f'{_SLOW}[["receiver", "body"]].values.tolist()',
         "slow_receive_counts": f'{_SLOW}["receive_count"].tolist()',
@@ -312,7 +312,7 @@ def test_event_source_mapping(executed):
     assert o["page_batch_sizes"] == o["batch_sizes"] and o["page_report_lines"] == o["report_lines"]
     assert sum(o["batch_sizes"]) == 10 and 3 <= o["invocations"] <= 5 and max(o["batch_sizes"]) <= 3
     assert o["create_refused"] is True and o["created_with_six_times"] is True
-    assert ("Queue visibility timeout: 1 seconds is less than Function timeout: "
+    assert (f"Queue visibility timeout: {o['function_timeout_s'] - 1} seconds is less than Function timeout: "
             f"{o['function_timeout_s']} seconds") in o["create_refused_message"]
     assert "InvalidParameterValueException" in o["create_refused_message"]
     # the sweep: (1, 0), (10, 0), (10, 1 s), (10, 5 s) on the same trickle (ten messages 0.4 s apart: 3.6 s)
