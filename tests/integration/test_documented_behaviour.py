@@ -296,3 +296,43 @@ def test_filter_log_events_as_the_series_reads_logs(clients):
     assert messages(filterPattern="RequestId Duration") == [lines[4]]
     assert messages(filterPattern="receive_call") == messages(filterPattern='"receive_call"') == [lines[1]]
     logs.delete_log_group(logGroupName=group)
+
+
+def test_fifo_long_poll_returns_a_group_freed_while_it_waits(clients):
+    """SQS Developer Guide, "FIFO queue delivery logic in Amazon SQS" (Receiving messages): later
+    requests get no more messages of a group "unless the currently received messages are deleted,
+    or they become visible again"; "Amazon SQS short and long polling": a long poll returns as soon
+    as a message is available. A group freed by a delete, or by a ChangeMessageVisibility to 0,
+    while a long poll waits is returned to it at once."""
+    sqs = clients.sqs
+    url = sqs.create_queue(QueueName=f"doc-fifo-{_tag()}.fifo",
+                           Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true",
+                                       "VisibilityTimeout": "30"})["QueueUrl"]
+    try:
+        for body in ("g-1", "g-2", "g-3"):
+            sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId="g")
+        for free in ("delete", "change_visibility"):
+            held = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"][0]
+            got, returned = [], []
+
+            def poll(got=got, returned=returned):
+                got.extend(sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=10)
+                           .get("Messages", []))
+                returned.append(time.monotonic())
+
+            waiter = threading.Thread(target=poll)
+            waiter.start()
+            time.sleep(1.0)
+            assert got == [], "the group is held back while its message is in flight"
+            freed = time.monotonic()
+            if free == "delete":
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=held["ReceiptHandle"])
+            else:
+                sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=held["ReceiptHandle"], VisibilityTimeout=0)
+            waiter.join(15)
+            assert len(got) == 1 and returned[0] - freed < LATE_S, (free, got, returned[0] - freed)
+            # deleted, the next of the group comes; made visible again, the same message comes again
+            assert got[0]["Body"] == ("g-2" if free == "delete" else held["Body"])
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"])
+    finally:
+        sqs.delete_queue(QueueUrl=url)

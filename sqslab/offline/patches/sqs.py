@@ -234,6 +234,69 @@ def apply_sqs_long_poll_wakes_on_visibility() -> str:
 
 
 # ---------------------------------------------------------------------------
+# sqs_fifo_long_poll_sees_freed_groups
+# Upstream gap: moto's ReceiveMessage on a FIFO queue reads which message groups
+# are in flight once, when the call starts, so a group freed while a long poll
+# waits (its received message deleted, or visible again) is not delivered until
+# a later ReceiveMessage (measured: 8.5 s late in a 10 s poll); and while a group
+# held back has visible messages, the wait returns at once and the poll spins.
+# SQS: messages of a group are not returned to later requests "unless the
+# currently received messages are deleted, or they become visible again"
+# (developer guide, FIFO-queues-understanding-logic, "Receiving messages"), and
+# a long poll returns as soon as a message is available (sqs-short-and-long-polling).
+# Here a FIFO long poll is a series of moto's own receives without a wait, each
+# reading the groups afresh, with sleeps between them on the queue's condition
+# until a send, a delete or a visibility change signals it, or the queue's next
+# visibility timeout or delay ends; a delete now signals the condition too.
+def apply_sqs_fifo_long_poll_sees_freed_groups() -> str:
+    import functools
+
+    from moto.sqs.models import Queue, SQSBackend
+
+    patch = "sqs_fifo_long_poll_sees_freed_groups"
+    receive = original_of(SQSBackend, "receive_message", patch,
+                          ("self", "queue_name", "count", "wait_seconds_timeout", "visibility_timeout"))
+    if receive is None:
+        return "already applied"
+    delete = original_of(Queue, "delete_message", patch, ("self", "receipt_handle"))
+    source = inspect.getsource(receive)
+    if "currently_pending_groups" not in source or "if wait_seconds_timeout == 0:" not in source:
+        raise mismatch_error(patch, "no longer reads the pending groups once per ReceiveMessage, or answers "
+                                    "WaitTimeSeconds 0 with one pass")
+    init = inspect.getsource(Queue.__init__)
+    for attr in ("_messages_lock", "fifo_queue"):
+        if f"self.{attr}" not in init:
+            raise mismatch_error(patch, f"Queue no longer has {attr}")
+
+    @functools.wraps(receive)
+    def receive_message(self, queue_name, count, wait_seconds_timeout, visibility_timeout, *args, **kwargs):
+        queue = self.get_queue(queue_name)
+        if not queue.fifo_queue or not wait_seconds_timeout:
+            return receive(self, queue_name, count, wait_seconds_timeout, visibility_timeout, *args, **kwargs)
+        deadline = time.time() + wait_seconds_timeout
+        cond = queue._messages_lock
+        with cond:  # held between a pass and its wait, so that no signal falls in between
+            while True:
+                found = receive(self, queue_name, count, 0, visibility_timeout, *args, **kwargs)
+                left = deadline - time.time()
+                if found or left <= 0:
+                    return found
+                change = next_change_in(queue)
+                cond.wait(left if change is None else min(left, change))
+
+    @functools.wraps(delete)
+    def delete_message(self, receipt_handle):
+        result = delete(self, receipt_handle)
+        with self._messages_lock:
+            self._messages_lock.notify_all()  # the message's group may be free now
+        return result
+
+    SQSBackend.receive_message = mark_applied(receive_message, patch, receive)
+    Queue.delete_message = mark_applied(delete_message, patch, delete)
+    return "a FIFO long poll returns a message of a group freed while it waits, as soon as it is freed"
+
+
+# ---------------------------------------------------------------------------
 # sqs_fifo_dedup_interval
 # Upstream gap: moto's Queue.add_message deduplicates a FIFO send only against
 # the messages still in the queue, so a deduplication id is forgotten as soon
