@@ -1,4 +1,5 @@
-"""Invoke latency of the offline Lambda runtime and the timing of an empty long poll.
+"""Invoke latency of the offline Lambda runtime, the timing of an empty long poll, and how
+soon a FIFO long poll gets a message of a group freed while it waits.
 
 Measured client-side (boto3 -> offline server -> worker -> back), printed as
 median and p95. Not a test: figures depend on the machine.
@@ -134,6 +135,40 @@ def bench_helper_against_bare(tgt, n: int) -> None:
         stack.teardown(name, target=tgt, progress=False)
 
 
+def bench_fifo_group_freed(sqs, n: int) -> list[float]:
+    """How soon a waiting FIFO long poll gets the next message of a group after the group's
+    in-flight message is deleted (SQS developer guide, FIFO-queues-understanding-logic)."""
+    import threading
+
+    url = sqs.create_queue(QueueName=f"bench-{uuid.uuid4().hex[:8]}.fifo",
+                           Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})["QueueUrl"]
+    lags = []
+    try:
+        for i in range(n):
+            for part in ("a", "b"):
+                sqs.send_message(QueueUrl=url, MessageBody=f"{i}-{part}", MessageGroupId="g")
+            held = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"][0]
+            got = {}
+
+            def poll(got=got):
+                got["messages"] = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1,
+                                                      WaitTimeSeconds=5).get("Messages", [])
+                got["at"] = time.perf_counter()
+
+            waiter = threading.Thread(target=poll)
+            waiter.start()
+            time.sleep(0.2)
+            freed = time.perf_counter()
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=held["ReceiptHandle"])
+            waiter.join()
+            assert got["messages"] and got["messages"][0]["Body"] == f"{i}-b"
+            lags.append(got["at"] - freed)
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=got["messages"][0]["ReceiptHandle"])
+    finally:
+        sqs.delete_queue(QueueUrl=url)
+    return lags
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cold", type=int, default=10, help="cold starts per handler")
@@ -159,6 +194,7 @@ def _run(args) -> int:
                                max(10, args.warm // 3), env={"queue_name": queue})
     report_authentication(tgt, warm, sends, roundtrips)
     bench_helper_against_bare(tgt, args.warm)
+    line("FIFO long poll: group freed to message", bench_fifo_group_freed(sqs, 20))
     polls = []
     for _ in range(args.polls):
         t0 = time.perf_counter()
