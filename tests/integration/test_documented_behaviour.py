@@ -336,3 +336,50 @@ def test_fifo_long_poll_returns_a_group_freed_while_it_waits(clients):
             sqs.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"])
     finally:
         sqs.delete_queue(QueueUrl=url)
+
+
+@pytest.mark.slow
+def test_retention_deletes_messages_and_a_dead_letter_queue_keeps_or_resets_the_clock(clients):
+    """SQS API Reference, SetQueueAttributes: MessageRetentionPeriod (60 s at least) is how long
+    SQS retains a message: an unreceived message is gone after it. Developer guide, "Setting-up
+    dead-letter queue retention in Amazon SQS": a standard queue's message moved to its dead-letter
+    queue keeps its original enqueue time (so a dead-letter queue with the same retention loses it
+    as soon as the source would have); a FIFO queue's enqueue time resets when it is moved."""
+    sqs, tag = clients.sqs, _tag()
+
+    def queue(name, **attributes):
+        return sqs.create_queue(QueueName=name, Attributes={"MessageRetentionPeriod": "60", **attributes})["QueueUrl"]
+
+    def arn(url):
+        return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+    def count(url):
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        got = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+        return sum(int(got[n]) for n in names)
+
+    fifo = {"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    plain = queue(f"ret-plain-{tag}")
+    dlq, fifo_dlq = queue(f"ret-dlq-{tag}"), queue(f"ret-dlq-{tag}.fifo", **fifo)
+    source = queue(f"ret-src-{tag}", RedrivePolicy=json.dumps({"deadLetterTargetArn": arn(dlq), "maxReceiveCount": 1}))
+    fifo_source = queue(f"ret-src-{tag}.fifo", **fifo,
+                        RedrivePolicy=json.dumps({"deadLetterTargetArn": arn(fifo_dlq), "maxReceiveCount": 1}))
+    urls = [plain, dlq, fifo_dlq, source, fifo_source]
+    try:
+        t0 = time.monotonic()
+        sqs.send_message(QueueUrl=plain, MessageBody="never received")
+        sqs.send_message(QueueUrl=source, MessageBody="standard")
+        sqs.send_message(QueueUrl=fifo_source, MessageBody="fifo", MessageGroupId="g")
+        time.sleep(20)
+        for url in (source, fifo_source):  # received once, then moved at the next receive
+            assert len(sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)["Messages"]) == 1
+            assert sqs.receive_message(QueueUrl=url).get("Messages", []) == []
+        assert (count(plain), count(dlq), count(fifo_dlq), count(source), count(fifo_source)) == (1, 1, 1, 0, 0)
+        time.sleep(max(0.0, t0 + 62 - time.monotonic()))
+        assert count(plain) == 0 and sqs.receive_message(QueueUrl=plain).get("Messages", []) == []
+        assert count(dlq) == 0, "the standard dead-letter queue counted from the original send: expired"
+        assert [m["Body"] for m in sqs.receive_message(QueueUrl=fifo_dlq)["Messages"]] == ["fifo"], \
+            "the FIFO dead-letter queue counts from the move, 20 s later: still there"
+    finally:
+        for url in urls:
+            sqs.delete_queue(QueueUrl=url)

@@ -72,6 +72,8 @@ PATCHES: tuple[Patch, ...] = (
           sqs.apply_sqs_long_poll_wakes_on_visibility),
     Patch("sqs_fifo_long_poll_sees_freed_groups", "a FIFO long poll misses a group freed while it waits, and spins",
           sqs.apply_sqs_fifo_long_poll_sees_freed_groups),
+    Patch("sqs_retention_expiry", "expired messages stay in the queue, in flight and counted",
+          sqs.apply_sqs_retention_expiry),
     Patch("sqs_fifo_dedup_interval", "a FIFO deduplication id is forgotten once its message is deleted",
           sqs.apply_sqs_fifo_dedup_interval),
     Patch("logs_retention_and_cap", "log events are kept for ever, RetentionInDays ignored", logs.apply_logs_retention_and_cap),

@@ -10,7 +10,7 @@ import time
 
 from sqslab.offline.patches.guards import mark_applied, mismatch_error, original_of, require_attr, require_params
 from sqslab.offline.sqs import attributes as queue_attributes
-from sqslab.offline.sqs import move_tasks, receipts
+from sqslab.offline.sqs import move_tasks, receipts, retention
 
 
 # ---------------------------------------------------------------------------
@@ -294,6 +294,74 @@ def apply_sqs_fifo_long_poll_sees_freed_groups() -> str:
     SQSBackend.receive_message = mark_applied(receive_message, patch, receive)
     Queue.delete_message = mark_applied(delete_message, patch, delete)
     return "a FIFO long poll returns a message of a group freed while it waits, as soon as it is freed"
+
+
+# ---------------------------------------------------------------------------
+# sqs_retention_expiry
+# Upstream gap: moto checks MessageRetentionPeriod only while ReceiveMessage walks
+# the queue, after marking the expired message received, and never deletes it: an
+# expired message stays in the queue, in flight, and in ApproximateNumberOfMessages.
+# And it counts from SentTimestamp, where a FIFO queue restarts the clock of a
+# message moved into it. SQS deletes a message older than the retention period,
+# received or not (API reference, SetQueueAttributes, MessageRetentionPeriod); a
+# message moved to a dead-letter queue keeps its enqueue time on a standard queue,
+# and gets a new one on a FIFO queue (developer guide,
+# setting-up-dead-letter-queue-retention). The rule is sqslab.offline.sqs.retention;
+# here expired messages are deleted whenever a queue is read.
+def apply_sqs_retention_expiry() -> str:
+    import functools
+
+    from moto.sqs.models import Queue, SQSBackend
+
+    patch = "sqs_retention_expiry"
+    receive = original_of(SQSBackend, "receive_message", patch,
+                          ("self", "queue_name", "count", "wait_seconds_timeout", "visibility_timeout"))
+    if receive is None:
+        return "already applied"
+    attributes = original_of(SQSBackend, "get_queue_attributes", patch, ("self", "queue_name", "attribute_names"))
+    valid = original_of(SQSBackend, "is_message_valid_based_on_retention_period", patch,
+                        ("self", "queue_name", "message"))
+    add = original_of(Queue, "add_message", patch, ("self", "message"))
+    if "is_message_valid_based_on_retention_period" not in inspect.getsource(receive):
+        raise mismatch_error(patch, "no longer checks the retention period in ReceiveMessage")
+    init = inspect.getsource(Queue.__init__)
+    for attr in ("_messages_lock", "_messages", "fifo_queue"):
+        if f"self.{attr}" not in init:
+            raise mismatch_error(patch, f"Queue no longer has {attr}")
+    if '"MessageRetentionPeriod"' not in inspect.getsource(Queue):
+        raise mismatch_error(patch, "Queue no longer keeps MessageRetentionPeriod")
+
+    @functools.wraps(receive)
+    def receive_message(self, queue_name, *args, **kwargs):
+        retention.drop_expired(self.get_queue(queue_name))
+        return receive(self, queue_name, *args, **kwargs)
+
+    @functools.wraps(attributes)
+    def get_queue_attributes(self, queue_name, attribute_names):
+        retention.drop_expired(self.get_queue(queue_name))
+        return attributes(self, queue_name, attribute_names)
+
+    @functools.wraps(valid)
+    def is_message_valid_based_on_retention_period(self, queue_name, message):
+        queue = self.get_queue(queue_name)
+        if retention.is_expired(message, retention.retention_s(queue)):
+            retention.drop_expired(queue)  # the message too, though moto has just marked it received
+            return False
+        return True
+
+    @functools.wraps(add)
+    def add_message(self, message):
+        if self.fifo_queue and message.approximate_receive_count:  # moved here from another queue
+            retention.restart_clock(message)
+        return add(self, message)
+
+    SQSBackend.receive_message = mark_applied(receive_message, patch, receive)
+    SQSBackend.get_queue_attributes = mark_applied(get_queue_attributes, patch, attributes)
+    SQSBackend.is_message_valid_based_on_retention_period = mark_applied(
+        is_message_valid_based_on_retention_period, patch, valid)
+    Queue.add_message = mark_applied(add_message, patch, add)
+    return ("messages older than MessageRetentionPeriod are deleted, received or not; a message moved into a "
+            "FIFO queue starts its retention anew")
 
 
 # ---------------------------------------------------------------------------
