@@ -383,3 +383,24 @@ def test_retention_deletes_messages_and_a_dead_letter_queue_keeps_or_resets_the_
     finally:
         for url in urls:
             sqs.delete_queue(QueueUrl=url)
+
+
+def test_a_message_timer_is_refused_on_a_fifo_queue(clients):
+    """SQS API Reference, SendMessage, DelaySeconds: "When you set FifoQueue, you can't set
+    DelaySeconds per message. You can set this parameter only on a queue level." (moto refuses
+    it as InvalidParameterValue, 400; this keeps it so.) The queue's own DelaySeconds applies."""
+    sqs = clients.sqs
+    url = sqs.create_queue(QueueName=f"doc-timer-{_tag()}.fifo",
+                           Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true",
+                                       "DelaySeconds": "1"})["QueueUrl"]
+    try:
+        with pytest.raises(ClientError) as refused:
+            sqs.send_message(QueueUrl=url, MessageBody="timer", MessageGroupId="g", DelaySeconds=5)
+        code, status, message = _error(refused)
+        assert (code, status) == ("InvalidParameterValue", 400) and "DelaySeconds" in message
+        sent = time.monotonic()
+        sqs.send_message(QueueUrl=url, MessageBody="queue delay", MessageGroupId="g")
+        got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5)["Messages"]
+        assert [m["Body"] for m in got] == ["queue delay"] and 1.0 <= time.monotonic() - sent < 1.0 + 0.5
+    finally:
+        sqs.delete_queue(QueueUrl=url)
