@@ -271,3 +271,50 @@ def test_a_functions_credentials_cannot_reach_the_emulators_own_api_nor_hide_an_
     assert raw("/", hidden) == 400  # InvalidQueryParameter, to anyone (tests/unit/test_one_reading.py)
     assert clients.sqs.get_queue_attributes(QueueUrl=victim, AttributeNames=["QueueArn"]), "nothing was reset"
     clients.sqs.delete_queue(QueueUrl=victim)
+
+
+def test_a_role_reaches_only_the_dynamodb_tables_and_actions_it_allows(clients, lam):
+    """Service Authorization Reference, "Actions, resources, and condition keys for Amazon DynamoDB":
+    each operation is dynamodb:<Operation> on the table's ARN (arn:aws:dynamodb:region:account:table/
+    name); a batch needs its action on every table it names, a transaction the item action (PutItem...)
+    on each item's table. Denied, DynamoDB answers AccessDeniedException (HTTP 400), naming the action
+    and the table; nothing is written."""
+    tag = uuid.uuid4().hex[:6]
+    db, iam = clients.dynamodb, clients.iam
+    tables = {}
+    for name in ("own", "other"):
+        tables[name] = f"iam-{name}-{tag}"
+        db.create_table(TableName=tables[name], BillingMode="PAY_PER_REQUEST",
+                        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+    own_arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{tables['own']}"
+    role = f"iam-db-role-{tag}"
+    role_arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
+    iam.put_role_policy(RoleName=role, PolicyName="table", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [allow(["dynamodb:GetItem", "dynamodb:PutItem"], own_arn)]}))
+    iam.attach_role_policy(RoleName=role, PolicyArn=BASIC)
+    fn = make_function(lam, role_arn, CALLER, name=f"iam-db-{tag}", Timeout=20)
+    key, item = {"id": {"S": "k"}}, {"id": {"S": "k"}, "n": {"N": "1"}}
+    put_own, get_own, get_other, delete_own, batch, transact = calls(
+        lam, fn,
+        ("dynamodb", "put_item", {"TableName": tables["own"], "Item": item}),
+        ("dynamodb", "get_item", {"TableName": tables["own"], "Key": key}),
+        ("dynamodb", "get_item", {"TableName": tables["other"], "Key": key}),
+        ("dynamodb", "delete_item", {"TableName": tables["own"], "Key": key}),
+        ("dynamodb", "batch_write_item", {"RequestItems": {tables["own"]: [{"PutRequest": {"Item": item}}],
+                                                           tables["other"]: [{"PutRequest": {"Item": item}}]}}),
+        ("dynamodb", "transact_write_items", {"TransactItems": [{"Put": {"TableName": tables["other"], "Item": item}}]}),
+    )
+    assert put_own == {"code": None} and get_own == {"code": None}
+    assert get_other["code"] == "AccessDeniedException" and get_other["status"] == 400
+    assert get_other["message"] == (
+        f"User: arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{fn} is not authorized to perform: dynamodb:GetItem on "
+        f"resource: arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{tables['other']} because no identity-based policy "
+        "allows the dynamodb:GetItem action")
+    assert delete_own["code"] == "AccessDeniedException" and "dynamodb:DeleteItem on resource" in delete_own["message"]
+    assert batch["code"] == "AccessDeniedException" and "dynamodb:BatchWriteItem" in batch["message"]
+    assert transact["code"] == "AccessDeniedException" and "dynamodb:PutItem" in transact["message"]
+    assert db.scan(TableName=tables["other"])["Count"] == 0, "nothing reached the table it may not write"
+    assert db.get_item(TableName=tables["own"], Key=key)["Item"]["n"] == {"N": "1"}, "the denied delete changed nothing"
+    for name in tables.values():
+        db.delete_table(TableName=name)

@@ -69,6 +69,8 @@ RUN_BY = {"GetFunctionConfiguration": "get_function"}  # the backend method a ha
 
 ESM_METHODS = ("get_event_source_mapping", "update_event_source_mapping", "delete_event_source_mapping")
 
+DYNAMODB_METHODS = ("put_item", "get_item", "update_item", "delete_item", "query", "describe_table")
+
 LOGS_METHODS = ("create_log_group", "delete_log_group", "create_log_stream", "put_log_events", "filter_log_events",
                 "get_log_events", "describe_log_streams", "put_retention_policy")
 
@@ -78,6 +80,7 @@ def emulator():
     """moto's server stack in this process, behind sqslab's signature check, with the dispatch patches and
     recorders on the backends. Yields (endpoint, recorder, learner principal)."""
     from moto.awslambda.models import LambdaBackend
+    from moto.dynamodb.models import DynamoDBBackend
     from moto.logs.models import LogsBackend
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from moto.sqs.models import SQSBackend
@@ -139,6 +142,14 @@ def emulator():
     wrap(LambdaBackend, "create_event_source_mapping", lambda s, a, k: "*")
     for name in LOGS_METHODS:
         wrap(LogsBackend, name, group)
+
+    def table(self, args, kwargs):
+        name = kwargs.get("table_name") or kwargs.get("name") or (args[0] if args else None)
+        return f"arn:aws:dynamodb:{self.region_name}:{self.account_id}:table/{name}" if name else "*"
+
+    for name in DYNAMODB_METHODS:
+        wrap(DynamoDBBackend, name, table)
+    wrap(DynamoDBBackend, "list_tables", lambda s, a, k: "*")
 
     def fake_invoke(self, function_name, qualifier, body, headers, response_headers):
         self.get_function(function_name, qualifier)  # the function moto's invoke would run
@@ -202,6 +213,9 @@ def world(emulator):
                                            Timeout=3)["FunctionArn"]
         logs.create_log_group(logGroupName=f"/aws/lambda/{n}-{tag}")
         logs.create_log_stream(logGroupName=f"/aws/lambda/{n}-{tag}", logStreamName="s")
+    client(endpoint, learner, "dynamodb").create_table(
+        TableName=f"t-{tag}", BillingMode="PAY_PER_REQUEST", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
     principals = {k: keystore.STORE.issue(functions["own"], roles[k]) for k in roles}
     rec.clear()
     return {"endpoint": endpoint, "rec": rec, "tag": tag, "allowed": allowed, "victim": victim, "roles": roles,
@@ -232,7 +246,9 @@ def test_every_operation_is_checked_as_the_service_runs_it(world):
     fn = client(w["endpoint"], w["principals"]["all"], "lambda")
     sqs = client(w["endpoint"], w["principals"]["all"], "sqs")
     logs = client(w["endpoint"], w["principals"]["all"], "logs")
+    db = client(w["endpoint"], w["principals"]["all"], "dynamodb")
     tag, url = w["tag"], w["allowed"]
+    key = {"id": {"S": "k"}}
     group = f"/aws/lambda/own-{tag}"
 
     mappings: list[str] = []
@@ -286,6 +302,15 @@ def test_every_operation_is_checked_as_the_service_runs_it(world):
         ("PutRetentionPolicy", lambda: logs.put_retention_policy(logGroupName=group, retentionInDays=1)),
         ("CreateLogGroup", lambda: logs.create_log_group(logGroupName=f"/made/{tag}")),
         ("DeleteLogGroup", lambda: logs.delete_log_group(logGroupName=f"/made/{tag}")),
+        ("PutItem", lambda: db.put_item(TableName=f"t-{tag}", Item={**key, "n": {"N": "1"}})),
+        ("GetItem", lambda: db.get_item(TableName=f"t-{tag}", Key=key)),
+        ("UpdateItem", lambda: db.update_item(TableName=f"t-{tag}", Key=key, UpdateExpression="SET n = :v",
+                                              ExpressionAttributeValues={":v": {"N": "2"}})),
+        ("Query", lambda: db.query(TableName=f"t-{tag}", KeyConditionExpression="id = :k",
+                                   ExpressionAttributeValues={":k": {"S": "k"}})),
+        ("DescribeTable", lambda: db.describe_table(TableName=f"t-{tag}")),
+        ("DeleteItem", lambda: db.delete_item(TableName=f"t-{tag}", Key=key)),
+        ("ListTables", lambda: db.list_tables()),
     ]
     # the message-handle operations need a handle made first
     for op, make in (("DeleteMessage", lambda h: sqs.delete_message(QueueUrl=url, ReceiptHandle=h)),
@@ -310,11 +335,11 @@ def test_every_operation_is_checked_as_the_service_runs_it(world):
         assert ran, f"{op}: the backend did not run {method} ({w['rec'].executed})"
         if resource == "*":
             assert action.split(":")[1] in ("ListQueues", "ListFunctions", "ListEventSourceMappings",
-                                            "CreateEventSourceMapping"), op
+                                            "CreateEventSourceMapping", "ListTables"), op
         else:
             assert all(_matches(resource, r) for r in ran), (op, resource, ran)
         seen.add(op)
-    assert len(seen) >= 39
+    assert len(seen) >= 46
 
 
 def _raw(w, method, path, body=b"", headers=None, principal=None, service="sqs", auth_header=None):

@@ -300,6 +300,47 @@ def _params(resp, *names: str) -> dict:
     return out
 
 
+# DynamoDB: the Service Authorization Reference's dynamodb:<Action> on the table's ARN, for the tables
+# the handler reads from its parsed body (DynamoHandler.body: TableName; RequestItems' keys for the
+# batch operations; each item's TableName for the transactions, whose items need the item action:
+# "Actions, resources, and condition keys for Amazon DynamoDB").
+_DYNAMODB_ACCOUNT_WIDE = frozenset({"ListTables", "DescribeLimits", "DescribeEndpoints", "ListBackups",
+                                    "ListGlobalTables", "ListExports", "ListImports"})
+_DYNAMODB_TRANSACT_ITEM = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
+                           "ConditionCheck": "ConditionCheckItem", "Get": "GetItem"}
+
+
+def dynamodb_call(resp, operation: str) -> Call:
+    body = resp.body if isinstance(resp.body, dict) else {}
+    action = f"dynamodb:{operation}"
+
+    def table(name) -> str:
+        if not isinstance(name, str) or not name:
+            raise Refused(400, "ValidationException", "1 validation error detected: Value at 'tableName' failed to "
+                          "satisfy constraint: Member must be a string")
+        return name if name.startswith("arn:") else f"arn:aws:dynamodb:{resp.region}:{resp.current_account}:table/{name}"
+
+    if operation in _DYNAMODB_ACCOUNT_WIDE:
+        return Call("dynamodb", operation, ((action, "*"),))
+    if operation in ("BatchGetItem", "BatchWriteItem"):
+        items = body.get("RequestItems")
+        names = list(items) if isinstance(items, dict) else []
+        return Call("dynamodb", operation, tuple((action, table(n)) for n in names) or ((action, "*"),),
+                    mapped=bool(names))
+    if operation in ("TransactWriteItems", "TransactGetItems"):
+        pairs = []
+        for item in body.get("TransactItems") or []:
+            for kind, spec in (item.items() if isinstance(item, dict) else ()):
+                item_action = _DYNAMODB_TRANSACT_ITEM.get(kind)
+                if item_action is None or not isinstance(spec, dict):
+                    return Call("dynamodb", operation, ((action, "*"),), mapped=False)
+                pairs.append((f"dynamodb:{item_action}", table(spec.get("TableName"))))
+        return Call("dynamodb", operation, tuple(dict.fromkeys(pairs)) or ((action, "*"),), mapped=bool(pairs))
+    if "TableName" in body:
+        return Call("dynamodb", operation, ((action, table(body["TableName"])),))
+    return Call("dynamodb", operation, ((action, "*"),), mapped=False)
+
+
 _CFN_MAKES_RESOURCES = frozenset({"CreateStack", "UpdateStack", "DeleteStack", "CreateChangeSet", "ExecuteChangeSet",
                                    "CreateStackSet", "UpdateStackSet", "CreateStackInstances", "ContinueUpdateRollback",
                                    "RollbackStack", "ImportStacksToStackSet"})
@@ -328,6 +369,8 @@ def call_of(resp) -> Call:
         return call
     if service == "sts":
         return actions.sts_call(operation, _params(resp, "RoleArn"))
+    if service == "dynamodb":
+        return dynamodb_call(resp, operation)
     return Call(service, operation, ((f"{service}:{operation}", "*"),), mapped=False)
 
 
