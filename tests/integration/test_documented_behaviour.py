@@ -404,3 +404,28 @@ def test_a_message_timer_is_refused_on_a_fifo_queue(clients):
         assert [m["Body"] for m in got] == ["queue delay"] and 1.0 <= time.monotonic() - sent < 1.0 + 0.5
     finally:
         sqs.delete_queue(QueueUrl=url)
+
+
+def test_a_fifo_receive_returns_one_groups_messages_first(clients):
+    """SQS Developer Guide, "FIFO queue delivery logic in Amazon SQS" (Receiving messages, batch
+    retrieval): SQS "attempts to return as many messages with the same message group ID as possible"
+    in one call; with fewer of that group available it may add messages of other groups, each group
+    in its order."""
+    sqs = clients.sqs
+    fifo = {"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    url = sqs.create_queue(QueueName=f"doc-groups-{_tag()}.fifo", Attributes=fifo)["QueueUrl"]
+    few = sqs.create_queue(QueueName=f"doc-groups-{_tag()}.fifo", Attributes=fifo)["QueueUrl"]
+    try:
+        for i in (1, 2, 3):  # interleaved: a1 b1 c1 a2 b2 c2 a3 b3 c3
+            sqs.send_message_batch(QueueUrl=url, Entries=[
+                {"Id": g, "MessageBody": f"{g}{i}", "MessageGroupId": g} for g in "abc"])
+        got = [[m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=3)["Messages"]]
+               for _ in range(3)]
+        assert got == [["a1", "a2", "a3"], ["b1", "b2", "b3"], ["c1", "c2", "c3"]]
+        for body, group in (("a1", "a"), ("b1", "b"), ("a2", "a")):
+            sqs.send_message(QueueUrl=few, MessageBody=body, MessageGroupId=group)
+        assert [m["Body"] for m in sqs.receive_message(QueueUrl=few, MaxNumberOfMessages=10)["Messages"]] == \
+            ["a1", "a2", "b1"], "group a whole first, then b to fill the call"
+    finally:
+        for queue_url in (url, few):
+            sqs.delete_queue(QueueUrl=queue_url)

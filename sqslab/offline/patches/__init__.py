@@ -72,6 +72,8 @@ PATCHES: tuple[Patch, ...] = (
           sqs.apply_sqs_long_poll_wakes_on_visibility),
     Patch("sqs_fifo_long_poll_sees_freed_groups", "a FIFO long poll misses a group freed while it waits, and spins",
           sqs.apply_sqs_fifo_long_poll_sees_freed_groups),
+    Patch("sqs_fifo_receive_fills_from_one_group", "a FIFO receive mixes interleaved groups, one message of each",
+          sqs.apply_sqs_fifo_receive_fills_from_one_group),
     Patch("sqs_retention_expiry", "expired messages stay in the queue, in flight and counted",
           sqs.apply_sqs_retention_expiry),
     Patch("sqs_fifo_dedup_interval", "a FIFO deduplication id is forgotten once its message is deleted",

@@ -297,6 +297,42 @@ def apply_sqs_fifo_long_poll_sees_freed_groups() -> str:
 
 
 # ---------------------------------------------------------------------------
+# sqs_fifo_receive_fills_from_one_group
+# Upstream gap: moto's ReceiveMessage on a FIFO queue takes the available messages
+# in the order they were sent, so messages of interleaved groups come mixed (one of
+# each group per call). SQS "attempts to return as many messages with the same
+# message group ID as possible in a single call", and fills the rest from other
+# groups, each keeping its order (developer guide, FIFO-queues-understanding-logic,
+# "Receiving messages"). Here a FIFO queue's available messages are listed group by
+# group (the group of the oldest message first, each group in its order), which is
+# the order moto's ReceiveMessage walks them in.
+def apply_sqs_fifo_receive_fills_from_one_group() -> str:
+    from moto.sqs.models import Queue, SQSBackend
+
+    patch = "sqs_fifo_receive_fills_from_one_group"
+    current = Queue.__dict__.get("messages")
+    if not isinstance(current, property):
+        raise mismatch_error(patch, "Queue.messages is no longer a property")
+    if patch in getattr(current.fget, "_sqslab_patches", ()):
+        return "already applied"
+    listed = current.fget
+    if "for message in queue.messages" not in inspect.getsource(SQSBackend.receive_message):
+        raise mismatch_error(patch, "ReceiveMessage no longer walks Queue.messages")
+
+    def messages(self):
+        found = listed(self)
+        if not self.fifo_queue or len(found) < 2:
+            return found
+        rank: dict = {}
+        for m in found:
+            rank.setdefault(m.group_id, len(rank))
+        return sorted(found, key=lambda m: rank[m.group_id])  # stable: each group keeps its order
+
+    Queue.messages = property(mark_applied(messages, patch, listed))
+    return "a FIFO ReceiveMessage returns as many messages of one group as it can, then fills from others"
+
+
+# ---------------------------------------------------------------------------
 # sqs_retention_expiry
 # Upstream gap: moto checks MessageRetentionPeriod only while ReceiveMessage walks
 # the queue, after marking the expired message received, and never deletes it: an
