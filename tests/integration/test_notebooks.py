@@ -279,7 +279,8 @@ def test_visibility_timeout_timeline(executed):
     assert o["slow_receive_counts"] == [1, 2]
     # the heartbeat: B got nothing; one window, ended by A's delete after about 6 s of work
     assert o["heartbeat_b_got"] == 0 and o["heartbeat_windows"] == 1 and o["heartbeat_ended_by"] == ["delete"]
-    assert o["heartbeat_hidden_s"] == pytest.approx(6, abs=0.5)
+    # hidden the whole 6 s A worked (and the heartbeat calls' time on top: up to 0.6 s on a loaded machine)
+    assert 6 <= o["heartbeat_hidden_s"] < 7.5
     assert figures(executed, "03_visibility_timeout.ipynb") == 3
 
 
