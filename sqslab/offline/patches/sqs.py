@@ -246,8 +246,17 @@ def apply_sqs_long_poll_wakes_on_visibility() -> str:
 # a long poll returns as soon as a message is available (sqs-short-and-long-polling).
 # Here a FIFO long poll is a series of moto's own receives without a wait, each
 # reading the groups afresh, with sleeps between them on the queue's condition
-# until a send, a delete or a visibility change signals it, or the queue's next
-# visibility timeout or delay ends; a delete now signals the condition too.
+# until a send, a delete, a visibility change or an expiry signals it, or the
+# queue's next visibility timeout or delay ends; a delete now signals the
+# condition too. No lock is held across a receive (which may move messages to a
+# dead-letter queue, whose own lock it takes).
+def deliverable(queue) -> bool:
+    """Whether a FIFO ReceiveMessage would find a message now: one visible and not delayed whose
+    group has no message in flight (a message visible again no longer holds its group)."""
+    held = {m.group_id for m in list(queue.pending_messages) if not m.visible}
+    return any(m.group_id not in held for m in queue.messages)
+
+
 def apply_sqs_fifo_long_poll_sees_freed_groups() -> str:
     import functools
 
@@ -275,14 +284,15 @@ def apply_sqs_fifo_long_poll_sees_freed_groups() -> str:
             return receive(self, queue_name, count, wait_seconds_timeout, visibility_timeout, *args, **kwargs)
         deadline = time.time() + wait_seconds_timeout
         cond = queue._messages_lock
-        with cond:  # held between a pass and its wait, so that no signal falls in between
-            while True:
-                found = receive(self, queue_name, count, 0, visibility_timeout, *args, **kwargs)
-                left = deadline - time.time()
-                if found or left <= 0:
-                    return found
-                change = next_change_in(queue)
-                cond.wait(left if change is None else min(left, change))
+        while True:
+            found = receive(self, queue_name, count, 0, visibility_timeout, *args, **kwargs)
+            left = deadline - time.time()
+            if found or left <= 0:
+                return found
+            with cond:  # every change that frees a message signals under this lock: none falls in between
+                if not deliverable(queue):
+                    change = next_change_in(queue)
+                    cond.wait(left if change is None else min(left, change))
 
     @functools.wraps(delete)
     def delete_message(self, receipt_handle):

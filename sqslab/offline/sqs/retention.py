@@ -49,4 +49,5 @@ def drop_expired(queue, now_ms: int | None = None) -> int:
         queue._messages = [m for m in queue._messages if m not in gone]
         for m in gone:
             queue.pending_messages.discard(m)
+        queue._messages_lock.notify_all()  # an expired message in flight held its FIFO group
         return len(gone)
