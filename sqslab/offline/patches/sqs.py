@@ -250,6 +250,15 @@ def apply_sqs_long_poll_wakes_on_visibility() -> str:
 # queue's next visibility timeout or delay ends; a delete now signals the
 # condition too. No lock is held across a receive (which may move messages to a
 # dead-letter queue, whose own lock it takes).
+def receive_original(patch: str):
+    """SQSBackend.receive_message as the patches before ``patch`` left it (None if ``patch`` is in
+    place), with the parameters every receive patch relies on."""
+    from moto.sqs.models import SQSBackend
+
+    return original_of(SQSBackend, "receive_message", patch,
+                       ("self", "queue_name", "count", "wait_seconds_timeout", "visibility_timeout"))
+
+
 def deliverable(queue) -> bool:
     """Whether a FIFO ReceiveMessage would find a message now: one visible and not delayed whose
     group has no message in flight (a message visible again no longer holds its group)."""
@@ -263,8 +272,7 @@ def apply_sqs_fifo_long_poll_sees_freed_groups() -> str:
     from moto.sqs.models import Queue, SQSBackend
 
     patch = "sqs_fifo_long_poll_sees_freed_groups"
-    receive = original_of(SQSBackend, "receive_message", patch,
-                          ("self", "queue_name", "count", "wait_seconds_timeout", "visibility_timeout"))
+    receive = receive_original(patch)
     if receive is None:
         return "already applied"
     delete = original_of(Queue, "delete_message", patch, ("self", "receipt_handle"))
@@ -360,8 +368,7 @@ def apply_sqs_retention_expiry() -> str:
     from moto.sqs.models import Queue, SQSBackend
 
     patch = "sqs_retention_expiry"
-    receive = original_of(SQSBackend, "receive_message", patch,
-                          ("self", "queue_name", "count", "wait_seconds_timeout", "visibility_timeout"))
+    receive = receive_original(patch)
     if receive is None:
         return "already applied"
     attributes = original_of(SQSBackend, "get_queue_attributes", patch, ("self", "queue_name", "attribute_names"))
@@ -504,8 +511,7 @@ def apply_sqs_message_move_tasks() -> str:
         if patch in getattr(existing, "_sqslab_patches", ()):
             return "already applied"
         raise mismatch_error(patch, "implements StartMessageMoveTask itself; drop this patch")
-    receive = original_of(models.SQSBackend, "receive_message", patch,
-                        ("self", "queue_name", "count", "wait_seconds_timeout", "visibility_timeout"))
+    receive = receive_original(patch)
     add = original_of(models.Queue, "add_message", patch, ("self", "message"))
     require_params(require_attr(models.SQSBackend, "send_message", patch),
                     ("self", "queue_name", "message_body", "message_attributes", "delay_seconds",
