@@ -172,3 +172,41 @@ def test_a_message_deleted_twice_succeeds_while_its_handle_is_remembered(clients
         clients.sqs.delete_message(QueueUrl=url, ReceiptHandle="z" * 185)
     assert err.value.response["Error"]["Code"] == "ReceiptHandleIsInvalid"
     clients.sqs.delete_queue(QueueUrl=url)
+
+
+def test_a_stack_carries_a_layer_version_to_its_function(clients, lam, role_arn):
+    """CloudFormation template reference: AWS::Lambda::LayerVersion ("Ref returns the ARN of the
+    layer version"; LayerName, the layer's name) and AWS::Lambda::Function, Layers ("Specify each
+    layer by its ARN, including the version"); deleting the stack deletes the layer version. The
+    function imports from the layer's python/ folder, on the runtime's path as on Lambda
+    ("Working with layers for Python Lambda functions")."""
+    from sqslab.deploy.code_zip import zip_files
+
+    tag = uuid.uuid4().hex[:6]
+    bucket, name = f"layer-src-{tag}", f"lay-{tag}"
+    clients.s3.create_bucket(Bucket=bucket)
+    clients.s3.put_object(Bucket=bucket, Key="layer.zip", Body=zip_files({"python/laylib.py": "ANSWER = 42\n"}))
+    template = {
+        "Resources": {
+            "Layer": {"Type": "AWS::Lambda::LayerVersion", "Properties": {
+                "LayerName": name, "CompatibleRuntimes": ["python3.12"],
+                "Content": {"S3Bucket": bucket, "S3Key": "layer.zip"}}},
+            "Fn": {"Type": "AWS::Lambda::Function", "Properties": {
+                "FunctionName": f"{name}-fn", "Runtime": "python3.12", "Handler": "index.handler", "Role": role_arn,
+                "Code": {"ZipFile": "import laylib\n\ndef handler(event, context):\n    return laylib.ANSWER\n"},
+                "Layers": [{"Ref": "Layer"}]}}},
+        "Outputs": {"LayerArn": {"Value": {"Ref": "Layer"}}},
+    }
+    cfn, stack = clients.cloudformation, f"layer-{tag}"
+    cfn.create_stack(StackName=stack, TemplateBody=json.dumps(template))
+    try:
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName=stack)["Stacks"][0]["Outputs"]}
+        arn = f"arn:aws:lambda:us-east-1:123456789012:layer:{name}:1"
+        assert outputs == {"LayerArn": arn}
+        assert [x["Arn"] for x in lam.get_function(FunctionName=f"{name}-fn")["Configuration"]["Layers"]] == [arn]
+        assert json.loads(lam.invoke(FunctionName=f"{name}-fn")["Payload"].read()) == 42
+    finally:
+        cfn.delete_stack(StackName=stack)
+    assert lam.list_layer_versions(LayerName=name)["LayerVersions"] == []
+    clients.s3.delete_object(Bucket=bucket, Key="layer.zip")
+    clients.s3.delete_bucket(Bucket=bucket)

@@ -49,6 +49,8 @@ PATCHES: tuple[Patch, ...] = (
           cloudformation.apply_mapping_update_resets_removed_properties),
     Patch("cfn_queue_update_sets_attributes", "a queue update applies only two of its properties",
           cloudformation.apply_queue_update_sets_attributes),
+    Patch("cfn_lambda_layer_versions", "a layer version's Ref is an object, its name and a function's Layers ignored",
+          cloudformation.apply_lambda_layer_versions),
     Patch("iam_role_policy_json", "CloudFormation role policies stored as dict repr", iam.apply_role_policy_json),
     Patch("iam_role_managed_policies", "CloudFormation roles ignore ManagedPolicyArns", iam.apply_role_managed_policies),
     Patch("lambda_env_strings", "environment values kept as int/bool", awslambda.apply_lambda_env_strings),

@@ -444,3 +444,59 @@ def apply_queue_update_sets_attributes() -> str:
     mark_applied(update_from_cloudformation_json, patch, original)
     models.Queue.update_from_cloudformation_json = classmethod(update_from_cloudformation_json)
     return "a queue's updated properties (RedrivePolicy, retention, ...) are applied in place"
+
+
+# ---------------------------------------------------------------------------
+# cfn_lambda_layer_versions
+# Upstream gaps in moto's AWS::Lambda::LayerVersion: a Ref to it gives moto's model
+# object instead of the layer version's ARN; its LayerName is ignored (moto reads a
+# property named LayerVersion, so the name is generated); a function's Layers
+# property is dropped; and deleting the stack leaves the layer version. CloudFormation
+# template reference, AWS::Lambda::LayerVersion: "Ref returns the ARN of the layer
+# version", LayerName is "the name or Amazon Resource Name (ARN) of the layer";
+# AWS::Lambda::Function, Layers: "A list of function layers to add to the function's
+# execution environment. Specify each layer by its ARN, including the version."
+def apply_lambda_layer_versions() -> str:
+    from moto.awslambda import models
+
+    patch = "cfn_lambda_layer_versions"
+    create_function = original_of(models.LambdaFunction, "create_from_cloudformation_json", patch,
+                                  ("resource_name", "cloudformation_json", "account_id", "region_name"))
+    if create_function is None:
+        return "already applied"
+    layer = models.LayerVersion
+    if not isinstance(layer.__dict__.get("arn"), property):
+        raise mismatch_error(patch, "LayerVersion no longer has its arn property")
+    if "physical_resource_id" in layer.__dict__:
+        raise mismatch_error(patch, "LayerVersion has a physical_resource_id of its own: drop this part")
+    if layer.cloudformation_name_type() != "LayerVersion":
+        raise mismatch_error(patch, "LayerVersion's name property is no longer misread")
+    require_params(require_attr(models.LambdaBackend, "update_function_configuration", patch),
+                   ("self", "function_name", "qualifier", "body"), patch)
+    require_params(require_attr(models.LambdaBackend, "delete_layer_version", patch),
+                   ("self", "layer_name", "layer_version"), patch)
+    if '"Layers"' not in inspect.getsource(models.LambdaFunction.update_configuration):
+        raise mismatch_error(patch, "UpdateFunctionConfiguration no longer sets Layers")
+
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        fn = create_function(resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        layers = (cloudformation_json.get("Properties") or {}).get("Layers")
+        if layers:
+            models.lambda_backends[account_id][region_name].update_function_configuration(
+                fn.function_name, "$LATEST", {"Layers": list(layers)})
+        return fn
+
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        name, _, version = str(resource_name).rpartition(":")  # the physical id: the layer version's ARN
+        backend = models.lambda_backends[account_id][region_name]
+        try:
+            backend.delete_layer_version(name.rsplit(":", 1)[-1], version)
+        except Exception:  # noqa: BLE001 - already gone: deleting the stack still succeeds
+            pass
+
+    mark_applied(create_from_cloudformation_json, patch, create_function)
+    models.LambdaFunction.create_from_cloudformation_json = classmethod(create_from_cloudformation_json)
+    layer.physical_resource_id = property(mark_applied(lambda self: self.arn, patch))
+    layer.cloudformation_name_type = staticmethod(lambda: "LayerName")
+    layer.delete_from_cloudformation_json = classmethod(mark_applied(delete_from_cloudformation_json, patch))
+    return "layer versions in templates: Ref gives their ARN, LayerName is kept, Layers apply, a delete removes them"
