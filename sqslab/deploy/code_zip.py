@@ -1,7 +1,8 @@
 """Lambda deployment packages: the one zipper, for a folder of code (what packaging a
-template uploads) and for a few files given as text (the smoke check, the role probe,
-the tests' functions). The zip is deterministic: names sorted, timestamps fixed, so the
-same code gives the same artifact key."""
+template uploads), for a few files given as text (the smoke check, the role probe, the
+tests' functions), and for a layer of installed Python distributions. The zip is
+deterministic: names sorted, timestamps fixed, so the same code gives the same artifact
+key."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import io
 import zipfile
 from pathlib import Path
 
+from sqslab.base.distributions import package_files
 from sqslab.base.errors import SqslabError
 
 
@@ -34,4 +36,37 @@ def zip_directory(path: Path) -> bytes:
         rel = file.relative_to(path).as_posix()
         if file.is_file() and "__pycache__" not in rel and not rel.endswith(".pyc"):
             files[rel] = file.read_bytes()
+    return zip_files(files)
+
+
+def zip_distributions(requirements: list[str]) -> bytes:
+    """A layer of the Python distributions named in ``requirements`` (``name`` or
+    ``name==version``), from the copies installed here, under ``python/`` where Lambda's
+    Python runtimes look for a layer's packages ("Working with layers for Python Lambda
+    functions"). Nothing is downloaded: a distribution not installed, or installed at
+    another version than pinned, is one clear line."""
+    import importlib.metadata as metadata
+    import re
+
+    files: dict[str, bytes] = {}
+    for line in requirements:
+        wanted = line.split("#", 1)[0].strip()
+        if not wanted:
+            continue
+        found = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:==\s*([^\s;]+))?", wanted)
+        if not found:
+            raise SqslabError(f"layer requirement {wanted!r} is not 'name' or 'name==version'")
+        name, pinned = found.groups()
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            raise SqslabError(f"the layer needs {name}, which is not installed here: pip install "
+                              f"'{wanted}' (layers are built from the installed copy, not downloaded)") from None
+        if pinned and dist.version != pinned:
+            raise SqslabError(f"the layer pins {name}=={pinned} but {dist.version} is installed: pip install "
+                              f"'{wanted}'")
+        for inside, path in package_files(dist):
+            files[f"python/{inside}"] = path.read_bytes()
+    if not files:
+        raise SqslabError("the layer's requirements.txt names no distribution")
     return zip_files(files)

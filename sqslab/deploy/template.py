@@ -28,7 +28,7 @@ import yaml
 from sqslab.base.errors import DeployError, SqslabError
 from sqslab.config import DEFAULT_TEMPLATE, NESTED_TEMPLATE, RETRIES_TEMPLATE, TEMPLATES  # noqa: F401 (re-exported)
 from sqslab.deploy import checks
-from sqslab.deploy.code_zip import zip_directory
+from sqslab.deploy.code_zip import zip_directory, zip_distributions
 
 PLACEHOLDER_BUCKET = "sqslab-artifacts-placeholder"
 
@@ -205,6 +205,18 @@ class Artifacts:
         return f"https://s3.{self.region}.amazonaws.com/{self.bucket}/{key}"
 
 
+def layer_zip(folder: Path) -> bytes:
+    """A layer's Content given as a local folder, as ``aws cloudformation package`` zips it; a
+    folder holding a ``requirements.txt`` is instead built from the Python distributions it
+    names, as installed here (:func:`sqslab.deploy.code_zip.zip_distributions`), for either target.
+    (With AWS's own tools the folder is filled first: ``pip install -r requirements.txt -t
+    python/``, then ``aws cloudformation package``.)"""
+    requirements = folder / "requirements.txt"
+    if requirements.is_file():
+        return zip_distributions(requirements.read_text(encoding="utf-8").splitlines())
+    return zip_directory(folder)
+
+
 def package(path: str | Path, artifacts: Artifacts, seen: list | None = None) -> tuple[dict, list[tuple[Path, dict]]]:
     """Package a template; returns it and every (path, packaged template) including nested ones."""
     path = Path(path).resolve()
@@ -217,6 +229,9 @@ def package(path: str | Path, artifacts: Artifacts, seen: list | None = None) ->
             code_dir = (path.parent / props["Code"]).resolve()
             key = artifacts.store(zip_directory(code_dir), ".zip")
             props["Code"] = {"S3Bucket": artifacts.bucket, "S3Key": key}
+        elif rtype == "AWS::Lambda::LayerVersion" and isinstance(props.get("Content"), str):
+            key = artifacts.store(layer_zip((path.parent / props["Content"]).resolve()), ".zip")
+            props["Content"] = {"S3Bucket": artifacts.bucket, "S3Key": key}
         elif rtype == "AWS::CloudFormation::Stack" and isinstance(props.get("TemplateURL"), str) and not re.match(
             r"https?://", props["TemplateURL"]
         ):

@@ -276,3 +276,58 @@ def test_lint_findings_are_kept_per_text_and_cfn_lint_version(tmp_path, monkeypa
     with pytest.raises(AssertionError, match="cfn-lint ran"):
         template._lint_text(text, "us-east-1")
     template._lint_text.cache_clear()
+
+
+LAYER_TEMPLATE = """
+Resources:
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Version: "2012-10-17"
+        Statement: [{Effect: Allow, Principal: {Service: lambda.amazonaws.com}, Action: sts:AssumeRole}]
+  YamlLayer:
+    Type: AWS::Lambda::LayerVersion
+    Properties:
+      LayerName: !Sub "${AWS::StackName}-yaml"
+      CompatibleRuntimes: [python3.12]
+      Content: layer
+  Reader:
+    Type: AWS::Lambda::Function
+    Properties:
+      Runtime: python3.12
+      Handler: index.handler
+      Role: !GetAtt Role.Arn
+      Code: reader
+      Layers: [!Ref YamlLayer]
+Outputs:
+  ReaderName:
+    Value: !Ref Reader
+"""
+
+
+def test_a_layer_built_from_installed_packages_is_deployed_with_its_stack(lam, tmp_path):
+    """A template's layer whose Content is a folder with a requirements.txt is built from the
+    distributions installed here and packaged like function code; the function imports from it
+    (Lambda's runtime has no PyYAML of its own: "Working with layers for Python Lambda
+    functions"); the stack's teardown deletes the layer version with it."""
+    (tmp_path / "layer").mkdir()
+    (tmp_path / "layer" / "requirements.txt").write_text("PyYAML\n")
+    (tmp_path / "reader").mkdir()
+    (tmp_path / "reader" / "index.py").write_text(
+        "import yaml\n\n\ndef handler(event, context):\n    return yaml.safe_load(event['text'])\n")
+    (tmp_path / "template.yaml").write_text(LAYER_TEMPLATE)
+    name = f"layer-{uuid.uuid4().hex[:6]}"
+    result = stack.deploy(tmp_path / "template.yaml", stack_name=name, progress=False)
+    try:
+        reader = result.outputs["ReaderName"]
+        got = lam.invoke(FunctionName=reader, Payload=json.dumps({"text": "a: [1, 2]"}))
+        assert json.loads(got["Payload"].read()) == {"a": [1, 2]}
+        lam.update_function_configuration(FunctionName=reader, Layers=[])  # without it, no yaml
+        lam.get_waiter("function_updated_v2").wait(FunctionName=reader)
+        failed = lam.invoke(FunctionName=reader, Payload=json.dumps({"text": "a: 1"}))
+        assert failed.get("FunctionError") == "Unhandled"
+        assert json.loads(failed["Payload"].read())["errorType"] == "Runtime.ImportModuleError"
+    finally:
+        stack.teardown(name, progress=False)
+    assert lam.list_layer_versions(LayerName=f"{name}-yaml")["LayerVersions"] == []

@@ -63,3 +63,32 @@ def test_checks_without_a_server():
     assert err.value.message.startswith("Could not unzip uploaded file")
     assert code_package._link_stays_inside(PurePosixPath("a/b"), "../c")
     assert not code_package._link_stays_inside(PurePosixPath("a/b"), "../../c")
+
+
+def test_a_layer_is_built_from_installed_distributions(tmp_path):
+    """"Working with layers for Python Lambda functions": a layer's packages go under python/.
+    Built from the copies installed here (nothing downloaded); a missing or mis-pinned
+    distribution is one line saying what to install."""
+    import io
+    import zipfile
+    from importlib.metadata import version
+
+    import pytest
+
+    from sqslab.base.errors import SqslabError
+    from sqslab.deploy import code_zip, template
+
+    names = zipfile.ZipFile(io.BytesIO(code_zip.zip_distributions(["PyYAML  # the YAML parser"]))).namelist()
+    assert "python/yaml/__init__.py" in names and all(n.startswith("python/") for n in names)
+    assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
+    with pytest.raises(SqslabError, match="not installed here: pip install 'no-such-dist-xyz'"):
+        code_zip.zip_distributions(["no-such-dist-xyz"])
+    with pytest.raises(SqslabError, match=f"pins PyYAML==0.0.1 but {version('PyYAML')} is installed"):
+        code_zip.zip_distributions(["PyYAML==0.0.1"])
+    # in a template: a folder with requirements.txt is built from them, any other folder zipped as it is
+    (tmp_path / "built").mkdir()
+    (tmp_path / "built" / "requirements.txt").write_text("PyYAML\n")
+    (tmp_path / "plain" / "python").mkdir(parents=True)
+    (tmp_path / "plain" / "python" / "mine.py").write_text("X = 1\n")
+    assert "python/yaml/__init__.py" in zipfile.ZipFile(io.BytesIO(template.layer_zip(tmp_path / "built"))).namelist()
+    assert zipfile.ZipFile(io.BytesIO(template.layer_zip(tmp_path / "plain"))).namelist() == ["python/mine.py"]

@@ -35,6 +35,8 @@ import threading
 import uuid
 from pathlib import Path
 
+from sqslab.base.distributions import top_level_names
+
 # boto3 and the closure of its required dependencies, as Lambda's runtime ships them.
 DISTRIBUTIONS = ("boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3")
 
@@ -45,16 +47,6 @@ _BUILT: dict[Path, Path] = {}
 def versions() -> dict[str, str]:
     """The version of each runtime-included distribution offline."""
     return {name: metadata.version(name) for name in DISTRIBUTIONS}
-
-
-def _top_level(dist: metadata.Distribution) -> list[str]:
-    """The names a distribution puts at the root of site-packages (packages, modules, its dist-info)."""
-    names = set()
-    for f in dist.files or []:
-        parts = Path(f).parts
-        if parts and parts[0] not in ("..", "__pycache__") and not parts[0].endswith(".pth"):
-            names.add(parts[0])
-    return sorted(names)
 
 
 def ensure(state_dir: Path) -> Path:
@@ -78,7 +70,7 @@ def _build(root: Path, dists: list[metadata.Distribution]) -> None:
     tmp.mkdir(parents=True)
     try:
         for dist in dists:
-            for name in _top_level(dist):
+            for name in top_level_names(dist):
                 src = Path(dist.locate_file(name))
                 if not src.exists():
                     continue
