@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import errno
 import io
+import zipfile
+from importlib.metadata import version
 from pathlib import PurePosixPath
 
 import pytest
 from helpers import HANDLER, zeros_zip
 
+from sqslab.base.errors import SqslabError
+from sqslab.deploy import code_zip, template
 from sqslab.deploy.code_zip import zip_files
 from sqslab.offline.awslambda import code_package
 
@@ -69,15 +73,6 @@ def test_a_layer_is_built_from_installed_distributions(tmp_path):
     """"Working with layers for Python Lambda functions": a layer's packages go under python/.
     Built from the copies installed here (nothing downloaded); a missing or mis-pinned
     distribution is one line saying what to install."""
-    import io
-    import zipfile
-    from importlib.metadata import version
-
-    import pytest
-
-    from sqslab.base.errors import SqslabError
-    from sqslab.deploy import code_zip, template
-
     names = zipfile.ZipFile(io.BytesIO(code_zip.zip_distributions(["PyYAML  # the YAML parser"]))).namelist()
     assert "python/yaml/__init__.py" in names and all(n.startswith("python/") for n in names)
     assert not any("__pycache__" in n or n.endswith(".pyc") for n in names)
