@@ -338,6 +338,35 @@ def test_fifo_long_poll_returns_a_group_freed_while_it_waits(clients):
         sqs.delete_queue(QueueUrl=url)
 
 
+def test_fifo_group_visible_again_comes_back_in_order_then_moves_in_order(clients):
+    """SQS Developer Guide, "FIFO queue delivery logic in Amazon SQS": messages of one group are
+    "processed one by one, in a strict order relative to the group", and a group's messages that
+    "become visible again" can be received again. Three messages of a group received together and
+    not deleted come back together in their order (moto gave the last one alone first); "Using
+    dead-letter queues": past maxReceiveCount they move to the FIFO dead-letter queue, in order."""
+    sqs, tag = clients.sqs, _tag()
+    dlq = sqs.create_queue(QueueName=f"ord-dlq-{tag}.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    url = sqs.create_queue(QueueName=f"ord-{tag}.fifo", Attributes={
+        "FifoQueue": "true", "VisibilityTimeout": "1",
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2})})["QueueUrl"]
+    try:
+        for body in ("B1", "B2", "B3"):
+            sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId="B", MessageDeduplicationId=body)
+        seen = []
+        for _ in range(2):
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=5,
+                                      MessageSystemAttributeNames=["ApproximateReceiveCount"])["Messages"]
+            seen.append([(m["Body"], m["Attributes"]["ApproximateReceiveCount"]) for m in got])
+        assert seen == [[("B1", "1"), ("B2", "1"), ("B3", "1")], [("B1", "2"), ("B2", "2"), ("B3", "2")]]
+        assert sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=2).get("Messages") is None
+        moved = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, WaitTimeSeconds=1)["Messages"]
+        assert [m["Body"] for m in moved] == ["B1", "B2", "B3"]
+    finally:
+        sqs.delete_queue(QueueUrl=url)
+        sqs.delete_queue(QueueUrl=dlq)
+
+
 @pytest.mark.slow
 def test_retention_deletes_messages_and_a_dead_letter_queue_keeps_or_resets_the_clock(clients):
     """SQS API Reference, SetQueueAttributes: MessageRetentionPeriod (60 s at least) is how long

@@ -72,6 +72,8 @@ PATCHES: tuple[Patch, ...] = (
           sqs.apply_sqs_change_visibility_in_flight),
     Patch("sqs_long_poll_wakes_on_visibility", "a long poll sees a message visible again up to 1 s late",
           sqs.apply_sqs_long_poll_wakes_on_visibility),
+    Patch("sqs_fifo_visible_again_keeps_order", "a FIFO group's messages visible again come back last first",
+          sqs.apply_sqs_fifo_visible_again_keeps_order),
     Patch("sqs_fifo_long_poll_sees_freed_groups", "a FIFO long poll misses a group freed while it waits, and spins",
           sqs.apply_sqs_fifo_long_poll_sees_freed_groups),
     Patch("sqs_fifo_receive_fills_from_one_group", "a FIFO receive mixes interleaved groups, one message of each",

@@ -266,6 +266,43 @@ def deliverable(queue) -> bool:
     return any(m.group_id not in held for m in queue.messages)
 
 
+# ---------------------------------------------------------------------------
+# sqs_fifo_visible_again_keeps_order
+# Upstream gap: when several messages of one FIFO group come back together (their
+# visibility timeout ran out), moto's ReceiveMessage frees the group one message
+# at a time as it walks them: the first ones still see the group held by the
+# others and are skipped, and the group's last message is delivered first (B3
+# before B1 and B2). SQS keeps the order within a group (developer guide,
+# FIFO-queues-understanding-logic: "messages that belong to the same message group
+# are always processed one by one, in a strict order relative to the group"), and a
+# message visible again no longer holds its group. Here every message visible again
+# is released from the pending set before the walk.
+def apply_sqs_fifo_visible_again_keeps_order() -> str:
+    import functools
+
+    from moto.sqs.models import Queue, SQSBackend
+
+    patch = "sqs_fifo_visible_again_keeps_order"
+    receive = receive_original(patch)
+    if receive is None:
+        return "already applied"
+    if "queue.pending_messages.remove(message)" not in inspect.getsource(receive):
+        raise mismatch_error(patch, "ReceiveMessage no longer releases a pending message visible again")
+    if not isinstance(Queue.__dict__.get("pending_messages"), property):
+        raise mismatch_error(patch, "Queue.pending_messages is no longer a property")
+
+    @functools.wraps(receive)
+    def receive_message(self, queue_name, count, wait_seconds_timeout, visibility_timeout, *args, **kwargs):
+        queue = self.get_queue(queue_name)
+        if queue.fifo_queue:
+            for message in [m for m in list(queue.pending_messages) if m.visible]:
+                queue.pending_messages.discard(message)
+        return receive(self, queue_name, count, wait_seconds_timeout, visibility_timeout, *args, **kwargs)
+
+    SQSBackend.receive_message = mark_applied(receive_message, patch, receive)
+    return "messages of a FIFO group visible again come back in their order"
+
+
 def apply_sqs_fifo_long_poll_sees_freed_groups() -> str:
     import functools
 
