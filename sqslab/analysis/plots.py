@@ -17,7 +17,7 @@ STYLE = {
 
 
 
-class _LabelOnce:
+class LabelOnce:
     """A legend label the first time a key is drawn, None after: each kind of mark is listed once."""
 
     def __init__(self):
@@ -47,7 +47,7 @@ def timeline_figure(windows: pd.DataFrame, sends: pd.DataFrame, polls: pd.DataFr
     poll_fns = sorted(polls["function"].unique()) if polls is not None and not polls.empty else []
     nrows = len(bodies) + len(poll_fns)
     fig, ax = plt.subplots(figsize=(11, 1.2 + 0.7 * max(nrows, 2)))
-    once = _LabelOnce()
+    once = LabelOnce()
     for i, s in enumerate(sends.itertuples(index=False)):
         y = nrows - 1 - i
         ax.plot((s.sent_ms - t0) / 1000, y, "o", color="black", ms=7, label=once("sent", "sent"))
@@ -91,7 +91,7 @@ def timeline_figure(windows: pd.DataFrame, sends: pd.DataFrame, polls: pd.DataFr
     ax.set_xlim(-0.03 * span, span * 1.08)
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
-    _legend_below(fig, ax, ncol=3)
+    legend_below(fig, ax, ncol=3)
     return fig
 
 
@@ -121,11 +121,11 @@ def _message_rows(fig, ax, labels: list[str], end: float, title: str, ylim: tupl
     ax.set_xlim(-0.03 * max(end, 1), max(end, 1) * right)
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
-    _legend_below(fig, ax, ncol=2)
+    legend_below(fig, ax, ncol=2)
     return fig
 
 
-def _legend_below(fig, ax, ncol: int) -> None:
+def legend_below(fig, ax, ncol: int) -> None:
     """The legend in a band of its own under the axes, so it covers neither data nor the axis label."""
     handles, labels = ax.get_legend_handles_labels()
     rows = -(-len(labels) // ncol)
@@ -246,7 +246,7 @@ def batches_figure(attempts: pd.DataFrame, batches: pd.DataFrame, window_s: floa
     n = len(first)
     row = {m: n - 1 - i for i, m in enumerate(first["message_id"])}
     fig, ax = plt.subplots(figsize=(10, 1.6 + 0.32 * max(n, 4)))
-    once = _LabelOnce()
+    once = LabelOnce()
 
     end = 0.0
     for b in batches.itertuples(index=False):
@@ -303,7 +303,7 @@ def sweep_figure(table: pd.DataFrame, title: str = "Invocations for the same mes
     ax.set_xlabel("event source mapping setting (the same trickle of messages to each)")
     ax.set_ylim(0, sent * 1.3)
     ax.set_title(title)
-    _legend_below(fig, ax, ncol=2)
+    legend_below(fig, ax, ncol=2)
     return fig
 
 
@@ -322,7 +322,7 @@ def attempts_figure(attempts: pd.DataFrame, dead_letters: pd.DataFrame | None = 
     row = {m: n - 1 - i for i, m in enumerate(order.index)}
     bodies = att.groupby("message_id")["body"].first()
     fig, ax = plt.subplots(figsize=(10, 1.7 + 0.42 * max(n, 3)))
-    once = _LabelOnce()
+    once = LabelOnce()
 
     end = 0.0
     dead = dead_letters if dead_letters is not None else pd.DataFrame(columns=["message_id", "arrived_ms"])
@@ -380,5 +380,5 @@ def reprocessing_figure(table: pd.DataFrame,
     ax.set_ylim(0, top * 1.3 + 1)
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.set_title(title)
-    _legend_below(fig, ax, ncol=2)
+    legend_below(fig, ax, ncol=2)
     return fig

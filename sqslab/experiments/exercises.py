@@ -68,11 +68,13 @@ class _ScratchQueue:
     code is tried there, so nothing it leaves behind reaches the stack's queue."""
 
     def __init__(self, lab: Lab, visibility_timeout: int = 30, purpose: str = "exercise",
-                 attributes: dict | None = None):
+                 attributes: dict | None = None, fifo: bool = False):
         self.sqs = lab.client("sqs")
-        self.url = self.sqs.create_queue(QueueName=lab.scratch_queue_name(purpose),
-                                         Attributes={"VisibilityTimeout": str(visibility_timeout),
-                                                     **(attributes or {})})["QueueUrl"]
+        attributes = {"VisibilityTimeout": str(visibility_timeout), **(attributes or {})}
+        name = lab.scratch_queue_name(purpose)
+        if fifo:  # a FIFO queue's name ends in .fifo
+            name, attributes = f"{name}.fifo", {**attributes, "FifoQueue": "true"}
+        self.url = self.sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
 
     @property
     def arn(self) -> str:
@@ -88,6 +90,16 @@ class _ScratchQueue:
         attrs = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=[
             "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
         return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+    def receive_all(self) -> list[str]:
+        """Every body a receive gets (deleting each), until a 1 s long poll comes back empty."""
+        bodies = []
+        while got := self.sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10,
+                                              WaitTimeSeconds=1).get("Messages", []):
+            for m in got:
+                bodies.append(m["Body"])
+                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=m["ReceiptHandle"])
+        return bodies
 
     def __enter__(self):
         return self
@@ -403,3 +415,57 @@ def check_06_2(lab: Lab, redrive) -> bool | None:
         return _say(False, "every message moved, but return how many you moved (13 here)")
     return _say(True, "received, sent on with its attributes, then deleted from the dead-letter queue: a redrive "
                       "by hand, what StartMessageMoveTask does for you, each message back to the queue it came from")
+
+
+def _fifo(lab: Lab, purpose: str, **attributes) -> _ScratchQueue:
+    return _ScratchQueue(lab, visibility_timeout=30, purpose=purpose, attributes=attributes, fifo=True)
+
+
+def check_07_1(lab: Lab, prediction) -> bool | None:
+    """Four sends to a FIFO queue with content-based deduplication: how many messages are delivered?"""
+    if prediction is None:
+        return _say(None, "predict how many of the four messages a consumer receives, as a whole number")
+    if isinstance(prediction, bool) or not isinstance(prediction, int):
+        return _say(False, f"{prediction!r} is not a whole number: write it like 3")
+    run = f"{time.time_ns()}"
+    with _fifo(lab, "dedup", ContentBasedDeduplication="true") as queue:
+        sends = [{"MessageBody": f"x {run}", "MessageGroupId": "A"},
+                 {"MessageBody": f"x {run}", "MessageGroupId": "B"},
+                 {"MessageBody": f"y {run}", "MessageGroupId": "A", "MessageDeduplicationId": f"order-7-{run}"},
+                 {"MessageBody": f"z {run}", "MessageGroupId": "B", "MessageDeduplicationId": f"order-7-{run}"}]
+        for send in sends:
+            queue.sqs.send_message(QueueUrl=queue.url, **send)
+        got = queue.receive_all()
+    print(f"measured: all four sends were accepted; {len(got)} message(s) delivered: "
+          f"{[body.split()[0] for body in got]}")
+    why = ("deduplication is per queue, not per group: the two x bodies have the same SHA-256, so the second "
+           "is a duplicate though it names another group; an explicit MessageDeduplicationId wins over the "
+           "content, so z (same id as y) is a duplicate too, though its body differs")
+    return _say(prediction == len(got), why)
+
+
+def check_07_2(lab: Lab, drain_in_order) -> bool | None:
+    """Receive every message of a FIFO queue and return each group's bodies in the order received."""
+    if drain_in_order is None:
+        return _say(None, "define drain_in_order(sqs, queue_url) and run its cell")
+    with _fifo(lab, "order") as queue:
+        expected: dict[str, list[str]] = {}
+        for n in range(1, 5):
+            for group in ("A", "B", "C"):
+                body = f"{group}{n}"
+                expected.setdefault(group, []).append(body)
+                queue.sqs.send_message(QueueUrl=queue.url, MessageBody=body, MessageGroupId=group,
+                                       MessageDeduplicationId=f"{body}-{time.time_ns()}")
+        got = drain_in_order(queue.sqs, queue.url)
+        left = queue.count()
+    print(f"12 messages in 3 groups sent interleaved to a FIFO queue of this check's own; your function "
+          f"returned {got!r}; messages left: {left}")
+    if not isinstance(got, dict):
+        return _say(False, "return a dict: each MessageGroupId -> the list of its bodies, in the order received")
+    if {k: list(v) for k, v in got.items()} != expected:
+        return _say(False, "each group's bodies should come back in the order sent (A1, A2, A3, A4): receive with "
+                           "MessageSystemAttributeNames=['MessageGroupId'] and append each body to its group's list")
+    if left:
+        return _say(False, "the order is right, but messages are still in the queue: delete each one once it is "
+                           "handled, or its group stays held back and the next receive waits")
+    return _say(True, "each group in its order, every message deleted: what a FIFO consumer does")

@@ -91,8 +91,12 @@ class Lab:
         try:
             return self.outputs[key]
         except KeyError:
-            raise SqslabError(f"stack {self.name} has no {what} (output {key}): it is the retries stack's; "
-                              f"deploy it with `sqslab deploy --template retries --stack-name {self.name}`") from None
+            raise SqslabError(f"stack {self.name} has no {what} (output {key}): it is a chapter stack's "
+                              f"(`sqslab deploy --template retries` or `--template fifo`)") from None
+
+    def output(self, key: str) -> str:
+        """One of the stack's outputs by its key (``"JobsQueueUrl"``); one line if it has none."""
+        return self._output(key, key)
 
     @property
     def dead_letter_queue_url(self) -> str:
@@ -171,6 +175,9 @@ class Lab:
             params = {"VisibilityTimeout": self.visibility_timeout, "FunctionTimeout": self.function_timeout,
                       "BatchSize": self.batch_size, "MaximumBatchingWindowInSeconds": self.batching_window,
                       "MaxReceiveCount": self.max_receive_count, "ReportBatchItemFailures": "true"}
+        elif self.template == "fifo":
+            params = {"VisibilityTimeout": self.visibility_timeout, "FunctionTimeout": self.function_timeout,
+                      "BatchSize": self.batch_size, "MaxReceiveCount": self.max_receive_count}
         else:
             params = {"VisibilityTimeout": self.visibility_timeout, "ReceiveMessageWaitTimeSeconds": self.wait}
         return {**params, **overrides}

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import platform
 
-from sqslab.config import FUNCTIONS, LAMBDAS, PROFILES
+from sqslab.config import CHAPTER_STACKS, FIFO_BATCH_SIZE, FIFO_FUNCTION_TIMEOUT, FUNCTIONS, LAMBDAS, PROFILES
 from sqslab.lab.handle import Lab
+
+
+def chapter_stack_name(stack_name: str, template: str) -> str:
+    """The stack of a chapter's template (:data:`~sqslab.config.CHAPTER_STACKS`) that goes with the
+    article's stack ``stack_name``: ``("sqslab", "fifo")`` -> ``sqslab-fifo``; a name that already
+    ends in ``-<template>`` is kept."""
+    return stack_name if stack_name.endswith(f"-{template}") else f"{stack_name}-{template}"
 
 
 def retries_stack_name(stack_name: str) -> str:
     """The retries stack that goes with the article's stack ``stack_name`` (chapters 05 and 06):
     ``sqslab`` -> ``sqslab-retries``; a name that already ends in ``-retries`` is kept."""
-    return stack_name if stack_name.endswith("-retries") else f"{stack_name}-retries"
+    return chapter_stack_name(stack_name, "retries")
+
+
+def chapter_stack_names(stack_name: str) -> list[str]:
+    """Every stack of the series beside the article's ``stack_name``, the chapters' first."""
+    return [chapter_stack_name(stack_name, template) for template in CHAPTER_STACKS] + [stack_name]
 
 
 def check_notebook_parameters(target: str, stack_name: str, profile: str, visibility_timeout=None, wait=None,
@@ -30,10 +42,15 @@ def check_notebook_parameters(target: str, stack_name: str, profile: str, visibi
     target_name(target)
     checks.stack_name(stack_name)
     checks.choice("profile", profile, PROFILES)
-    checks.choice("template", template, ("single", "retries"))
+    checks.choice("template", template, ("single", *CHAPTER_STACKS))
     chosen = PROFILES[profile]
     # SQS Developer Guide: visibility timeout 0 s to 12 hours; long-poll wait 0 to 20 s.
-    if template == "retries":
+    if template == "fifo":
+        # the consumer's 2 s timeout may not be longer than the visibility timeout (Lambda refuses the mapping)
+        vt = checks.seconds("visibility_timeout", chosen["FifoVisibilityTimeout"] if visibility_timeout is None
+                            else visibility_timeout, FIFO_FUNCTION_TIMEOUT, 43200, "SQS")
+        checks.stack_name(chapter_stack_name(stack_name, template))
+    elif template == "retries":
         # a mapping's function needs a timeout of at least 1 s, and no longer than the visibility timeout
         vt = checks.seconds("visibility_timeout", chosen["RetriesVisibilityTimeout"] if visibility_timeout is None
                             else visibility_timeout, 1, 43200, "SQS")
@@ -68,6 +85,9 @@ def setup(target: str, stack_name: str, profile: str, visibility_timeout=None, w
         lab = Lab(retries_stack_name(stack_name), tgt, profile=profile, visibility_timeout=vt, wait=wt,
                   template="retries", function_timeout=max(1, min(chosen["ConsumerTimeout"], vt)),
                   batching_window=chosen["BatchingWindow"], send_every=chosen["SendEvery"])
+    elif template == "fifo":
+        lab = Lab(chapter_stack_name(stack_name, template), tgt, profile=profile, visibility_timeout=vt, wait=wt,
+                  template=template, function_timeout=FIFO_FUNCTION_TIMEOUT, batch_size=FIFO_BATCH_SIZE)
     else:
         lab = Lab(stack_name, tgt, profile=profile, visibility_timeout=vt, wait=wt)
     if deploy:
@@ -115,7 +135,7 @@ def prepare_stack(lab: Lab, **overrides):
     from sqslab.deploy import stack
 
     params = lab.parameters(**overrides)
-    prepared = stack.prepare("retries" if lab.template == "retries" else "single", stack_name=lab.name,
+    prepared = stack.prepare(lab.template, stack_name=lab.name,
                              params=params, target=lab.target)
     lab.refresh()  # its outputs are read again once the stack is there
     for w in prepared.warnings:
@@ -133,8 +153,7 @@ def ensure_stack(lab: Lab, progress: bool = True, **overrides) -> dict:
     from sqslab.deploy import stack
 
     params = lab.parameters(**overrides)
-    template = "retries" if lab.template == "retries" else "single"
-    result = stack.deploy(template, stack_name=lab.name, params=params, target=lab.target, progress=progress)
+    result = stack.deploy(lab.template, stack_name=lab.name, params=params, target=lab.target, progress=progress)
     lab.refresh()
     if lab.template == "retries":
         restored = match_mapping(lab, params)
@@ -144,6 +163,10 @@ def ensure_stack(lab: Lab, progress: bool = True, **overrides) -> dict:
               f"ReportBatchItemFailures {params['ReportBatchItemFailures']}")
         for line in restored:
             print("set back as the stack's parameters say:", line)
+    elif lab.template == "fifo":
+        print(f"stack {lab.name}: {result.action} ({result.status}), FIFO queues' VisibilityTimeout "
+              f"{params['VisibilityTimeout']} s, consumer timeout {params['FunctionTimeout']} s, BatchSize "
+              f"{params['BatchSize']}, maxReceiveCount {params['MaxReceiveCount']}")
     else:
         print(f"stack {lab.name}: {result.action} ({result.status}), VisibilityTimeout {lab.visibility_timeout} s, "
               f"long-poll wait {lab.wait} s")

@@ -30,6 +30,8 @@ def waits_by_design(profile: str, extra: dict | None = None) -> dict[str, float]
     # the retries stack (05, 06): its queue's visibility timeout, the mapping's batching window
     retries_vt = extra.get("visibility_timeout") or timings["RetriesVisibilityTimeout"]
     window, every, max_receive = timings["BatchingWindow"], timings["SendEvery"], RETRIES_MAX_RECEIVE_COUNT
+    # the fifo stack (07): its queues' visibility timeout
+    fifo_vt = extra.get("visibility_timeout") or timings["FifoVisibilityTimeout"]
     return {
         # from function2's receive to the end of its visibility timeout (function3's empty
         # poll runs inside it), then function2's empty long poll
@@ -48,6 +50,10 @@ def waits_by_design(profile: str, extra: dict | None = None) -> dict[str, float]
         # without partial batch responses (n06-without-wait); the redrive's last, empty 1 s long poll
         # (n06-hand); the redriven messages' batching window (n06-redrive-wait)
         "06_failures_and_dead_letter_queues": 2 * max_receive * retries_vt + 1 + window,
+        # B1 not deleted holds group B for one visibility timeout (n07-held); poison B2 received
+        # maxReceiveCount times one visibility timeout apart, and moved at the receive one visibility
+        # timeout after the last (n07-dlq-wait)
+        "07_fifo_queues": fifo_vt + max_receive * fifo_vt,
     }
 
 

@@ -194,3 +194,28 @@ def test_06_solutions_are_right_and_wrong_answers_wrong(retries_lab, capsys):
 
     assert exercises.check_06_2(retries_lab, one_receive) is False
     assert "until a receive comes back empty" in capsys.readouterr().out
+
+
+def test_07_solutions_are_right_and_wrong_answers_wrong(capsys):
+    """The checks make FIFO queues of their own (scratch names of a stack that need not exist)."""
+    lab = Lab.of(f"ex-{uuid.uuid4().hex[:6]}", "offline")
+    answers = solutions("07_fifo_queues")
+    assert exercises.check_07_1(lab, answers.prediction_1) is True
+    assert exercises.check_07_2(lab, answers.drain_in_order) is True
+    assert capsys.readouterr().out.count("right: ") == 2
+    # deduplication per group would give 3; no deduplication 4
+    assert exercises.check_07_1(lab, 3) is False and exercises.check_07_1(lab, "2") is False
+
+    def keeps_messages(sqs, queue_url):
+        groups = {}
+        while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                              MessageSystemAttributeNames=["MessageGroupId"]).get("Messages", []):
+            for message in messages:
+                groups.setdefault(message["Attributes"]["MessageGroupId"], []).append(message["Body"])
+        return groups
+
+    capsys.readouterr()
+    assert exercises.check_07_2(lab, keeps_messages) is False  # one receive of each group, then all held
+    assert "order" in capsys.readouterr().out
+    assert exercises.check_07_2(lab, lambda sqs, url: {"A": ["A1"]}) is False
+    assert exercises.check_07_1(lab, None) is None and exercises.check_07_2(lab, None) is None

@@ -118,11 +118,25 @@ INSPECT = {
         "good_after_redrive_receive_counts":
             'sorted(set(after.attempts.loc[after.attempts["outcome"] == "ok", "receive_count"]))',
     },
+    "07_fifo_queues": {
+        "in_order": "in_order.to_dict()", "visibility_timeout_s": "lab.visibility_timeout",
+        "receives": 'receives[["body", "receive_count", "received_s", "deleted"]].values.tolist()',
+        "duplicate_bodies": "duplicate_bodies", "duplicate_accepted": 'again["ResponseMetadata"]["HTTPStatusCode"]',
+        "content_bodies": "content_bodies", "run": "run",
+        "batches": 'batches["groups"].tolist()',
+        "outcomes": 'records.groupby("body", sort=False)["outcome"].agg(list).to_dict()',
+        "receive_counts": 'records.astype({"approximate_receive_count": int})'
+                          '.groupby("body", sort=False)["approximate_receive_count"].agg(list).to_dict()',
+        "retry_gaps_s": '(records.loc[records["body"] == "poison B2", "time_ms"].diff().dropna() / 1000).round(1).tolist()',
+        "dead_bodies": "dead_bodies", "fair_groups": "fair_groups",
+    },
     "99_cleanup": {
         "leftovers": "len(left)", "stack_deleted": 'reports[lab.name]["stack_deleted"]',
         "resources_held": 'len(reports[lab.name]["resources"])',
         "retries_stack_deleted": 'reports[nb.retries_stack_name(lab.name)]["stack_deleted"]',
         "retries_resources_held": 'len(reports[nb.retries_stack_name(lab.name)]["resources"])',
+        "fifo_stack_deleted": 'reports[nb.chapter_stack_name(lab.name, "fifo")]["stack_deleted"]',
+        "fifo_resources_held": 'len(reports[nb.chapter_stack_name(lab.name, "fifo")]["resources"])',
     },
 }
 
@@ -133,9 +147,9 @@ def load(p: Path):
 
 @pytest.fixture(scope="module")
 def executed(offline, tmp_path_factory):
-    """The series executed with the quick profile. The article's chapters (00-04) and the
-    retries stack's (05-06) share nothing but the server, so they run side by side here, as
-    two readers would, and the clean-up notebook runs after both; the contents page is then
+    """The series executed with the quick profile. The article's chapters (00-04), the
+    retries stack's (05-06) and the later chapters' (07-), each on stacks of their own, share
+    nothing but the server, so they run side by side here, as three readers would, and the clean-up notebook runs after both; the contents page is then
     written for all of them. Every notebook runs even if one fails, and each test below
     fails only for its own."""
     from concurrent.futures import ThreadPoolExecutor
@@ -144,14 +158,15 @@ def executed(offline, tmp_path_factory):
     names = [p.stem for p in NOTEBOOKS]
     last = names[-1]
     retries = [n for n in names if n.startswith(("05_", "06_"))]
-    article = [n for n in names if n not in retries and n != last]
+    concepts = [n for n in names if n.startswith("07_")]
+    article = [n for n in names if n not in retries + concepts and n != last]
 
     def run(only):
         return tutorial.run(profile="quick", out_dir=out, stack_name="nbtest", say=lambda *_: None,
                             keep_going=True, check=False, only=only, inspect=INSPECT)
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        groups = [pool.submit(run, group) for group in (article, retries)]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        groups = [pool.submit(run, group) for group in (article, retries, concepts)]
         records = [r for group in groups for r in group.result()]
     records += run([last])
     handouts.write_index(out, NOTEBOOKS, records, profile="quick")
@@ -347,12 +362,47 @@ def test_failures_and_dead_letter_queue(executed):
     assert figures(executed, "06_failures_and_dead_letter_queues.ipynb") == 3
 
 
+def test_fifo_queues(executed):
+    """07: order per group while groups interleave, a group held back while its message is in flight,
+    a duplicate accepted and delivered once, content-based deduplication, and a FIFO mapping whose
+    failing message holds its group until the dead-letter queue (Lambda Developer Guide, with-sqs;
+    SQS Developer Guide, FIFO-queues-understanding-logic, FIFO-queues-exactly-once-processing)."""
+    o = obs(executed, "07_fifo_queues.ipynb")
+    vt = o["visibility_timeout_s"]
+    assert vt == 2
+    assert o["in_order"] == {g: [f"{g}{n}" for n in (1, 2, 3)] for g in "ABC"}
+    rows = {(body, count): (at, deleted) for body, count, at, deleted in o["receives"]}
+    first_b1, again_b1 = rows[("B1", 1)][0], rows[("B1", 2)][0]
+    assert rows[("B1", 1)][1] is False and rows[("B1", 2)][1] is True
+    # group B held back: B1 comes again one visibility timeout after its first receive (the consumer's half a
+    # second of work runs inside it), B2 only after that; A and C go on in between
+    assert again_b1 - first_b1 == pytest.approx(vt, abs=0.4)
+    assert rows[("B2", 1)][0] > again_b1
+    between = [body for (body, _), (at, _) in rows.items() if first_b1 < at < again_b1]
+    assert between and all(not body.startswith("B") for body in between)
+    assert figures(executed, "07_fifo_queues.ipynb") == 2
+    # the same deduplication id twice: both sends accepted (HTTP 200), one message delivered
+    assert o["duplicate_accepted"] == 200 and o["duplicate_bodies"] == ["order 42"]
+    assert o["content_bodies"] == [f"order 43 ({o['run']})", f"order 44 ({o['run']})"]
+    # the mapping: one batch of all nine, groups in order; the poison record and the rest of its group retried
+    # each visibility timeout, then moved; B4 afterwards processed at once
+    assert o["batches"][0] == "A A A B B B C C C" and o["batches"][1:] == ["B B", "B B", "B"]
+    assert o["outcomes"]["poison B2"] == ["failed"] * 3 and o["outcomes"]["B3"] == ["skipped"] * 3
+    assert o["receive_counts"]["poison B2"] == o["receive_counts"]["B3"] == [1, 2, 3]
+    assert all(o["outcomes"][b] == ["ok"] for b in ("A1", "A2", "A3", "B1", "C1", "C2", "C3", "B4"))
+    assert o["retry_gaps_s"] == [pytest.approx(vt, abs=0.4)] * 2
+    assert o["dead_bodies"] == ["poison B2", "B3"]
+    assert sorted(set(o["fair_groups"])) == ["tenant-big", "tenant-small"]
+
+
 def test_cleanup_leaves_nothing(executed):
     o = obs(executed, "99_cleanup.ipynb")
     assert o["stack_deleted"] is True and o["leftovers"] == 0
     assert o["resources_held"] >= 10  # the queue, three functions, their roles and log groups
     # the retries stack: two queues, the consumer, its role, its log group, its mapping
     assert o["retries_stack_deleted"] is True and o["retries_resources_held"] >= 6
+    # the fifo stack: five queues, the consumer, its role, its log group, its mapping
+    assert o["fifo_stack_deleted"] is True and o["fifo_resources_held"] >= 9
 
 
 def test_recorded_source_draws_the_articles_run(offline, tmp_path):

@@ -100,3 +100,26 @@ def test_function2_does_not_delete(queue, capsys):
     attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert attrs["ApproximateNumberOfMessagesNotVisible"] == "1"
     assert not any(e["event"] == "delete" for e in json_lines(capsys))
+
+
+def test_fifo_consumer_stops_a_group_at_its_first_failure_and_lets_the_others_go_on(capsys, monkeypatch):
+    """Lambda Developer Guide, services-sqs-errorhandling: with partial batch responses on a FIFO queue the
+    function stops at the first failure and returns the failed and unprocessed messages; here per group,
+    so a later record of the failed group is reported (not processed) and other groups are processed."""
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "f-consumer")
+    consumer = load("fifo_consumer")
+    records = [{"messageId": f"m{i}", "body": body, "attributes": {"MessageGroupId": body[-2], "SequenceNumber": str(i),
+                                                                    "ApproximateReceiveCount": "1"}}
+               for i, body in enumerate(["A1", "B1", "poison B2", "A2", "B3", "C1"])]
+
+    class Context:
+        aws_request_id = "req-1"
+
+    result = consumer.lambda_handler({"Records": records}, Context())
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m2"}, {"itemIdentifier": "m4"}]}
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert lines[0]["event"] == "batch" and lines[0]["groups"] == ["A", "B", "B", "A", "B", "C"]
+    assert [(r["body"], r["outcome"]) for r in lines[1:]] == [
+        ("A1", "ok"), ("B1", "ok"), ("poison B2", "failed"), ("A2", "ok"), ("B3", "skipped"), ("C1", "ok")]
+    assert {r["request_id"] for r in lines} == {"req-1"}
+    assert consumer.lambda_handler({"Records": []}, Context()) == {"batchItemFailures": []}
