@@ -50,10 +50,11 @@ def waits_by_design(profile: str, extra: dict | None = None) -> dict[str, float]
         # without partial batch responses (n06-without-wait); the redrive's last, empty 1 s long poll
         # (n06-hand); the redriven messages' batching window (n06-redrive-wait)
         "06_failures_and_dead_letter_queues": 2 * max_receive * retries_vt + 1 + window,
-        # B1 not deleted holds group B for one visibility timeout (n07-held); poison B2 received
-        # maxReceiveCount times one visibility timeout apart, and moved at the receive one visibility
-        # timeout after the last (n07-dlq-wait)
-        "07_fifo_queues": fifo_vt + max_receive * fifo_vt,
+        # the consumer by hand: A1's half second of work, then B1 not deleted holds group B for one
+        # visibility timeout, then B1, B2 and B3 worked on in turn, half a second each (n07-held); poison
+        # B2 received maxReceiveCount times one visibility timeout apart, and moved at the receive one
+        # visibility timeout after the last (n07-dlq-wait)
+        "07_fifo_queues": 4 * 0.5 + fifo_vt + max_receive * fifo_vt,
     }
 
 
