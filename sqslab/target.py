@@ -257,6 +257,31 @@ def new_client(service: str, target: str | Target | None = None, **config_overri
     return _make("client", service, resolve(target), config_overrides)
 
 
+def extended_sqs_client(bucket: str, target: str | Target | None = None, **config_overrides):
+    """An SQS client of the SQS Extended Client Library (``sqs_extended_client``) on the target: a
+    body over the library's threshold (262,144 bytes) is put in S3 bucket ``bucket`` and the message
+    carries a pointer to it. The library gives every client an S3 client of its own session, made
+    with no endpoint; here it is this target's S3 client, so offline it too talks to loopback only."""
+    from sqs_extended_client import SQSExtendedClientSession
+
+    tgt = resolve(target)
+    if tgt.offline:
+        creds = offline_credentials()
+        made = SQSExtendedClientSession(aws_access_key_id=creds.access_key, aws_secret_access_key=creds.secret_key,
+                                        region_name=tgt.region,
+                                        botocore_session=_with_shared_loader(offline_botocore_session(tgt.region)))
+    else:
+        import botocore.session
+
+        made = SQSExtendedClientSession(region_name=tgt.region,
+                                        botocore_session=_with_shared_loader(botocore.session.Session(profile=tgt.profile)))
+    sqs = made.client("sqs", endpoint_url=tgt.endpoint_url, config=client_config(tgt, **config_overrides))
+    sqs.s3_client = client("s3", tgt)  # an instance attribute: the class's own S3 client is never used
+    sqs.large_payload_support = bucket
+    sqs.use_legacy_attribute = False
+    return sqs
+
+
 def resource(service: str, target: str | Target | None = None, **config_overrides):
     """A boto3 resource for ``service`` on the target."""
     return _make("resource", service, target, config_overrides)

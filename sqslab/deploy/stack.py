@@ -470,13 +470,16 @@ def teardown(stack_name: str = DEFAULT_STACK, target=None, bucket: str | None = 
     cfn, s3 = targets.client("cloudformation", tgt), targets.client("s3", tgt)
     report = {"stack": stack_name, "stack_deleted": False, "resources": [], "scratch_queues_deleted": 0,
               "scratch_mappings_deleted": 0, "scratch_functions_deleted": 0, "artifacts_deleted": 0,
-              "bucket_deleted": False}
+              "bucket_deleted": False, "objects_deleted": 0}
     report["scratch_mappings_deleted"] = scratch.delete_mappings(targets.client("lambda", tgt), stack_name)
     report["scratch_queues_deleted"] = scratch.delete_queues(targets.client("sqs", tgt), stack_name)
     report["scratch_functions_deleted"] = scratch.delete_functions(targets.client("lambda", tgt),
                                                                    targets.client("logs", tgt), stack_name)
     if describe(cfn, stack_name):
         report["resources"] = held_resources(cfn, stack_name)
+        # CloudFormation deletes no bucket that holds objects: the stack's own buckets are emptied first
+        report["objects_deleted"] = sum(empty_bucket(s3, physical_id) for rtype, physical_id in report["resources"]
+                                        if rtype == "AWS::S3::Bucket")
         cfn.delete_stack(StackName=stack_name)
         status = wait(cfn, stack_name, progress)
         if status != "DELETE_COMPLETE":
@@ -496,6 +499,19 @@ def teardown(stack_name: str = DEFAULT_STACK, target=None, bucket: str | None = 
     if bucket is None and _bucket_is_ours(s3, bucket_name):
         report["bucket_deleted"] = _delete_bucket_if_empty(s3, bucket_name)
     return report
+
+
+def empty_bucket(s3, bucket: str) -> int:
+    """Delete every object of ``bucket`` (every version, where versioning kept some); returns how many."""
+    deleted = 0
+    try:
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+            for item in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                s3.delete_object(Bucket=bucket, Key=item["Key"], VersionId=item["VersionId"])
+                deleted += 1
+    except s3.exceptions.NoSuchBucket:
+        return deleted
+    return deleted
 
 
 def _bucket_is_ours(s3, bucket: str) -> bool:

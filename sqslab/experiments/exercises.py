@@ -469,3 +469,44 @@ def check_07_2(lab: Lab, drain_in_order) -> bool | None:
         return _say(False, "the order is right, but messages are still in the queue: delete each one once it is "
                            "handled, or its group stays held back and the next receive waits")
     return _say(True, "each group in its order, every message deleted: what a FIFO consumer does")
+
+
+def check_08_1(lab: Lab, prediction) -> bool | None:
+    """A standard queue keeps messages 4 days, its dead-letter queue 5; a message moved after 2 days:
+    when is it deleted, in days after it was first sent?"""
+    if prediction is None:
+        return _say(None, "predict the day, counted from the first send, as a number")
+    if isinstance(prediction, bool) or not isinstance(prediction, (int, float)):
+        return _say(False, f"{prediction!r} is not a number of days: write it like 3")
+    # Not run: SQS keeps a message 60 s at least, and days of waiting are no exercise. The rule
+    # (developer guide, sqs-dead-letter-queues): on a standard queue the moved message keeps its
+    # enqueue time, so the dead-letter queue's retention counts from the first send.
+    print("not run (retention is counted in days here): the rule decides it")
+    why = ("a message moved to a standard queue's dead-letter queue keeps its original enqueue time: the dead-letter "
+           "queue's 5 days count from the first send, so it is deleted on day 5, 3 days after the move (on a FIFO "
+           "queue the clock starts anew at the move: day 7)")
+    return _say(float(prediction) == 5, why)
+
+
+def check_08_2(lab: Lab, send_later) -> bool | None:
+    """Send a message that no receive gets before ``seconds`` have passed (a message timer)."""
+    if send_later is None:
+        return _say(None, "define send_later(sqs, queue_url, body, seconds) and run its cell")
+    with _ScratchQueue(lab, purpose="timer") as queue:
+        body = f"later {time.time_ns()}"
+        start = time.monotonic()
+        send_later(queue.sqs, queue.url, body, 3)
+        early = queue.sqs.receive_message(QueueUrl=queue.url, WaitTimeSeconds=1).get("Messages", [])
+        got = queue.sqs.receive_message(QueueUrl=queue.url, WaitTimeSeconds=10).get("Messages", [])
+        after = time.monotonic() - start
+    print(f"your function sent to a queue of this check's own; a 1 s receive right after got {len(early)} "
+          f"message(s); a long poll then got {len(got)}, {after:.1f} s after the send")
+    if early:
+        return _say(False, "the message was visible at once: pass DelaySeconds=seconds to send_message (a message "
+                           "timer), or it is delivered as soon as it is sent")
+    if [m["Body"] for m in got] != [body]:
+        return _say(False, "the message never arrived: send_message with MessageBody=body to queue_url")
+    if not 2.5 <= after <= 4.5:
+        return _say(False, f"it arrived {after:.1f} s after the send, not after the 3 s asked: DelaySeconds=seconds")
+    return _say(True, "DelaySeconds on the send: a timer for this message only, up to 900 s (a FIFO queue refuses "
+                      "it: there only the queue's delay applies)")

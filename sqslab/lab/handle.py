@@ -50,6 +50,7 @@ class Lab:
     batch_size: int = RETRIES_BATCH_SIZE
     max_receive_count: int = RETRIES_MAX_RECEIVE_COUNT
     send_every: float = 0.0
+    delay_seconds: int = 0
 
     @classmethod
     def of(cls, stack: Lab | str | None = None, target=None) -> Lab:
@@ -92,7 +93,7 @@ class Lab:
             return self.outputs[key]
         except KeyError:
             raise SqslabError(f"stack {self.name} has no {what} (output {key}): it is a chapter stack's "
-                              f"(`sqslab deploy --template retries` or `--template fifo`)") from None
+                              f"(`sqslab deploy --template retries`, `fifo` or `lifetime`)") from None
 
     def output(self, key: str) -> str:
         """One of the stack's outputs by its key (``"JobsQueueUrl"``); one line if it has none."""
@@ -169,12 +170,19 @@ class Lab:
         return invoking.call(self.client("lambda"), self.resolve_function(function), data, label=function,
                              progress=progress)
 
+    def extended_client(self, bucket: str):
+        """An SQS client of the SQS Extended Client Library on this lab's target, bodies over its
+        threshold put in ``bucket`` (:func:`sqslab.target.extended_sqs_client`)."""
+        return targets.extended_sqs_client(bucket, self.target)
+
     def parameters(self, **overrides) -> dict:
         """The stack parameters this lab deploys with (``overrides`` replace some)."""
         if self.template == "retries":
             params = {"VisibilityTimeout": self.visibility_timeout, "FunctionTimeout": self.function_timeout,
                       "BatchSize": self.batch_size, "MaximumBatchingWindowInSeconds": self.batching_window,
                       "MaxReceiveCount": self.max_receive_count, "ReportBatchItemFailures": "true"}
+        elif self.template == "lifetime":
+            params = {"DelaySeconds": self.delay_seconds}
         elif self.template == "fifo":
             params = {"VisibilityTimeout": self.visibility_timeout, "FunctionTimeout": self.function_timeout,
                       "BatchSize": self.batch_size, "MaxReceiveCount": self.max_receive_count}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import platform
 
-from sqslab.config import CHAPTER_STACKS, FIFO_BATCH_SIZE, FIFO_FUNCTION_TIMEOUT, FUNCTIONS, LAMBDAS, PROFILES
+from sqslab.config import (CHAPTER_STACKS, FIFO_BATCH_SIZE, FIFO_FUNCTION_TIMEOUT, FUNCTIONS, LAMBDAS,
+                           LIFETIME_RETENTION, PROFILES)
 from sqslab.lab.handle import Lab
 
 
@@ -45,7 +46,10 @@ def check_notebook_parameters(target: str, stack_name: str, profile: str, visibi
     checks.choice("template", template, ("single", *CHAPTER_STACKS))
     chosen = PROFILES[profile]
     # SQS Developer Guide: visibility timeout 0 s to 12 hours; long-poll wait 0 to 20 s.
-    if template == "fifo":
+    if template == "lifetime":
+        vt = 0  # the stack's queues keep their template's visibility timeouts
+        checks.stack_name(chapter_stack_name(stack_name, template))
+    elif template == "fifo":
         # the consumer's 2 s timeout may not be longer than the visibility timeout (Lambda refuses the mapping)
         vt = checks.seconds("visibility_timeout", chosen["FifoVisibilityTimeout"] if visibility_timeout is None
                             else visibility_timeout, FIFO_FUNCTION_TIMEOUT, 43200, "SQS")
@@ -85,6 +89,9 @@ def setup(target: str, stack_name: str, profile: str, visibility_timeout=None, w
         lab = Lab(retries_stack_name(stack_name), tgt, profile=profile, visibility_timeout=vt, wait=wt,
                   template="retries", function_timeout=max(1, min(chosen["ConsumerTimeout"], vt)),
                   batching_window=chosen["BatchingWindow"], send_every=chosen["SendEvery"])
+    elif template == "lifetime":
+        lab = Lab(chapter_stack_name(stack_name, template), tgt, profile=profile, visibility_timeout=vt, wait=wt,
+                  template=template, delay_seconds=PROFILES[profile]["LifetimeDelay"])
     elif template == "fifo":
         lab = Lab(chapter_stack_name(stack_name, template), tgt, profile=profile, visibility_timeout=vt, wait=wt,
                   template=template, function_timeout=FIFO_FUNCTION_TIMEOUT, batch_size=FIFO_BATCH_SIZE)
@@ -163,6 +170,10 @@ def ensure_stack(lab: Lab, progress: bool = True, **overrides) -> dict:
               f"ReportBatchItemFailures {params['ReportBatchItemFailures']}")
         for line in restored:
             print("set back as the stack's parameters say:", line)
+    elif lab.template == "lifetime":
+        print(f"stack {lab.name}: {result.action} ({result.status}), the delay queue's DelaySeconds "
+              f"{params['DelaySeconds']} s, retention {LIFETIME_RETENTION} s on the retention queue and the trap's "
+              f"dead-letter queue, 14 days on the fix's")
     elif lab.template == "fifo":
         print(f"stack {lab.name}: {result.action} ({result.status}), FIFO queues' VisibilityTimeout "
               f"{params['VisibilityTimeout']} s, consumer timeout {params['FunctionTimeout']} s, BatchSize "

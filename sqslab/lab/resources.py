@@ -163,6 +163,8 @@ def _exists(lab: Lab, rtype: str, physical_id: str) -> bool | None:
         "AWS::Lambda::EventSourceMapping": ("lambda", lambda c: c.get_event_source_mapping(UUID=physical_id)),
         "AWS::IAM::Role": ("iam", lambda c: c.get_role(RoleName=physical_id)),
         "AWS::Logs::LogGroup": ("logs", lambda c: _log_group(c, physical_id)),
+        "AWS::S3::Bucket": ("s3", lambda c: c.head_bucket(Bucket=physical_id)),
+        "AWS::Lambda::LayerVersion": ("lambda", lambda c: _layer_version(c, physical_id)),
     }
     if rtype not in lookups:
         return None
@@ -171,10 +173,17 @@ def _exists(lab: Lab, rtype: str, physical_id: str) -> bool | None:
         look(lab.client(service))
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
-        if "NotFound" in code or "NonExistent" in code or code in ("NoSuchEntity", "QueueDoesNotExist"):
+        if "NotFound" in code or "NonExistent" in code or code in ("NoSuchEntity", "QueueDoesNotExist", "404",
+                                                                    "NoSuchBucket"):
             return False
         raise
     return True
+
+
+def _layer_version(lam, arn: str) -> None:
+    """A layer version by its ARN (arn:...:layer:NAME:VERSION)."""
+    layer, version = arn.rsplit(":", 1)
+    lam.get_layer_version(LayerName=layer, VersionNumber=int(version))
 
 
 def _log_group(logs, name: str) -> None:

@@ -55,6 +55,9 @@ def waits_by_design(profile: str, extra: dict | None = None) -> dict[str, float]
         # B2 received maxReceiveCount times one visibility timeout apart, and moved at the receive one
         # visibility timeout after the last (n07-dlq-wait)
         "07_fifo_queues": 4 * 0.5 + fifo_vt + max_receive * fifo_vt,
+        # the message timer's twice the delay queue's delay (n08-timer); the three queues watched for
+        # 70 s from the sends, past the 60 s retention SQS allows at least (n08-watch)
+        "08_message_lifetime": 2 * timings["LifetimeDelay"] + 70,
     }
 
 

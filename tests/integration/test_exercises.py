@@ -219,3 +219,17 @@ def test_07_solutions_are_right_and_wrong_answers_wrong(capsys):
     assert "order" in capsys.readouterr().out
     assert exercises.check_07_2(lab, lambda sqs, url: {"A": ["A1"]}) is False
     assert exercises.check_07_1(lab, None) is None and exercises.check_07_2(lab, None) is None
+
+
+def test_08_solutions_are_right_and_wrong_answers_wrong(capsys):
+    lab = Lab.of(f"ex-{uuid.uuid4().hex[:6]}", "offline")
+    answers = solutions("08_message_lifetime")
+    assert exercises.check_08_1(lab, answers.prediction_1) is True
+    assert exercises.check_08_2(lab, answers.send_later) is True
+    assert capsys.readouterr().out.count("right: ") == 2
+    assert exercises.check_08_1(lab, 7) is False and exercises.check_08_1(lab, "5") is False
+    capsys.readouterr()
+    assert exercises.check_08_2(lab, lambda sqs, url, body, seconds: sqs.send_message(QueueUrl=url, MessageBody=body)) \
+        is False
+    assert "DelaySeconds" in capsys.readouterr().out
+    assert exercises.check_08_1(lab, None) is None and exercises.check_08_2(lab, None) is None

@@ -130,6 +130,14 @@ INSPECT = {
         "retry_gaps_s": '(records.loc[records["body"] == "poison B2", "time_ms"].diff().dropna() / 1000).round(1).tolist()',
         "dead_bodies": "dead_bodies", "fair_groups": "fair_groups",
     },
+    "08_message_lifetime": {
+        "delay_s": "lab.delay_seconds", "timer_s": "timer_s", "received_s": "received_s",
+        "first_last": 'counts.groupby("queue", sort=False)["messages"].agg(["first", "last"]).values.tolist()',
+        "gone_at_s": "gone_at.to_dict()",
+        "refused": 'refused["Code"]', "refused_message": 'refused["Message"]', "body_bytes": "len(body.encode())",
+        "objects": '[o["Size"] for o in objects]',
+        "read_back": 'read_back[["from_s3", "bytes", "declared_bytes", "same_body"]].values.tolist()',
+    },
     "99_cleanup": {
         "leftovers": "len(left)", "stack_deleted": 'reports[lab.name]["stack_deleted"]',
         "resources_held": 'len(reports[lab.name]["resources"])',
@@ -137,6 +145,8 @@ INSPECT = {
         "retries_resources_held": 'len(reports[nb.retries_stack_name(lab.name)]["resources"])',
         "fifo_stack_deleted": 'reports[nb.chapter_stack_name(lab.name, "fifo")]["stack_deleted"]',
         "fifo_resources_held": 'len(reports[nb.chapter_stack_name(lab.name, "fifo")]["resources"])',
+        "lifetime_stack_deleted": 'reports[nb.chapter_stack_name(lab.name, "lifetime")]["stack_deleted"]',
+        "lifetime_objects_deleted": 'reports[nb.chapter_stack_name(lab.name, "lifetime")]["objects_deleted"]',
     },
 }
 
@@ -149,7 +159,7 @@ def load(p: Path):
 def executed(offline, tmp_path_factory):
     """The series executed with the quick profile. The article's chapters (00-04), the
     retries stack's (05-06) and the later chapters' (07-), each on stacks of their own, share
-    nothing but the server, so they run side by side here, as three readers would, and the clean-up notebook runs after both; the contents page is then
+    nothing but the server, so they run side by side here, as four readers would, and the clean-up notebook runs after both; the contents page is then
     written for all of them. Every notebook runs even if one fails, and each test below
     fails only for its own."""
     from concurrent.futures import ThreadPoolExecutor
@@ -159,14 +169,15 @@ def executed(offline, tmp_path_factory):
     last = names[-1]
     retries = [n for n in names if n.startswith(("05_", "06_"))]
     concepts = [n for n in names if n.startswith("07_")]
-    article = [n for n in names if n not in retries + concepts and n != last]
+    lifetime = [n for n in names if n.startswith("08_")]  # about 80 s, most of it retention's 60 s
+    article = [n for n in names if n not in retries + concepts + lifetime and n != last]
 
     def run(only):
         return tutorial.run(profile="quick", out_dir=out, stack_name="nbtest", say=lambda *_: None,
                             keep_going=True, check=False, only=only, inspect=INSPECT)
 
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        groups = [pool.submit(run, group) for group in (article, retries, concepts)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        groups = [pool.submit(run, group) for group in (article, retries, concepts, lifetime)]
         records = [r for group in groups for r in group.result()]
     records += run([last])
     handouts.write_index(out, NOTEBOOKS, records, profile="quick")
@@ -395,6 +406,29 @@ def test_fifo_queues(executed):
     assert sorted(set(o["fair_groups"])) == ["tenant-big", "tenant-small"]
 
 
+def test_message_lifetime(executed):
+    """08: SQS Developer Guide, sqs-delay-queues and sqs-message-timers (each message received when its delay
+    ends); API reference, SetQueueAttributes, MessageRetentionPeriod (an unreceived message deleted after it);
+    sqs-dead-letter-queues (a standard queue's moved message keeps its enqueue time: a dead-letter queue as
+    short as its source loses it); quotas-messages (1 MiB); extended-client-library-python (a body through S3)."""
+    o = obs(executed, "08_message_lifetime.ipynb")
+    delay, timer = o["delay_s"], o["timer_s"]
+    assert (delay, timer) == (2, 4)
+    assert o["received_s"]["delay queue"] == pytest.approx(delay, abs=0.5)
+    assert o["received_s"]["message timer"] == pytest.approx(timer, abs=0.5)
+    # retention: the retention queue's and the trap's dead-letter queue's messages gone 60 s after the sends
+    # (sampled every 2 s), the fix's dead-letter queue still holding its message
+    assert o["first_last"] == [[1, 0], [1, 0], [1, 1]]
+    gone = o["gone_at_s"]
+    assert list(gone) == ["retention queue (60 s)", "dead-letter queue, 60 s (the trap)"]
+    assert all(60 <= t <= 63.5 for t in gone.values()), gone
+    # over 1 MiB refused, then through S3: the object holds the body, the function read back the same bytes
+    assert o["refused"] == "InvalidParameterValue" and "1048576" in o["refused_message"]
+    assert o["body_bytes"] > 1_500_000 and o["objects"] == [o["body_bytes"]]
+    assert o["read_back"] == [[True, o["body_bytes"], o["body_bytes"], True]]
+    assert figures(executed, "08_message_lifetime.ipynb") == 2
+
+
 def test_cleanup_leaves_nothing(executed):
     o = obs(executed, "99_cleanup.ipynb")
     assert o["stack_deleted"] is True and o["leftovers"] == 0
@@ -403,6 +437,8 @@ def test_cleanup_leaves_nothing(executed):
     assert o["retries_stack_deleted"] is True and o["retries_resources_held"] >= 6
     # the fifo stack: five queues, the consumer, its role, its log group, its mapping
     assert o["fifo_stack_deleted"] is True and o["fifo_resources_held"] >= 9
+    # the lifetime stack: its bucket emptied (the 1.5 MiB body) before CloudFormation deleted it
+    assert o["lifetime_stack_deleted"] is True and o["lifetime_objects_deleted"] == 1
 
 
 def test_recorded_source_draws_the_articles_run(offline, tmp_path):

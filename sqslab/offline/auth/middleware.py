@@ -113,8 +113,7 @@ def _function_pre_check(principal: Principal, req: Request) -> AuthError | None:
     service = req.scope.get("service", "")
     if service not in ROLE_SERVICES:
         return AuthError("access_denied", f"User: {caller} is not authorized to perform: {service}:* "
-                         "(the offline emulator applies roles to sqs, lambda, logs, iam, sts, cloudformation and "
-                         "s3 only)")
+                         f"(the offline emulator applies roles to {', '.join(sorted(ROLE_SERVICES))} only)")
     if service == "s3":
         from sqslab.offline.iam import actions
 
