@@ -421,7 +421,8 @@ def test_message_lifetime(executed):
     assert o["first_last"] == [[1, 0], [1, 0], [1, 1]]
     gone = o["gone_at_s"]
     assert list(gone) == ["retention queue (60 s)", "dead-letter queue, 60 s (the trap)"]
-    assert all(60 <= t <= 63.5 for t in gone.values()), gone
+    # never before the 60 s; seen at the next 2 s sample, later when four workers load two cores
+    assert all(60 <= t <= 66 for t in gone.values()), gone
     # over 1 MiB refused, then through S3: the object holds the body, the function read back the same bytes
     assert o["refused"] == "InvalidParameterValue" and "1048576" in o["refused_message"]
     assert o["body_bytes"] > 1_500_000 and o["objects"] == [o["body_bytes"]]
