@@ -17,7 +17,7 @@ def delays_figure(delays: pd.DataFrame, title: str = "A delay queue and a messag
 
     fig, ax = plt.subplots(figsize=(10, 1.9 + 0.7 * len(delays)))
     once = LabelOnce()
-    for y, (name, r) in enumerate(delays[::-1].iterrows()):
+    for y, (_, r) in enumerate(delays[::-1].iterrows()):
         ax.barh(y, r["delay_s"], left=0, height=0.45, color="0.9", edgecolor="black", hatch="\\\\",
                 label=once("delay", "delayed: not yet visible to any receive"))
         ax.plot(0, y, "o", mfc="white", mec="black", ms=8, label=once("sent", "sent (SendMessage)"))

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import platform
 
-from sqslab.config import (CHAPTER_STACKS, FIFO_BATCH_SIZE, FIFO_FUNCTION_TIMEOUT, FUNCTIONS, LAMBDAS,
-                           LIFETIME_RETENTION, PROFILES)
+from sqslab.config import (
+    CHAPTER_STACKS,
+    FIFO_BATCH_SIZE,
+    FIFO_FUNCTION_TIMEOUT,
+    FUNCTIONS,
+    LAMBDAS,
+    LIFETIME_RETENTION,
+    PROFILES,
+)
 from sqslab.lab.handle import Lab
 
 
