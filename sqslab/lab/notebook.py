@@ -34,6 +34,13 @@ def chapter_stack_names(stack_name: str) -> list[str]:
     return [chapter_stack_name(stack_name, template) for template in CHAPTER_STACKS] + [stack_name]
 
 
+# Per template: the profile's visibility timeout and the least a notebook may set. A mapped function's
+# timeout may not be longer than its queue's visibility timeout (Lambda refuses the mapping): at least
+# 1 s on the retries queue, the fifo consumer's 2 s on the FIFO queues.
+_VISIBILITY = {"single": ("VisibilityTimeout", 0), "retries": ("RetriesVisibilityTimeout", 1),
+               "fifo": ("FifoVisibilityTimeout", FIFO_FUNCTION_TIMEOUT)}
+
+
 def check_notebook_parameters(target: str, stack_name: str, profile: str, visibility_timeout=None, wait=None,
                      template: str = "single", **extra) -> tuple[int, int]:
     """Check a notebook's parameters (as papermill or a reader set them) before anything runs;
@@ -53,22 +60,14 @@ def check_notebook_parameters(target: str, stack_name: str, profile: str, visibi
     checks.choice("template", template, ("single", *CHAPTER_STACKS))
     chosen = PROFILES[profile]
     # SQS Developer Guide: visibility timeout 0 s to 12 hours; long-poll wait 0 to 20 s.
-    if template == "lifetime":
-        vt = 0  # the stack's queues keep their template's visibility timeouts
+    if template != "single":
         checks.stack_name(chapter_stack_name(stack_name, template))
-    elif template == "fifo":
-        # the consumer's 2 s timeout may not be longer than the visibility timeout (Lambda refuses the mapping)
-        vt = checks.seconds("visibility_timeout", chosen["FifoVisibilityTimeout"] if visibility_timeout is None
-                            else visibility_timeout, FIFO_FUNCTION_TIMEOUT, 43200, "SQS")
-        checks.stack_name(chapter_stack_name(stack_name, template))
-    elif template == "retries":
-        # a mapping's function needs a timeout of at least 1 s, and no longer than the visibility timeout
-        vt = checks.seconds("visibility_timeout", chosen["RetriesVisibilityTimeout"] if visibility_timeout is None
-                            else visibility_timeout, 1, 43200, "SQS")
-        checks.stack_name(retries_stack_name(stack_name))
+    if template in _VISIBILITY:
+        key, least = _VISIBILITY[template]
+        vt = checks.seconds("visibility_timeout", chosen[key] if visibility_timeout is None else visibility_timeout,
+                            least, 43200, "SQS")
     else:
-        vt = checks.seconds("visibility_timeout", chosen["VisibilityTimeout"] if visibility_timeout is None
-                            else visibility_timeout, 0, 43200, "SQS")
+        vt = 0  # the stack's queues keep their template's visibility timeouts
     wt = checks.seconds("wait", chosen["ReceiveMessageWaitTimeSeconds"] if wait is None else wait, 0, 20, "SQS")
     for name, value in extra.items():
         if name == "source":
