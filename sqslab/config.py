@@ -14,6 +14,7 @@ NESTED_TEMPLATE = INFRA / "nested" / "template.yaml"
 RETRIES_TEMPLATE = INFRA / "retries.yaml"
 FIFO_TEMPLATE = INFRA / "fifo.yaml"
 LIFETIME_TEMPLATE = INFRA / "lifetime.yaml"
+IDEMPOTENCY_TEMPLATE = INFRA / "idempotency.yaml"
 # The words ``--template`` takes, each for one template; the first is the default.
 TEMPLATES = {
     "single": DEFAULT_TEMPLATE,  # the article's stack in one template
@@ -21,10 +22,11 @@ TEMPLATES = {
     "retries": RETRIES_TEMPLATE,  # a queue with a dead-letter queue, polled by a consumer through a mapping
     "fifo": FIFO_TEMPLATE,  # FIFO queues, one polled by a consumer through a mapping, a FIFO dead-letter queue
     "lifetime": LIFETIME_TEMPLATE,  # delays, retention, dead-letter retention, bodies over 1 MiB through S3
+    "idempotency": IDEMPOTENCY_TEMPLATE,  # an order consumer plain and idempotent (Powertools), DynamoDB tables
 }
 # The chapters' own stacks, each deployed beside the article's as "<stack_name>-<word>":
 # the template word -> the chapters that use it.
-CHAPTER_STACKS = {"retries": ("05", "06"), "fifo": ("07",), "lifetime": ("08",)}
+CHAPTER_STACKS = {"retries": ("05", "06"), "fifo": ("07",), "lifetime": ("08",), "idempotency": ("09",)}
 TEMPLATE_WORDS = " / ".join(f"'{word}'" for word in TEMPLATES)
 LAMBDAS = ROOT / "lambdas"
 NOTEBOOKS = ROOT / "notebooks"
@@ -45,15 +47,16 @@ PROFILES = {
     # a batching window of 5 s, and a trickle of one message every 2 s to batch.
     # For the fifo stack (chapter 07): a visibility timeout six times its consumer's 2 s timeout.
     # For the lifetime stack (08): the delay queue's DelaySeconds (a message timer is twice as long);
-    # retention is SQS's minimum, 60 s, in both.
+    # retention is SQS's minimum, 60 s, in both. For the idempotency stack (09): its consumers' queues'
+    # visibility timeout (their function timeout is 5 s: six times it, or as long).
     "article": {"VisibilityTimeout": 90, "ReceiveMessageWaitTimeSeconds": 20,
                 "ConsumerTimeout": 5, "RetriesVisibilityTimeout": 30, "BatchingWindow": 5, "SendEvery": 2.0,
-                "FifoVisibilityTimeout": 12, "LifetimeDelay": 5},
+                "FifoVisibilityTimeout": 12, "LifetimeDelay": 5, "IdempotencyVisibilityTimeout": 30},
     # A fast look at the same behaviour (the retries queue's visibility timeout is then only
     # as long as the function timeout: allowed, though under AWS's six times).
     "quick": {"VisibilityTimeout": 6, "ReceiveMessageWaitTimeSeconds": 2,
               "ConsumerTimeout": 2, "RetriesVisibilityTimeout": 2, "BatchingWindow": 1, "SendEvery": 0.4,
-              "FifoVisibilityTimeout": 2, "LifetimeDelay": 2},
+              "FifoVisibilityTimeout": 2, "LifetimeDelay": 2, "IdempotencyVisibilityTimeout": 5},
 }
 # The retries stack's settings the chapters keep as the template has them.
 RETRIES_BATCH_SIZE = 10
@@ -61,6 +64,8 @@ RETRIES_MAX_RECEIVE_COUNT = 3
 # The fifo stack's consumer timeout (both profiles) and BatchSize.
 FIFO_FUNCTION_TIMEOUT = 2
 FIFO_BATCH_SIZE = 10
+# The idempotency stack's consumer timeout (both profiles).
+IDEMPOTENCY_FUNCTION_TIMEOUT = 5
 # The lifetime stack's retention (SQS's minimum MessageRetentionPeriod, both profiles).
 LIFETIME_RETENTION = 60
 

@@ -510,3 +510,53 @@ def check_08_2(lab: Lab, send_later) -> bool | None:
         return _say(False, f"it arrived {after:.1f} s after the send, not after the 3 s asked: DelaySeconds=seconds")
     return _say(True, "DelaySeconds on the send: a timer for this message only, up to 900 s (a FIFO queue refuses "
                       "it: there only the queue's delay applies)")
+
+
+def check_09_1(lab: Lab, prediction) -> bool | None:
+    """The same order (one order id) sent as two messages, a second apart, to the idempotent consumer's
+    queue: how many charges does the orders table end with?"""
+    if prediction is None:
+        return _say(None, "predict the number of charges, as a whole number")
+    if isinstance(prediction, bool) or not isinstance(prediction, int):
+        return _say(False, f"{prediction!r} is not a whole number: write it like 2")
+    sqs, logs = lab.client("sqs"), lab.client("logs")
+    order_id = f"check-{time.time_ns()}"
+    since = now_ms()
+    for _ in range(2):
+        sqs.send_message(QueueUrl=lab.output("IdempotentQueueUrl"),
+                         MessageBody=json.dumps({"order_id": order_id, "amount": 70}))
+        time.sleep(1)
+    group = f"/aws/lambda/{lab.output('IdempotentFunctionName')}"
+    deadline, records = time.monotonic() + 60, 0
+    while records < 2 and time.monotonic() < deadline:
+        events = logs.filter_log_events(logGroupName=group, startTime=since, filterPattern=f'"{order_id}"')["events"]
+        records = sum('"record"' in e["message"] for e in events)
+        time.sleep(0.5)
+    item = lab.client("dynamodb").get_item(TableName=lab.output("OrdersTableName"),
+                                           Key={"order_id": {"S": order_id}}).get("Item", {})
+    charges = int(item.get("charges", {}).get("N", 0))
+    print(f"measured: two messages, {records} record(s) processed by the idempotent consumer, {charges} charge(s)")
+    why = ("the idempotency key is the order id, not the message: the second message carries the same order, so "
+           "Powertools returns the first charge's stored result (until the key expires, an hour here)")
+    return _say(prediction == charges, why)
+
+
+def check_09_2(lab: Lab, record_once) -> bool | None:
+    """Record an order id in a table only if it is not there yet: True for the call that recorded it."""
+    if record_once is None:
+        return _say(None, "define record_once(dynamodb, table_name, order_id) and run its cell")
+    dynamodb, table = lab.client("dynamodb"), lab.output("OrdersTableName")
+    first_id, other_id = f"once-{time.time_ns()}", f"once-{time.time_ns()}-b"
+    got = [record_once(dynamodb, table, first_id), record_once(dynamodb, table, first_id),
+           record_once(dynamodb, table, other_id)]
+    stored = [bool(dynamodb.get_item(TableName=table, Key={"order_id": {"S": i}}).get("Item"))
+              for i in (first_id, other_id)]
+    print(f"your function answered {got} for (a new id, the same id again, another new id); stored: {stored}")
+    if stored != [True, True]:
+        return _say(False, "each new order id must end up in the table: put_item with Item={'order_id': {'S': ...}}")
+    if got != [True, False, True]:
+        return _say(False, "the second call with the same id must not record it again, and answer False: "
+                           "put_item with ConditionExpression='attribute_not_exists(order_id)', and catch "
+                           "dynamodb.exceptions.ConditionalCheckFailedException")
+    return _say(True, "a conditional write: DynamoDB refuses the second, atomically, however many consumers try "
+                      "at once; Powertools' idempotency does the same on its own table, and keeps the result")

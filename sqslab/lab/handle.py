@@ -93,7 +93,7 @@ class Lab:
             return self.outputs[key]
         except KeyError:
             raise SqslabError(f"stack {self.name} has no {what} (output {key}): it is a chapter stack's "
-                              f"(`sqslab deploy --template retries`, `fifo` or `lifetime`)") from None
+                              f"(`sqslab deploy --template` retries, fifo, lifetime or idempotency)") from None
 
     def output(self, key: str) -> str:
         """One of the stack's outputs by its key (``"JobsQueueUrl"``); one line if it has none."""
@@ -181,6 +181,8 @@ class Lab:
             params = {"VisibilityTimeout": self.visibility_timeout, "FunctionTimeout": self.function_timeout,
                       "BatchSize": self.batch_size, "MaximumBatchingWindowInSeconds": self.batching_window,
                       "MaxReceiveCount": self.max_receive_count, "ReportBatchItemFailures": "true"}
+        elif self.template == "idempotency":
+            params = {"VisibilityTimeout": self.visibility_timeout, "FunctionTimeout": self.function_timeout}
         elif self.template == "lifetime":
             params = {"DelaySeconds": self.delay_seconds}
         elif self.template == "fifo":

@@ -9,6 +9,7 @@ from sqslab.config import (
     FIFO_BATCH_SIZE,
     FIFO_FUNCTION_TIMEOUT,
     FUNCTIONS,
+    IDEMPOTENCY_FUNCTION_TIMEOUT,
     LAMBDAS,
     LIFETIME_RETENTION,
     PROFILES,
@@ -38,7 +39,8 @@ def chapter_stack_names(stack_name: str) -> list[str]:
 # timeout may not be longer than its queue's visibility timeout (Lambda refuses the mapping): at least
 # 1 s on the retries queue, the fifo consumer's 2 s on the FIFO queues.
 _VISIBILITY = {"single": ("VisibilityTimeout", 0), "retries": ("RetriesVisibilityTimeout", 1),
-               "fifo": ("FifoVisibilityTimeout", FIFO_FUNCTION_TIMEOUT)}
+               "fifo": ("FifoVisibilityTimeout", FIFO_FUNCTION_TIMEOUT),
+               "idempotency": ("IdempotencyVisibilityTimeout", IDEMPOTENCY_FUNCTION_TIMEOUT)}
 
 
 def check_notebook_parameters(target: str, stack_name: str, profile: str, visibility_timeout=None, wait=None,
@@ -98,6 +100,9 @@ def setup(target: str, stack_name: str, profile: str, visibility_timeout=None, w
     elif template == "lifetime":
         lab = Lab(chapter_stack_name(stack_name, template), tgt, profile=profile, visibility_timeout=vt, wait=wt,
                   template=template, delay_seconds=PROFILES[profile]["LifetimeDelay"])
+    elif template == "idempotency":
+        lab = Lab(chapter_stack_name(stack_name, template), tgt, profile=profile, visibility_timeout=vt, wait=wt,
+                  template=template, function_timeout=IDEMPOTENCY_FUNCTION_TIMEOUT)
     elif template == "fifo":
         lab = Lab(chapter_stack_name(stack_name, template), tgt, profile=profile, visibility_timeout=vt, wait=wt,
                   template=template, function_timeout=FIFO_FUNCTION_TIMEOUT, batch_size=FIFO_BATCH_SIZE)
@@ -180,6 +185,9 @@ def ensure_stack(lab: Lab, progress: bool = True, **overrides) -> dict:
         print(f"stack {lab.name}: {result.action} ({result.status}), the delay queue's DelaySeconds "
               f"{params['DelaySeconds']} s, retention {LIFETIME_RETENTION} s on the retention queue and the trap's "
               f"dead-letter queue, 14 days on the fix's")
+    elif lab.template == "idempotency":
+        print(f"stack {lab.name}: {result.action} ({result.status}), consumers' queues VisibilityTimeout "
+              f"{params['VisibilityTimeout']} s, consumer timeout {params['FunctionTimeout']} s")
     elif lab.template == "fifo":
         print(f"stack {lab.name}: {result.action} ({result.status}), FIFO queues' VisibilityTimeout "
               f"{params['VisibilityTimeout']} s, consumer timeout {params['FunctionTimeout']} s, BatchSize "

@@ -164,6 +164,7 @@ def _exists(lab: Lab, rtype: str, physical_id: str) -> bool | None:
         "AWS::IAM::Role": ("iam", lambda c: c.get_role(RoleName=physical_id)),
         "AWS::Logs::LogGroup": ("logs", lambda c: _log_group(c, physical_id)),
         "AWS::S3::Bucket": ("s3", lambda c: c.head_bucket(Bucket=physical_id)),
+        "AWS::DynamoDB::Table": ("dynamodb", lambda c: c.describe_table(TableName=physical_id)),
         "AWS::Lambda::LayerVersion": ("lambda", lambda c: _layer_version(c, physical_id)),
     }
     if rtype not in lookups:

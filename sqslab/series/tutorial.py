@@ -58,6 +58,10 @@ def waits_by_design(profile: str, extra: dict | None = None) -> dict[str, float]
         # the message timer's twice the delay queue's delay (n08-timer); the three queues watched for
         # 70 s from the sends, past the 60 s retention SQS allows at least (n08-watch)
         "08_message_lifetime": 2 * timings["LifetimeDelay"] + 70,
+        # the flaky order back after one visibility timeout, once the 1 s batching window has passed
+        # (n09-retry-wait); the slow worker's 1.5 s, once per consumer (n09-by-hand)
+        "09_duplicates_and_idempotency": 1 + (extra.get("visibility_timeout") or timings["IdempotencyVisibilityTimeout"])
+                                         + 2 * 1.5,
     }
 
 

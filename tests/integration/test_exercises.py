@@ -233,3 +233,29 @@ def test_08_solutions_are_right_and_wrong_answers_wrong(capsys):
         is False
     assert "DelaySeconds" in capsys.readouterr().out
     assert exercises.check_08_1(lab, None) is None and exercises.check_08_2(lab, None) is None
+
+
+@pytest.fixture(scope="module")
+def idempotency_lab(offline):
+    name = f"ex-{uuid.uuid4().hex[:6]}-idempotency"
+    stack.deploy("idempotency", name, {"Prefix": f"ex{uuid.uuid4().hex[:6]}", "VisibilityTimeout": 5}, progress=False)
+    yield Lab.of(name, "offline")
+    stack.teardown(name, progress=False)
+
+
+def test_09_solutions_are_right_and_wrong_answers_wrong(idempotency_lab, capsys):
+    lab = idempotency_lab
+    answers = solutions("09_duplicates_and_idempotency")
+    assert exercises.check_09_1(lab, answers.prediction_1) is True
+    assert exercises.check_09_2(lab, answers.record_once) is True
+    assert capsys.readouterr().out.count("right: ") == 2
+    assert exercises.check_09_1(lab, 2) is False
+
+    def records_always(dynamodb, table_name, order_id):
+        dynamodb.put_item(TableName=table_name, Item={"order_id": {"S": order_id}})
+        return True
+
+    capsys.readouterr()
+    assert exercises.check_09_2(lab, records_always) is False
+    assert "ConditionExpression" in capsys.readouterr().out
+    assert exercises.check_09_1(lab, None) is None and exercises.check_09_2(lab, None) is None
