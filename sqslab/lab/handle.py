@@ -93,7 +93,7 @@ class Lab:
             return self.outputs[key]
         except KeyError:
             raise SqslabError(f"stack {self.name} has no {what} (output {key}): it is a chapter stack's "
-                              f"(`sqslab deploy --template` retries, fifo, lifetime or idempotency)") from None
+                              f"(`sqslab deploy --template retries`, or fifo, lifetime, idempotency)") from None
 
     def output(self, key: str) -> str:
         """One of the stack's outputs by its key (``"JobsQueueUrl"``); one line if it has none."""
