@@ -15,7 +15,7 @@ from sqslab.lab.handle import Lab
 
 
 @pytest.fixture(scope="module")
-def lab():
+def lab(offline):
     name, prefix = f"h-{uuid.uuid4().hex[:6]}", f"h{uuid.uuid4().hex[:6]}"
     stack.deploy(stack_name=name, params={"Prefix": prefix, "ReceiveMessageWaitTimeSeconds": 1}, progress=False)
     yield Lab.of(name, "offline"), prefix
