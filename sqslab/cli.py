@@ -46,7 +46,8 @@ def _offline(args) -> int:
                 print(f"mappings     {n} SQS event source mapping{'' if n == 1 else 's'} "
                       f"({sources.get('enabled', 0)} enabled, {sources.get('in_flight', 0)} batches in flight)")
                 print(f"batches      {c.get('batches', 0)} ({c.get('records', 0)} records; "
-                      f"{c.get('failed_batches', 0)} failed, {c.get('partial_batches', 0)} partly failed), "
+                      f"{c.get('failed_batches', 0)} failed, {c.get('partial_batches', 0)} partly failed, "
+                      f"{c.get('throttled_batches', 0)} throttled), "
                       f"retries {c.get('retries', 0)}, moved to a dead-letter queue {c.get('moved_to_dlq', 0)}")
             for note in rt.get("notes", []):
                 print(f"note         {note}")

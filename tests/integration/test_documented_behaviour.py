@@ -35,6 +35,27 @@ def echo(lam, role_arn):
     return make_function(lam, role_arn, "def handler(event, context):\n    return event\n", Timeout=10)
 
 
+def test_reserved_concurrency_zero_throttles_a_synchronous_invoke(lam, echo):
+    """Lambda API reference, Invoke, Errors: TooManyRequestsException (429), Reason
+    ReservedFunctionConcurrentInvocationLimitExceeded; PutFunctionConcurrency refuses a reservation that
+    leaves fewer than 100 of the account's 1,000 unreserved (Lambda Developer Guide, "Configuring reserved
+    concurrency")."""
+    lam.put_function_concurrency(FunctionName=echo, ReservedConcurrentExecutions=0)
+    try:
+        with pytest.raises(ClientError) as throttled:
+            lam.invoke(FunctionName=echo, Payload=b"{}")
+        assert _error(throttled)[:2] == ("TooManyRequestsException", 429)
+        assert throttled.value.response["Reason"] == "ReservedFunctionConcurrentInvocationLimitExceeded"
+        assert lam.invoke(FunctionName=echo, Payload=b"{}", InvocationType="Event")["StatusCode"] == 202
+        with pytest.raises(ClientError) as refused:
+            lam.put_function_concurrency(FunctionName=echo, ReservedConcurrentExecutions=901)
+        assert _error(refused)[0] == "InvalidParameterValueException"
+        assert "below its minimum value of [100]" in _error(refused)[2]
+    finally:
+        lam.delete_function_concurrency(FunctionName=echo)
+    assert json.loads(lam.invoke(FunctionName=echo, Payload=b'{"a": 1}')["Payload"].read()) == {"a": 1}
+
+
 def test_invoke_refuses_a_payload_that_is_not_json(lam, echo):
     """Lambda API reference, Invoke, Errors: InvalidRequestContentException (400),
     "The request body could not be parsed as JSON"; the handler does not run."""

@@ -260,13 +260,26 @@ def test_concurrent_batches_up_to_maximum_concurrency_in_separate_environments(m
     assert len({b["stream"] for b in seen}) >= 2  # one execution environment, one log stream, per concurrent batch
 
 
-def test_reserved_concurrency_caps_the_mapping(mapped):
-    """services-sqs-scaling: the function's reserved concurrency also limits the mapping."""
-    m = mapped(visibility=3, timeout=3, BatchSize=1, reserved=1)
-    m.sqs.send_message_batch(QueueUrl=m.url, Entries=[{"Id": f"s{i}", "MessageBody": "sleep:0.3"} for i in range(3)])
-    seen = m.wait_batches(3, 5)
-    spans = sorted((b["t0"], b["t1"]) for b in seen)
-    assert len(spans) == 3 and all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
+def test_reserved_concurrency_throttles_the_mapping_and_maximum_concurrency_prevents_it(mapped):
+    """AWS Knowledge Center, lambda-sqs-scaling: "Event source mappings don't account for reserved
+    concurrency and can process more messages off your queue than can be sent to your function"; the
+    throttled messages come back after the visibility timeout with a higher receive count, so with
+    maxReceiveCount 1 they reach the dead-letter queue unprocessed. services-sqs-scaling: MaximumConcurrency
+    no higher than the reserved concurrency prevents it."""
+    def run(**kwargs):
+        m = mapped(visibility=1, timeout=1, BatchSize=1, reserved=2, dlq_max=1, **kwargs)
+        m.sqs.send_message_batch(QueueUrl=m.url,
+                                 Entries=[{"Id": f"s{i}", "MessageBody": "sleep:0.5"} for i in range(10)])
+        assert wait_until(lambda: m.count() == 0, 20), "every message processed or moved"
+        processed = {r["messageId"] for b in m.batches() for r in b["records"]}
+        return m, processed, m.count(m.dlq_url)
+
+    trap, processed, dead = run()
+    assert dead >= 1 and len(processed) + dead == 10, (len(processed), dead)
+    moved = trap.sqs.receive_message(QueueUrl=trap.dlq_url, MaxNumberOfMessages=10)["Messages"]
+    assert not {msg["MessageId"] for msg in moved} & processed, "the dead letters never ran"
+    fixed, processed, dead = run(ScalingConfig={"MaximumConcurrency": 2})
+    assert dead == 0 and len(processed) == 10
 
 
 def test_disable_and_delete_stop_the_poller(mapped):

@@ -49,12 +49,12 @@ def test_batching_decisions():
 
 
 def test_concurrency_limit():
-    """services-sqs-scaling: five batches unless MaximumConcurrency says otherwise; reserved concurrency caps it."""
-    assert batching.concurrency_limit(None, None) == 5
-    assert batching.concurrency_limit(2, None) == 2
-    assert batching.concurrency_limit(50, 3) == 3
-    assert batching.concurrency_limit(None, 0) == 0
-    assert batching.concurrency_limit(1000, None) == batching.LOCAL_CEILING
+    """services-sqs-scaling: five batches unless MaximumConcurrency says otherwise; the function's reserved
+    concurrency does not enter ("Event source mappings don't account for reserved concurrency", AWS Knowledge
+    Center, lambda-sqs-scaling)."""
+    assert batching.concurrency_limit(None) == 5
+    assert batching.concurrency_limit(2) == 2
+    assert batching.concurrency_limit(1000) == batching.LOCAL_CEILING
 
 
 def test_checks_in_lambdas_words():

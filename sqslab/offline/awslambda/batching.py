@@ -4,7 +4,7 @@ Each record as Lambda writes it (with-sqs: the message's id, receipt handle, bod
 message attributes in Lambda's shape, md5OfBody, eventSource, eventSourceARN, awsRegion); the
 event's size against the 6 MB synchronous payload limit; which records a partial batch response
 keeps ("Implementing partial batch responses"); when a batch is full (BatchSize, the batching
-window); and how many batches may run at once (MaximumConcurrency, reserved concurrency).
+window); and how many batches may run at once (MaximumConcurrency).
 """
 
 from __future__ import annotations
@@ -144,9 +144,10 @@ class BatchPlan:
         return event_size(record_sizes + [size]) <= PAYLOAD_LIMIT
 
 
-def concurrency_limit(maximum_concurrency: int | None, reserved: int | None) -> int:
-    """Batches one mapping may have in flight (services-sqs-scaling)."""
+def concurrency_limit(maximum_concurrency: int | None) -> int:
+    """Batches one mapping may have in flight (services-sqs-scaling): MaximumConcurrency, else the
+    five Lambda starts with, within this emulator's ceiling. Not the function's reserved
+    concurrency: "event source mappings don't account for reserved concurrency" (AWS Knowledge
+    Center, lambda-sqs-scaling); batches past it are throttled."""
     limit = int(maximum_concurrency) if maximum_concurrency else DEFAULT_CONCURRENCY
-    if reserved is not None and str(reserved) != "":
-        limit = min(limit, int(reserved))
     return max(0, min(limit, LOCAL_CEILING))

@@ -33,9 +33,13 @@ services-sqs-errorhandling, services-sqs-scaling, services-sqs-parameters):
   the response rules are those of "Implementing partial batch responses"
   (:func:`sqslab.offline.awslambda.batching.records_to_keep`);
 - several batches in flight at once: up to ScalingConfig.MaximumConcurrency,
-  else five (the number of concurrent batches Lambda starts with), and never
-  more than the function's reserved concurrency; FIFO queues deliver one
-  batch per message group at a time, in order;
+  else five (the number of concurrent batches Lambda starts with), whatever the
+  function's reserved concurrency: the mapping does not account for it, and a
+  batch past it is throttled (:mod:`sqslab.offline.awslambda.concurrency`), tried
+  again with backoff while the function's timeout still fits in the visibility
+  timeout, and otherwise left to come back with a higher receive count (so a low
+  maxReceiveCount sends it to the dead-letter queue unprocessed); FIFO queues
+  deliver one batch per message group at a time, in order;
 - Create/Update/DeleteEventSourceMapping and Enabled false take effect within
   about 50 ms here (on AWS, seconds: the states are there to be waited on);
   State moves Creating -> Enabled, Enabling -> Enabled, Updating -> Enabled,
@@ -54,9 +58,9 @@ What it does not emulate: how Lambda reports a mapping whose role lost its
 permissions after creation (here it stays Enabled and says so once in the
 server log), the scaling of pollers (AWS starts with five and adds
 up to 300 concurrent invokes a minute; here the limit applies at once, capped at
-``batching.LOCAL_CEILING`` environments), the backoff after function errors and
-throttles, FilterCriteria, ProvisionedPollerConfig, MetricsConfig, KMS, and the
-throttling of a function by other functions' use of the account's concurrency.
+``batching.LOCAL_CEILING`` environments), the backoff of the mapping's
+concurrency after function errors and throttles, FilterCriteria,
+ProvisionedPollerConfig, MetricsConfig, KMS.
 """
 
 from __future__ import annotations
@@ -73,10 +77,13 @@ from sqslab.offline.awslambda.batching import (
     record,
     records_to_keep,
 )
+from sqslab.offline.awslambda.concurrency import Throttled
 from sqslab.offline.awslambda.mapping_checks import role_may
 
 IDLE_WAIT_S = 1.0  # a poller with nothing to wait for re-checks its mapping this often
 RECHECK_S = 0.05  # while messages are in flight elsewhere (another consumer may release them)
+THROTTLE_RETRY_S = 0.5  # a throttled batch is tried again after this, doubling
+THROTTLE_RETRY_MAX_S = 4.0
 SETTLE_S = 0.05  # how long a transitional State (Creating, Updating...) is reported
 STATE_REASON = "USER_INITIATED"
 
@@ -118,6 +125,7 @@ class _Batch:
     ids: list[str]
     handles: dict[str, str]
     retries: int
+    received: float  # time.monotonic() of its first receive: its visibility timeout runs from there
 
 
 class Poller:
@@ -208,7 +216,7 @@ class Poller:
             return
         self._queue_cond = _condition_of(queue)
         scaling = esm.scaling_config or {}
-        limit = concurrency_limit(scaling.get("MaximumConcurrency"), fn.reserved_concurrency)
+        limit = concurrency_limit(scaling.get("MaximumConcurrency"))
         if self.in_flight >= limit:
             self._wait(queue, IDLE_WAIT_S)
             return
@@ -284,7 +292,7 @@ class Poller:
             return None  # stopped, disabled or deleted: what was read returns after its visibility timeout
         if not texts:
             return None
-        return _Batch(texts, ids, handles, retries)
+        return _Batch(texts, ids, handles, retries, first_at if first_at is not None else time.monotonic())
 
     def _receive(self, queue, count: int) -> list:
         """One ReceiveMessage on moto's backend, counting the messages it moves to a dead-letter queue."""
@@ -324,20 +332,39 @@ class Poller:
 
     # ------------------------------------------------------------ one batch
 
+    def _invoke_retrying_throttles(self, queue, fn, event: str, started: float):
+        """Invoke the function with the batch. A throttled invocation (the function's reserved
+        concurrency, or the account's pool, in use: the mapping does not look at either) is tried
+        again with backoff while the function's timeout still fits in what is left of the queue's
+        visibility timeout; None when it never ran, and the messages return when it ends."""
+        from sqslab.offline.awslambda import service as lambda_service
+
+        pause = THROTTLE_RETRY_S
+        while True:
+            try:
+                return lambda_service.get().run(fn, event)
+            except Throttled:
+                left = float(queue.visibility_timeout or 0) - (time.monotonic() - started)
+                if left - pause < float(fn.timeout or 3) or not self._alive():
+                    return None
+                time.sleep(pause)
+                pause = min(pause * 2, THROTTLE_RETRY_MAX_S)
+
     def _process(self, queue, batch: _Batch) -> None:
         esm = self.esm
         keep: set[str] = set(batch.ids)
+        started = batch.received
         try:
             fn = self._function()
             if fn is None:
                 return
-            from sqslab.offline.awslambda import service as lambda_service
-
             self.manager._count("batches", 1)
             self.manager._count("records", len(batch.ids))
             self.manager._count("retries", batch.retries)
-            outcome = lambda_service.get().run(fn, event_text(batch.texts))
-            if outcome.errored:
+            outcome = self._invoke_retrying_throttles(queue, fn, event_text(batch.texts), started)
+            if outcome is None:
+                self.manager._count("throttled_batches", 1)  # not deleted: back after the visibility timeout
+            elif outcome.errored:
                 self.manager._count("failed_batches", 1)
             elif "ReportBatchItemFailures" in (esm.function_response_types or []):
                 keep = records_to_keep(outcome.payload, batch.ids)

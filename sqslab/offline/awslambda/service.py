@@ -45,11 +45,13 @@ from pathlib import Path
 
 from sqslab.base.clock import now_ms
 from sqslab.base.loglines import format_report
-from sqslab.offline.awslambda import code_package, memory, runtime_libs
+from sqslab.offline.awslambda import code_package, concurrency, memory, runtime_libs
 from sqslab.offline.awslambda.environment import Environment, FunctionSpec
 from sqslab.offline.awslambda.pool import Pool
 
 TAIL_BYTES = 4096
+EVENT_RETRY_S = 1.0  # a throttled asynchronous invocation is tried again after this
+EVENT_MAX_AGE_S = 6 * 3600  # Lambda keeps an event at most six hours
 
 
 def _utc_iso(ts: float | None = None) -> str:
@@ -100,6 +102,37 @@ def functions_in_use() -> list:
     return out
 
 
+def reserved_total(fn) -> int:
+    """The reservations of every function in ``fn``'s account and Region."""
+    from moto.awslambda.utils import get_backend
+
+    backend = get_backend(fn.account_id, fn.region)
+    return sum(concurrency.reserved_of(group["latest"].reserved_concurrency) or 0
+               for group in list(backend._lambdas._functions.values()))
+
+
+def _still_there(fn) -> bool:
+    from moto.awslambda.utils import get_backend
+
+    try:
+        get_backend(fn.account_id, fn.region).get_function(fn.function_arn)
+        return True
+    except Exception:
+        return False
+
+
+def throttle_error(reason: str):
+    """Invoke's answer to a throttled invocation: 429 TooManyRequestsException with its Reason
+    (Lambda API reference, Invoke, Errors)."""
+    from moto.awslambda.exceptions import LambdaClientError
+
+    exc = LambdaClientError("TooManyRequestsException", "Rate Exceeded.")
+    exc.code = 429
+    exc.description = json.dumps({"__type": "TooManyRequestsException", "message": "Rate Exceeded.",
+                                  "Reason": reason, "Type": "User"})
+    return exc
+
+
 def function_spec(fn) -> FunctionSpec:
     """The :class:`FunctionSpec` of moto's ``LambdaFunction`` ``fn``, as it is now."""
     code = getattr(fn, "code_bytes", b"") or b""
@@ -147,8 +180,9 @@ class LambdaService:
         self.memory = memory.MemoryWatcher()
         self._logs_lock = threading.Lock()
         self._background = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lambda-event")
+        self.gate = concurrency.Gate()
         self.counts = {"invokes": 0, "cold_starts": 0, "timeouts": 0, "errors": 0, "events": 0, "dry_runs": 0,
-                       "out_of_memory": 0}
+                       "out_of_memory": 0, "throttles": 0}
         self.notes: dict[str, str] = {}
 
     # ------------------------------------------------------------ invoking
@@ -165,11 +199,13 @@ class LambdaService:
             return b""
         if invocation_type == "Event":
             self.counts["events"] += 1
-            future = self._background.submit(self.run, fn, body)
+            future = self._background.submit(self._run_event, fn, body)
             future.add_done_callback(_report_background_failure)
             return b""
         try:
             outcome = self.run(fn, body)
+        except concurrency.Throttled as throttled:
+            raise throttle_error(throttled.reason) from None
         except code_package.PackageError as err:  # Invoke: InvalidZipFileException (502)
             from moto.awslambda.exceptions import LambdaClientError
 
@@ -208,7 +244,34 @@ class LambdaService:
             self.counts["packages_removed"] = self.counts.get("packages_removed", 0) + len(removed)
         return removed
 
+    def _run_event(self, fn, event: str) -> Outcome | None:
+        """An asynchronous invocation: throttled, it waits in Lambda's internal queue and is tried
+        again (Lambda Developer Guide, "Asynchronous invocation": throttles are retried for up to
+        six hours); here every second, as long as the server runs."""
+        give_up = time.monotonic() + EVENT_MAX_AGE_S
+        while True:
+            try:
+                return self.run(fn, event)
+            except concurrency.Throttled:
+                if time.monotonic() > give_up or not _still_there(fn):
+                    return None  # as Lambda discards an event past its maximum age
+                time.sleep(EVENT_RETRY_S)
+
     def run(self, fn, event: str) -> Outcome:
+        """Run one invocation; :class:`~sqslab.offline.awslambda.concurrency.Throttled` when the
+        function's reserved concurrency, or the account's unreserved pool, is in use."""
+        reserved = concurrency.reserved_of(fn.reserved_concurrency)
+        try:
+            token = self.gate.enter(fn.function_arn, reserved, reserved_total(fn))
+        except concurrency.Throttled:
+            self.counts["throttles"] += 1
+            raise
+        try:
+            return self._run(fn, event)
+        finally:
+            self.gate.leave(token)
+
+    def _run(self, fn, event: str) -> Outcome:
         spec = function_spec(fn)
         request_id = str(uuid.uuid4())
         self.counts["invokes"] += 1

@@ -464,3 +464,40 @@ def apply_lambda_environment_checks() -> str:
     LambdaStorage.put_function = mark_applied(checked_put_function, patch, put_function)
     LambdaFunction.update_configuration = mark_applied(checked_update_configuration, patch, update_config)
     return "environment variables with Lambda's reserved keys, bad keys or over 4 KB are refused"
+
+
+# ---------------------------------------------------------------------------
+# lambda_reserved_concurrency
+# Upstream gap: moto checks a reservation against the account's concurrency only when
+# the MOTO_LAMBDA_CONCURRENCY_QUOTA environment variable is set, and never enforces a
+# reservation on invoke. Lambda refuses a reservation that leaves fewer than 100 of the
+# account's 1,000 unreserved (Lambda Developer Guide, "Configuring reserved concurrency";
+# PutFunctionConcurrency, InvalidParameterValueException); the invoke side is
+# sqslab.offline.awslambda.service with sqslab.offline.awslambda.concurrency.
+def apply_lambda_reserved_concurrency() -> str:
+    from moto.awslambda.exceptions import InvalidParameterValueException
+    from moto.awslambda.models import LambdaBackend
+
+    from sqslab.offline.awslambda import concurrency
+
+    patch = "lambda_reserved_concurrency"
+    put = original_of(LambdaBackend, "put_function_concurrency", patch,
+                      ("self", "function_name", "reserved_concurrency"))
+    if put is None:
+        return "already applied"
+    require_attr(LambdaBackend, "get_function", patch)
+
+    @functools.wraps(put)
+    def put_function_concurrency(self, function_name, reserved_concurrency):
+        fn = self.get_function(function_name)
+        wanted = int(reserved_concurrency)
+        others = sum(concurrency.reserved_of(f.reserved_concurrency) or 0 for f in self.list_functions()
+                     if f.function_arn != fn.function_arn)
+        refusal = concurrency.reservation_refusal(wanted, others)
+        if refusal:
+            raise InvalidParameterValueException(refusal)
+        return put(self, function_name, wanted)
+
+    LambdaBackend.put_function_concurrency = mark_applied(put_function_concurrency, patch, put)
+    return (f"a reservation leaving fewer than {concurrency.UNRESERVED_MINIMUM} of the account's "
+            f"{concurrency.ACCOUNT_LIMIT} unreserved is refused")
