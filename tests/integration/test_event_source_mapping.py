@@ -282,6 +282,32 @@ def test_reserved_concurrency_throttles_the_mapping_and_maximum_concurrency_prev
     assert dead == 0 and len(processed) == 10
 
 
+def test_the_mapping_starts_at_five_batches_and_grows_while_messages_wait(mapped):
+    """services-sqs-scaling: "Lambda starts processing five batches at a time with five concurrent
+    invocations"; "if messages are still available, Lambda increases the number of processes that are
+    reading batches by up to 300 more instances per minute". Read from the function's own log lines:
+    each batch's start and end, and its execution environment's log stream."""
+    m = mapped(visibility=30, timeout=5, BatchSize=1)
+    m.sqs.send_message_batch(QueueUrl=m.url, Entries=[{"Id": f"s{i}", "MessageBody": "sleep:2"} for i in range(10)])
+    m.sqs.send_message_batch(QueueUrl=m.url, Entries=[{"Id": f"t{i}", "MessageBody": "sleep:2"} for i in range(10)])
+    seen = m.wait_batches(20, 30)
+    assert len(seen) == 20
+    first = min(b["t0"] for b in seen)
+    starts = sorted(b["t0"] - first for b in seen)
+    assert sum(t < 0.15 for t in starts) >= 5, starts  # five at once to begin with
+
+    def running_at(t):
+        return sum(b["t0"] <= t < b["t1"] for b in seen)
+
+    # then at most 300 a minute (5 a second) more at once; a handler's start also waits for its cold
+    # start, so a batch begun later can log its start first: a little slack
+    assert all(running_at(b["t0"]) <= 5 + 5 * (b["t0"] - first) + 2 for b in seen), starts
+
+    peak = max(running_at(b["t0"]) for b in seen)
+    assert peak > 5, starts  # more batches at once while messages still waited
+    assert len({b["stream"] for b in seen}) >= peak
+
+
 def test_disable_and_delete_stop_the_poller(mapped):
     """services-sqs-configure / UpdateEventSourceMapping, DeleteEventSourceMapping: the poller follows; State as Lambda reports it."""
     m = mapped()

@@ -54,7 +54,7 @@ def test_concurrency_limit():
     Center, lambda-sqs-scaling)."""
     assert batching.concurrency_limit(None) == 5
     assert batching.concurrency_limit(2) == 2
-    assert batching.concurrency_limit(1000) == batching.LOCAL_CEILING
+    assert batching.concurrency_limit(1000, 1000) == batching.LOCAL_CEILING
 
 
 def test_checks_in_lambdas_words():
@@ -99,3 +99,18 @@ def test_record_shape_on_a_fifo_message():
                                               "dataType": "Number"}}
     assert rec["md5OfBody"] == "49f68a5c8493ec2c0bf489821c21fc3b"
     assert (rec["eventSource"], rec["awsRegion"]) == ("aws:sqs", "eu-west-1")
+
+
+def test_scaling_starts_at_five_grows_300_a_minute_while_busy_and_falls_back_when_idle():
+    """services-sqs-scaling: five concurrent batches when messages are available, up to 300 more a
+    minute while messages are still available, at most 1,000; back to five when traffic is low."""
+    s = batching.Scaling()
+    assert s.level == 5
+    assert s.observe(0.0, saturated=True, waiting=True) == 5  # the first sight starts the clock
+    assert s.observe(1.0, saturated=True, waiting=True) == 10  # 300 a minute: 5 a second
+    assert s.observe(2.0, saturated=False, waiting=True) == 10  # a free slot: no growth, no loss
+    assert s.observe(60.0, saturated=True, waiting=True) == 10
+    assert s.observe(260.0, saturated=True, waiting=True) == 1000  # the mapping's maximum
+    s.observe(261.0, saturated=False, waiting=False)
+    assert s.observe(261.0 + batching.SCALE_DOWN_AFTER_S, saturated=False, waiting=False) == 5
+    assert batching.concurrency_limit(2, 500) == 2 and batching.concurrency_limit(None, 7.9) == 7

@@ -144,10 +144,47 @@ class BatchPlan:
         return event_size(record_sizes + [size]) <= PAYLOAD_LIMIT
 
 
-def concurrency_limit(maximum_concurrency: int | None) -> int:
-    """Batches one mapping may have in flight (services-sqs-scaling): MaximumConcurrency, else the
-    five Lambda starts with, within this emulator's ceiling. Not the function's reserved
-    concurrency: "event source mappings don't account for reserved concurrency" (AWS Knowledge
-    Center, lambda-sqs-scaling); batches past it are throttled."""
-    limit = int(maximum_concurrency) if maximum_concurrency else DEFAULT_CONCURRENCY
+def concurrency_limit(maximum_concurrency: int | None, scaled: float = DEFAULT_CONCURRENCY) -> int:
+    """Batches one mapping may have in flight now (services-sqs-scaling): what its scaling has
+    reached (:class:`Scaling`), never more than MaximumConcurrency when set, within this
+    emulator's ceiling. Not the function's reserved concurrency: "event source mappings don't
+    account for reserved concurrency" (AWS Knowledge Center, lambda-sqs-scaling); batches past it
+    are throttled."""
+    limit = int(scaled)
+    if maximum_concurrency:
+        limit = min(limit, int(maximum_concurrency))
     return max(0, min(limit, LOCAL_CEILING))
+
+
+SCALE_UP_PER_S = 300 / 60  # "up to 300 more instances per minute"
+SCALE_DOWN_AFTER_S = 10.0  # here: an empty queue for this long takes the mapping back to five
+MAPPING_MAXIMUM = 1000  # "the maximum number of batches that an event source mapping can process simultaneously"
+
+
+class Scaling:
+    """How many batches a standard queue's mapping may run at once (services-sqs-scaling): five when
+    messages arrive; while messages still wait with every batch busy, up to 300 more a minute, to at
+    most 1,000; back to five when traffic stops (AWS gives no time for that; here, once the queue has
+    been empty for :data:`SCALE_DOWN_AFTER_S`). Times are ``time.monotonic()`` seconds."""
+
+    def __init__(self):
+        self.level = float(DEFAULT_CONCURRENCY)
+        self._busy_since: float | None = None
+        self._empty_since: float | None = None
+
+    def observe(self, now: float, saturated: bool, waiting: bool) -> float:
+        """Update with what the poller sees now: every batch slot busy (``saturated``) and messages
+        waiting in the queue (``waiting``); returns the level."""
+        if saturated and waiting:
+            if self._busy_since is not None:
+                self.level = min(MAPPING_MAXIMUM, self.level + SCALE_UP_PER_S * (now - self._busy_since))
+            self._busy_since = now
+        else:
+            self._busy_since = None
+        if waiting or saturated:
+            self._empty_since = None
+        elif self._empty_since is None:
+            self._empty_since = now
+        elif now - self._empty_since >= SCALE_DOWN_AFTER_S:
+            self.level = float(DEFAULT_CONCURRENCY)
+        return self.level

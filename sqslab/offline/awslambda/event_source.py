@@ -32,8 +32,9 @@ services-sqs-errorhandling, services-sqs-scaling, services-sqs-parameters):
 - FunctionResponseTypes ReportBatchItemFailures: only the listed records stay;
   the response rules are those of "Implementing partial batch responses"
   (:func:`sqslab.offline.awslambda.batching.records_to_keep`);
-- several batches in flight at once: up to ScalingConfig.MaximumConcurrency,
-  else five (the number of concurrent batches Lambda starts with), whatever the
+- several batches in flight at once: five to start, more while messages wait
+  with every batch busy (:class:`~sqslab.offline.awslambda.batching.Scaling`: up to
+  300 more a minute), never more than ScalingConfig.MaximumConcurrency, whatever the
   function's reserved concurrency: the mapping does not account for it, and a
   batch past it is throttled (:mod:`sqslab.offline.awslambda.concurrency`), tried
   again with backoff while the function's timeout still fits in the visibility
@@ -56,9 +57,8 @@ services-sqs-errorhandling, services-sqs-scaling, services-sqs-parameters):
 
 What it does not emulate: how Lambda reports a mapping whose role lost its
 permissions after creation (here it stays Enabled and says so once in the
-server log), the scaling of pollers (AWS starts with five and adds
-up to 300 concurrent invokes a minute; here the limit applies at once, capped at
-``batching.LOCAL_CEILING`` environments), the backoff of the mapping's
+server log), concurrency past ``batching.LOCAL_CEILING`` environments a mapping (AWS
+goes to 1,000), the backoff of the mapping's
 concurrency after function errors and throttles, FilterCriteria,
 ProvisionedPollerConfig, MetricsConfig, KMS.
 """
@@ -72,6 +72,7 @@ from dataclasses import dataclass
 
 from sqslab.offline.awslambda.batching import (
     BatchPlan,
+    Scaling,
     concurrency_limit,
     event_text,
     record,
@@ -82,6 +83,7 @@ from sqslab.offline.awslambda.mapping_checks import role_may
 
 IDLE_WAIT_S = 1.0  # a poller with nothing to wait for re-checks its mapping this often
 RECHECK_S = 0.05  # while messages are in flight elsewhere (another consumer may release them)
+SCALE_CHECK_S = 0.2  # with every batch busy and messages waiting, the scaling is looked at this often
 THROTTLE_RETRY_S = 0.5  # a throttled batch is tried again after this, doubling
 THROTTLE_RETRY_MAX_S = 4.0
 SETTLE_S = 0.05  # how long a transitional State (Creating, Updating...) is reported
@@ -137,6 +139,7 @@ class Poller:
         self.account = account
         self.region = region
         self.in_flight = 0
+        self.scaling = Scaling()  # how many batches may run at once (grows while messages wait)
         self._lock = threading.Lock()
         self._own = threading.Condition()
         self._queue_cond: threading.Condition | None = None
@@ -216,9 +219,13 @@ class Poller:
             return
         self._queue_cond = _condition_of(queue)
         scaling = esm.scaling_config or {}
-        limit = concurrency_limit(scaling.get("MaximumConcurrency"))
+        now = time.monotonic()
+        waiting = bool(queue.messages)
+        limit = concurrency_limit(scaling.get("MaximumConcurrency"), self.scaling.level)
+        level = self.scaling.observe(now, self.in_flight >= limit, waiting)
+        limit = concurrency_limit(scaling.get("MaximumConcurrency"), level)
         if self.in_flight >= limit:
-            self._wait(queue, IDLE_WAIT_S)
+            self._wait(queue, SCALE_CHECK_S if waiting else IDLE_WAIT_S)
             return
         if not self._may_receive(queue, fn):
             self._wait(None, IDLE_WAIT_S)
