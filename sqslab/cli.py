@@ -48,7 +48,8 @@ def _offline(args) -> int:
                 print(f"batches      {c.get('batches', 0)} ({c.get('records', 0)} records; "
                       f"{c.get('failed_batches', 0)} failed, {c.get('partial_batches', 0)} partly failed, "
                       f"{c.get('throttled_batches', 0)} throttled), "
-                      f"retries {c.get('retries', 0)}, moved to a dead-letter queue {c.get('moved_to_dlq', 0)}")
+                      f"retries {c.get('retries', 0)}, moved to a dead-letter queue {c.get('moved_to_dlq', 0)}, "
+                      f"filtered out (deleted unseen) {c.get('filtered', 0)}")
             for note in rt.get("notes", []):
                 print(f"note         {note}")
     elif args.action == "env":

@@ -308,6 +308,27 @@ def test_the_mapping_starts_at_five_batches_and_grows_while_messages_wait(mapped
     assert len({b["stream"] for b in seen}) >= peak
 
 
+def test_filter_criteria_deliver_matching_messages_and_delete_the_rest_unseen(mapped):
+    """Lambda Developer Guide, with-sqs-filtering and invocation-eventfiltering: a mapping's FilterCriteria
+    decide which messages reach the function; Lambda deletes the others without invoking it. Invalid
+    patterns are refused when the mapping is created or updated (InvalidParameterValueException)."""
+    pattern = {"body": {"kind": ["order"], "total": [{"numeric": [">=", 10]}]}}
+    m = mapped(visibility=5, timeout=3, BatchSize=10, MaximumBatchingWindowInSeconds=1,
+               FilterCriteria={"Filters": [{"Pattern": json.dumps(pattern)}]})
+    sent = [{"kind": "order", "total": 12}, {"kind": "order", "total": 5}, {"kind": "refund", "total": 50},
+            {"kind": "order", "total": 10}]
+    m.sqs.send_message_batch(QueueUrl=m.url, Entries=[{"Id": str(i), "MessageBody": json.dumps(b)}
+                                                       for i, b in enumerate(sent)] + [{"Id": "p", "MessageBody": "plain"}])
+    assert wait_until(lambda: m.count() == 0, 10), "every message processed or deleted"
+    time.sleep(0.5)
+    got = sorted(json.loads(body)["total"] for b in m.batches() for body in bodies(b))
+    assert got == [10, 12]
+    assert m.lam.get_event_source_mapping(UUID=m.uuid)["FilterCriteria"]["Filters"][0]["Pattern"] == json.dumps(pattern)
+    with pytest.raises(ClientError) as refused:
+        m.lam.update_event_source_mapping(UUID=m.uuid, FilterCriteria={"Filters": [{"Pattern": '{"body": "order"}'}]})
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterValueException"
+
+
 def test_disable_and_delete_stop_the_poller(mapped):
     """services-sqs-configure / UpdateEventSourceMapping, DeleteEventSourceMapping: the poller follows; State as Lambda reports it."""
     m = mapped()

@@ -59,8 +59,9 @@ What it does not emulate: how Lambda reports a mapping whose role lost its
 permissions after creation (here it stays Enabled and says so once in the
 server log), concurrency past ``batching.LOCAL_CEILING`` environments a mapping (AWS
 goes to 1,000), the backoff of the mapping's
-concurrency after function errors and throttles, FilterCriteria,
-ProvisionedPollerConfig, MetricsConfig, KMS.
+concurrency after function errors and throttles, ProvisionedPollerConfig,
+MetricsConfig, KMS. FilterCriteria apply (:mod:`sqslab.offline.awslambda.filtering`):
+records that match no filter are deleted without an invocation.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from sqslab.offline.awslambda import filtering
 from sqslab.offline.awslambda.batching import (
     BatchPlan,
     Scaling,
@@ -357,6 +359,27 @@ class Poller:
                 time.sleep(pause)
                 pause = min(pause * 2, THROTTLE_RETRY_MAX_S)
 
+    def _filter(self, queue, fn, batch: _Batch) -> _Batch | None:
+        """The batch's records that match the mapping's FilterCriteria; the others are deleted from
+        the queue unseen, as Lambda deletes them (with-sqs-filtering). None when none is left."""
+        filters = filtering.patterns(self.esm.filter_criteria)
+        if not filters:
+            return batch
+        kept = [i for i, text in enumerate(batch.texts) if filtering.keeps(filters, json.loads(text).get("body", ""))]
+        dropped = [mid for i, mid in enumerate(batch.ids) if i not in kept]
+        if dropped:
+            self.manager._count("filtered", len(dropped))
+            _, sqs = _backends(self.account, self.region)
+            for mid in dropped:
+                try:
+                    sqs.delete_message(queue.name, batch.handles[mid])
+                except Exception:
+                    pass  # the queue was purged or deleted meanwhile
+        if not kept:
+            return None
+        return _Batch([batch.texts[i] for i in kept], [batch.ids[i] for i in kept],
+                      {batch.ids[i]: batch.handles[batch.ids[i]] for i in kept}, batch.retries, batch.received)
+
     def _process(self, queue, batch: _Batch) -> None:
         esm = self.esm
         keep: set[str] = set(batch.ids)
@@ -364,6 +387,9 @@ class Poller:
         try:
             fn = self._function()
             if fn is None:
+                return
+            batch = self._filter(queue, fn, batch)
+            if batch is None:
                 return
             self.manager._count("batches", 1)
             self.manager._count("records", len(batch.ids))
@@ -443,7 +469,7 @@ class EventSources:
         self._lock = threading.Lock()
         self._pollers: dict[str, Poller] = {}
         self.counts = {"batches": 0, "records": 0, "retries": 0, "failed_batches": 0, "partial_batches": 0,
-                       "moved_to_dlq": 0}
+                       "moved_to_dlq": 0, "throttled_batches": 0, "filtered": 0}
 
     def _count(self, key: str, n: int) -> None:
         if n:

@@ -7,6 +7,8 @@ CreateEventSourceMapping). Lambda's own wording in each :class:`MappingError`.
 
 from __future__ import annotations
 
+from sqslab.offline.awslambda import filtering
+
 
 class MappingError(Exception):
     """A request Lambda refuses: ``code`` is the error type, the text its message."""
@@ -64,6 +66,10 @@ def check_sqs_mapping(
             f"1 validation error detected: Value '{list(types)}' at 'functionResponseTypes' failed to satisfy "
             "constraint: Member must satisfy constraint: [Member must satisfy enum value set: [ReportBatchItemFailures]]",
         )
+    try:
+        filtering.patterns(config.get("FilterCriteria"))
+    except filtering.FilterError as err:
+        raise MappingError("InvalidParameterValueException", str(err)) from None
     if visibility_timeout is not None and function_timeout is not None and function_timeout > visibility_timeout:
         raise MappingError(
             "InvalidParameterValueException",

@@ -137,6 +137,7 @@ def apply_lambda_esm_sqs_checks() -> str:
             "MaximumBatchingWindowInSeconds": spec.get("MaximumBatchingWindowInSeconds", esm.max_batch_window),
             "ScalingConfig": spec.get("ScalingConfig", esm.scaling_config),
             "FunctionResponseTypes": spec.get("FunctionResponseTypes", esm.function_response_types),
+            "FilterCriteria": spec.get("FilterCriteria", esm.filter_criteria),
         }
         queue = es.find_queue(esm.event_source_arn)
         visibility = function_timeout = None
@@ -179,7 +180,7 @@ def apply_lambda_esm_sqs_poller() -> str:
     delete = original_of(LambdaBackend, "delete_event_source_mapping", patch, ("self", "uuid"))
     config = original_of(EventSourceMapping, "get_configuration", patch, ("self",))
     source = inspect.getsource(EventSourceMapping.__init__)
-    for attr in ("enabled", "batch_size", "max_batch_window", "function_response_types", "scaling_config",
+    for attr in ("enabled", "batch_size", "max_batch_window", "function_response_types", "scaling_config", "filter_criteria",
                  "function_arn", "uuid"):
         if f"self.{attr}" not in source:
             raise mismatch_error(patch, f"EventSourceMapping no longer has {attr}")
