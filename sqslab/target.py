@@ -115,7 +115,7 @@ def _aws_default_region(profile: str | None) -> str:
 
 _LOADER = None
 _LOADER_LOCK = threading.Lock()
-SERVICES = ("sqs", "lambda", "logs", "cloudformation", "s3", "sts", "iam")  # what the series calls
+SERVICES = ("sqs", "lambda", "logs", "cloudformation", "s3", "sts", "iam", "dynamodb", "sns")  # what the series calls
 
 
 def _with_shared_loader(botocore_session):

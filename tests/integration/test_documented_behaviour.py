@@ -56,6 +56,53 @@ def test_reserved_concurrency_zero_throttles_a_synchronous_invoke(lam, echo):
     assert json.loads(lam.invoke(FunctionName=echo, Payload=b'{"a": 1}')["Payload"].read()) == {"a": 1}
 
 
+def test_sns_fans_out_to_queues_whose_policy_allows_the_topic(clients):
+    """SNS Developer Guide, "Fanout to Amazon SQS queues" and "Sending Amazon SNS messages to an Amazon SQS
+    queue" (the queue's policy must allow sqs:SendMessage to sns.amazonaws.com, here for the topic by
+    aws:SourceArn; a queue without it gets nothing); "Amazon SNS raw message delivery" (the body alone)
+    against the JSON envelope (Type Notification, Message, TopicArn); "Amazon SNS message filtering"
+    (a subscription filter policy on message attributes)."""
+    sqs, sns, tag = clients.sqs, clients.sns, _tag()
+    topic = sns.create_topic(Name=f"orders-{tag}")["TopicArn"]
+
+    def queue(name, allow):
+        url = sqs.create_queue(QueueName=f"{name}-{tag}")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        if allow:
+            sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({
+                "Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
+                    "Resource": arn, "Condition": {"ArnEquals": {"aws:SourceArn": allow}}}]})})
+        return url, arn
+
+    raw, raw_arn = queue("raw", topic)
+    refunds, refunds_arn = queue("refunds", topic)
+    closed, closed_arn = queue("closed", None)
+    other, other_arn = queue("other-topic", topic.replace(f"orders-{tag}", f"other-{tag}"))
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=raw_arn, Attributes={"RawMessageDelivery": "true"})
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=refunds_arn,
+                  Attributes={"FilterPolicy": json.dumps({"kind": ["refund"]})})
+    for arn in (closed_arn, other_arn):
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    try:
+        for kind in ("order", "refund"):
+            sns.publish(TopicArn=topic, Message=f"{kind} 7",
+                        MessageAttributes={"kind": {"DataType": "String", "StringValue": kind}})
+
+        def bodies(url):
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+            return [m["Body"] for m in got]
+
+        assert sorted(bodies(raw)) == ["order 7", "refund 7"]
+        envelope = [json.loads(b) for b in bodies(refunds)]
+        assert [(e["Type"], e["Message"], e["TopicArn"]) for e in envelope] == [("Notification", "refund 7", topic)]
+        assert bodies(closed) == [] and bodies(other) == []  # no policy; a policy for another topic
+    finally:
+        sns.delete_topic(TopicArn=topic)
+        for url in (raw, refunds, closed, other):
+            sqs.delete_queue(QueueUrl=url)
+
+
 def test_invoke_refuses_a_payload_that_is_not_json(lam, echo):
     """Lambda API reference, Invoke, Errors: InvalidRequestContentException (400),
     "The request body could not be parsed as JSON"; the handler does not run."""

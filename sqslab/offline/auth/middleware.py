@@ -56,7 +56,7 @@ def _read_body(environ: dict) -> bytes:
 EMULATOR_PATHS = ("/moto-api", "/_sqslab", "/latest/", "/favicon.ico")
 # The services whose every request moto dispatches through sqslab.offline.iam.dispatch_check (where a
 # function's role is applied); a function's request for any other service is denied here.
-ROLE_SERVICES = frozenset({"sqs", "lambda", "logs", "iam", "sts", "cloudformation", "s3", "dynamodb"})
+ROLE_SERVICES = frozenset({"sqs", "lambda", "logs", "iam", "sts", "cloudformation", "s3", "dynamodb", "sns"})
 
 
 def policy_cost(seconds: float) -> None:

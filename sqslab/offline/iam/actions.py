@@ -2,7 +2,7 @@
 
 :class:`Call` is what one request asks; the builders below make it for the services whose
 resource is named by plain parameters (CloudWatch Logs groups and streams, S3 path-style
-buckets and objects, IAM, CloudFormation, STS), following the Service Authorization
+buckets and objects, IAM, CloudFormation, STS, SNS topics), following the Service Authorization
 Reference. They are given the values moto's handler reads (:mod:`sqslab.offline.iam.dispatch_check`
 calls them at dispatch), never a parse of their own.
 """
@@ -96,6 +96,29 @@ def cloudformation_call(operation: str, params: dict, region: str, account: str)
     else:
         resource = "*"
     return Call("cloudformation", operation, ((f"cloudformation:{operation}", resource),))
+
+
+_SNS_ACCOUNT_WIDE = frozenset({"ListTopics", "ListSubscriptions", "CreatePlatformApplication",
+                                "ListPlatformApplications", "GetSMSAttributes", "SetSMSAttributes",
+                                "CheckIfPhoneNumberIsOptedOut", "ListPhoneNumbersOptedOut", "OptInPhoneNumber",
+                                "GetSMSSandboxAccountStatus"})
+
+
+def sns_call(operation: str, params: dict, region: str, account: str) -> Call:
+    """SNS: ``sns:<Action>`` on the topic ("Actions, resources, and condition keys for Amazon SNS"):
+    a subscription's operations on its topic, CreateTopic on the topic it names, the account-wide
+    listings on ``*``."""
+    action = f"sns:{operation}"
+    if operation in _SNS_ACCOUNT_WIDE:
+        return Call("sns", operation, ((action, "*"),))
+    if operation == "CreateTopic" and params.get("Name"):
+        return Call("sns", operation, ((action, f"arn:aws:sns:{region}:{account}:{params['Name']}"),))
+    topic = params.get("TopicArn") or params.get("TargetArn") or params.get("ResourceArn")
+    if not topic and params.get("SubscriptionArn", "").count(":") >= 6:
+        topic = params["SubscriptionArn"].rsplit(":", 1)[0]  # a subscription's ARN is its topic's and an id
+    if topic and topic.startswith("arn:"):
+        return Call("sns", operation, ((action, topic),))
+    return Call("sns", operation, ((action, "*"),), mapped=False)
 
 
 def sts_call(operation: str, params: dict) -> Call:

@@ -371,6 +371,9 @@ def call_of(resp) -> Call:
         return actions.sts_call(operation, _params(resp, "RoleArn"))
     if service == "dynamodb":
         return dynamodb_call(resp, operation)
+    if service == "sns":
+        return actions.sns_call(operation, _params(resp, "Name", "TopicArn", "TargetArn", "ResourceArn",
+                                                   "SubscriptionArn"), resp.region, resp.current_account)
     return Call(service, operation, ((f"{service}:{operation}", "*"),), mapped=False)
 
 

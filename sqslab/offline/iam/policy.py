@@ -24,14 +24,17 @@ Conditions ("IAM JSON policy elements: Condition operators"): the operators
 String(Not)Equals, String(Not)EqualsIgnoreCase, String(Not)Like, Arn(Not)Equals,
 Arn(Not)Like, Bool and Null, each with ``...IfExists``, on the context keys
 ``aws:PrincipalArn``, ``aws:PrincipalAccount``, ``aws:PrincipalType``,
-``aws:RequestedRegion`` and ``aws:SecureTransport`` (``false``: the server
-speaks plain HTTP on loopback). A statement with any other operator or key
+``aws:RequestedRegion``, ``aws:SecureTransport`` (``false``: the server
+speaks plain HTTP on loopback), and, for a service acting on a resource
+(:mod:`sqslab.offline.iam.resource_policy`), ``aws:SourceArn`` and ``aws:SourceAccount``. A statement with any other operator or key
 does not apply: for an Allow that denies what AWS might allow, for a Deny it
 allows what AWS might deny. The series' templates use no conditions.
 
 Not evaluated: permissions boundaries, session policies, service control
-policies and resource-based policies (queue policies, function policies): in
-one account with no such policies, the role's own policies decide, as here.
+policies, and resource-based policies on requests made by roles (queue policies,
+function policies): in one account with no such policies, the role's own policies
+decide, as here. A queue's policy is evaluated where a service principal acts on
+the queue (SNS delivering to it: :mod:`sqslab.offline.iam.resource_policy`).
 
 Every request is mapped to its IAM action and resource where moto dispatches it
 (:mod:`sqslab.offline.iam.dispatch_check`, with the builders below for services whose
@@ -59,7 +62,7 @@ EXPLICIT_DENY = "explicitDeny"
 IMPLICIT_DENY = "implicitDeny"  # the words AWS's policy simulator uses
 
 _SUPPORTED_KEYS = {"aws:principalarn", "aws:principalaccount", "aws:principaltype", "aws:requestedregion",
-                   "aws:securetransport"}
+                   "aws:securetransport", "aws:sourcearn", "aws:sourceaccount"}
 
 
 # ---------------------------------------------------------------- matching

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqslab.offline.patches import awslambda, cloudformation, core, dispatch, iam, logs, sqs
+from sqslab.offline.patches import awslambda, cloudformation, core, dispatch, iam, logs, sns, sqs
 from sqslab.offline.patches.guards import SUPPORTED, PatchError
 
 __all__ = ["PATCHES", "SUPPORTED", "Patch", "PatchError", "applied", "apply_all"]
@@ -84,6 +84,8 @@ PATCHES: tuple[Patch, ...] = (
           sqs.apply_sqs_retention_expiry),
     Patch("sqs_fifo_dedup_interval", "a FIFO deduplication id is forgotten once its message is deleted",
           sqs.apply_sqs_fifo_dedup_interval),
+    Patch("sns_sqs_delivery_checks_queue_policy", "a topic delivers to any subscribed queue, whatever its policy",
+          sns.apply_sns_sqs_delivery_checks_queue_policy),
     Patch("logs_retention_and_cap", "log events are kept for ever, RetentionInDays ignored", logs.apply_logs_retention_and_cap),
     Patch("sqs_message_move_tasks", "no StartMessageMoveTask / ListMessageMoveTasks / CancelMessageMoveTask (HTTP 500)",
           sqs.apply_sqs_message_move_tasks),
