@@ -82,6 +82,7 @@ def emulator():
     from moto.awslambda.models import LambdaBackend
     from moto.dynamodb.models import DynamoDBBackend
     from moto.logs.models import LogsBackend
+    from moto.sns.models import SNSBackend
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from moto.sqs.models import SQSBackend
     from werkzeug.serving import make_server
@@ -149,6 +150,23 @@ def emulator():
 
     for name in DYNAMODB_METHODS:
         wrap(DynamoDBBackend, name, table)
+
+    def topic(self, args, kwargs):
+        arn = kwargs.get("arn") or kwargs.get("topic_arn") or (args[1] if len(args) > 1 and args[1] else None) \
+            or (args[0] if args else None)
+        name = kwargs.get("name")
+        if name:
+            return f"arn:aws:sns:{self.region_name}:{self.account_id}:{name}"
+        if isinstance(arn, str) and arn.count(":") >= 6:  # a subscription: its topic
+            return arn.rsplit(":", 1)[0]
+        return arn if isinstance(arn, str) and arn.startswith("arn:") else f"arn:aws:sns:{self.region_name}:{self.account_id}:{arn}"
+
+    wrap(SNSBackend, "create_topic", lambda s, a, k: topic(s, (), {"name": k.get("name") or a[0]}))
+    for name in ("subscribe", "delete_topic", "list_subscriptions_by_topic", "unsubscribe"):
+        wrap(SNSBackend, name, lambda s, a, k: topic(s, (k.get("topic_arn") or k.get("arn") or k.get("subscription_arn")
+                                                        or a[0],), {}))
+    wrap(SNSBackend, "publish", lambda s, a, k: topic(s, (), {"arn": k.get("arn") or (a[1] if len(a) > 1 else None)}))
+    wrap(SNSBackend, "list_topics", lambda s, a, k: "*")
     wrap(DynamoDBBackend, "list_tables", lambda s, a, k: "*")
 
     def fake_invoke(self, function_name, qualifier, body, headers, response_headers):
@@ -252,6 +270,9 @@ def test_every_operation_is_checked_as_the_service_runs_it(world):
     group = f"/aws/lambda/own-{tag}"
 
     mappings: list[str] = []
+    topics: list[str] = []
+    subscriptions: list[str] = []
+    sns = client(w["endpoint"], w["principals"]["all"], "sns")
 
     def handle():
         sqs.send_message(QueueUrl=url, MessageBody="h")
@@ -311,6 +332,15 @@ def test_every_operation_is_checked_as_the_service_runs_it(world):
         ("DescribeTable", lambda: db.describe_table(TableName=f"t-{tag}")),
         ("DeleteItem", lambda: db.delete_item(TableName=f"t-{tag}", Key=key)),
         ("ListTables", lambda: db.list_tables()),
+        ("CreateTopic", lambda: topics.append(sns.create_topic(Name=f"topic-{tag}")["TopicArn"])),
+        ("Subscribe", lambda: subscriptions.append(sns.subscribe(
+            TopicArn=topics[0], Protocol="sqs", Endpoint=f"arn:aws:sqs:{REGION}:123456789012:allowed-{tag}")[
+            "SubscriptionArn"])),
+        ("ListSubscriptionsByTopic", lambda: sns.list_subscriptions_by_topic(TopicArn=topics[0])),
+        ("Publish", lambda: sns.publish(TopicArn=topics[0], Message="m")),
+        ("ListTopics", lambda: sns.list_topics()),
+        ("Unsubscribe", lambda: sns.unsubscribe(SubscriptionArn=subscriptions[0])),
+        ("DeleteTopic", lambda: sns.delete_topic(TopicArn=topics[0])),
     ]
     # the message-handle operations need a handle made first
     for op, make in (("DeleteMessage", lambda h: sqs.delete_message(QueueUrl=url, ReceiptHandle=h)),
@@ -335,11 +365,11 @@ def test_every_operation_is_checked_as_the_service_runs_it(world):
         assert ran, f"{op}: the backend did not run {method} ({w['rec'].executed})"
         if resource == "*":
             assert action.split(":")[1] in ("ListQueues", "ListFunctions", "ListEventSourceMappings",
-                                            "CreateEventSourceMapping", "ListTables"), op
+                                            "CreateEventSourceMapping", "ListTables", "ListTopics"), op
         else:
             assert all(_matches(resource, r) for r in ran), (op, resource, ran)
         seen.add(op)
-    assert len(seen) >= 46
+    assert len(seen) >= 53
 
 
 def _raw(w, method, path, body=b"", headers=None, principal=None, service="sqs", auth_header=None):
