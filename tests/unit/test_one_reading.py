@@ -82,8 +82,8 @@ def emulator():
     from moto.awslambda.models import LambdaBackend
     from moto.dynamodb.models import DynamoDBBackend
     from moto.logs.models import LogsBackend
-    from moto.sns.models import SNSBackend
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from moto.sns.models import SNSBackend
     from moto.sqs.models import SQSBackend
     from werkzeug.serving import make_server
 
