@@ -15,6 +15,7 @@ RETRIES_TEMPLATE = INFRA / "retries.yaml"
 FIFO_TEMPLATE = INFRA / "fifo.yaml"
 LIFETIME_TEMPLATE = INFRA / "lifetime.yaml"
 IDEMPOTENCY_TEMPLATE = INFRA / "idempotency.yaml"
+CONCURRENCY_TEMPLATE = INFRA / "concurrency.yaml"
 # The words ``--template`` takes, each for one template; the first is the default.
 TEMPLATES = {
     "single": DEFAULT_TEMPLATE,  # the article's stack in one template
@@ -23,10 +24,12 @@ TEMPLATES = {
     "fifo": FIFO_TEMPLATE,  # FIFO queues, one polled by a consumer through a mapping, a FIFO dead-letter queue
     "lifetime": LIFETIME_TEMPLATE,  # delays, retention, dead-letter retention, bodies over 1 MiB through S3
     "idempotency": IDEMPOTENCY_TEMPLATE,  # an order consumer plain and idempotent (Powertools), DynamoDB tables
+    "concurrency": CONCURRENCY_TEMPLATE,  # one message per batch, a dead-letter queue after one receive
 }
 # The chapters' own stacks, each deployed beside the article's as "<stack_name>-<word>":
 # the template word -> the chapters that use it.
-CHAPTER_STACKS = {"retries": ("05", "06"), "fifo": ("07",), "lifetime": ("08",), "idempotency": ("09",)}
+CHAPTER_STACKS = {"retries": ("05", "06"), "fifo": ("07",), "lifetime": ("08",), "idempotency": ("09",),
+                  "concurrency": ("10",)}
 TEMPLATE_WORDS = " / ".join(f"'{word}'" for word in TEMPLATES)
 LAMBDAS = ROOT / "lambdas"
 NOTEBOOKS = ROOT / "notebooks"

@@ -560,3 +560,70 @@ def check_09_2(lab: Lab, record_once) -> bool | None:
                            "dynamodb.exceptions.ConditionalCheckFailedException")
     return _say(True, "a conditional write: DynamoDB refuses the second, atomically, however many consumers try "
                       "at once; Powertools' idempotency does the same on its own table, and keeps the result")
+
+
+def check_10_1(lab: Lab, prediction) -> bool | None:
+    """Others reserve 850 of the account's 1,000: the largest reservation this function may get."""
+    if prediction is None:
+        return _say(None, "predict the largest ReservedConcurrentExecutions, as a whole number")
+    if isinstance(prediction, bool) or not isinstance(prediction, int):
+        return _say(False, f"{prediction!r} is not a whole number: write it like 150")
+    import contextlib
+
+    from sqslab.lab import roles
+
+    lam = lab.client("lambda")
+    role = lam.get_function_configuration(FunctionName=lab.consumer_name)["Role"]
+    results = {}
+    with contextlib.ExitStack() as stack:  # two short-lived functions of the check's own reserve 425 each
+        made = [stack.enter_context(roles.function_running_as(lab, role, runtime="python3.12")) for _ in range(2)]
+        try:
+            for name in made:
+                lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=425)
+            for wanted in (50, 51):
+                try:
+                    lam.put_function_concurrency(FunctionName=lab.consumer_name, ReservedConcurrentExecutions=wanted)
+                    results[wanted] = "accepted"
+                except lam.exceptions.InvalidParameterValueException:
+                    results[wanted] = "refused"
+        finally:
+            lam.delete_function_concurrency(FunctionName=lab.consumer_name)
+            for name in made:
+                lam.delete_function_concurrency(FunctionName=name)
+    print(f"measured, with two functions of this check's own reserving 425 each: 50 {results[50]}, 51 {results[51]}")
+    why = "Lambda keeps at least 100 of the account's concurrency unreserved: 1,000 - 850 - 100 = 50"
+    return _say(prediction == 50, why)
+
+
+def check_10_2(lab: Lab, invoke_patiently) -> bool | None:
+    """Retry a throttled synchronous invoke with backoff."""
+    if invoke_patiently is None:
+        return _say(None, "define invoke_patiently(lam, name, payload, attempts) and run its cell")
+    import threading
+
+    lam = lab.client("lambda", retries={"max_attempts": 1})  # no retries of the SDK's own: the learner's count
+    name = lab.consumer_name
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
+    release = threading.Timer(1.0, lambda: lam.delete_function_concurrency(FunctionName=name))
+    release.start()
+    started = time.monotonic()
+    try:
+        got = invoke_patiently(lam, name, {"Records": []}, 6)
+        error = None
+    except Exception as exc:  # the learner's code may raise anything
+        got, error = None, exc
+    finally:
+        release.join()
+        lam.delete_function_concurrency(FunctionName=name)
+    took = time.monotonic() - started
+    print(f"the function was throttled for 1 s; your function returned {got!r} after {took:.1f} s"
+          + (f", raising {type(error).__name__}" if error else ""))
+    if error is not None:
+        return _say(False, "catch the ClientError whose Error Code is TooManyRequestsException, sleep, and invoke "
+                           "again; 6 attempts from 0.5 s doubling cover well over a second")
+    if got != {"batchItemFailures": []} and got is not None and not isinstance(got, dict):
+        return _say(False, "return the decoded payload: json.loads(response['Payload'].read())")
+    if took < 0.9:
+        return _say(False, "it returned before the throttling ended: did it invoke at all?")
+    return _say(True, "retried with backoff until the reservation allowed it: what the SDKs do for a 429, a few "
+                      "times, before they give up")

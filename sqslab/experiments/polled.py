@@ -141,3 +141,17 @@ def reprocessing_table(runs: dict) -> pd.DataFrame:
                      "good_again": len(good) - good_messages, "poison_attempts": len(poison),
                      "invocations": run.invocation_count()})
     return pd.DataFrame(rows)
+
+
+def wait_settled(lab, record_lines, since_ms: int, sent: int, timeout: float = 90) -> None:
+    """Wait until each of ``sent`` messages was processed (a line in ``record_lines(since_ms)``, the
+    chapter's own reader of the consumer's logs) or moved to the dead-letter queue, and the queue is empty."""
+    sqs = lab.client("sqs")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines = record_lines(since_ms)
+        processed = lines["message_id"].nunique() if len(lines) else 0
+        if processed + queue_count(sqs, lab.dead_letter_queue_url) >= sent and queue_count(sqs, lab.queue_url) == 0:
+            return
+        time.sleep(0.5)
+    raise SqslabError(f"the {sent} messages were not all processed or moved after {timeout:.0f} s")

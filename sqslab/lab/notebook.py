@@ -97,6 +97,9 @@ def setup(target: str, stack_name: str, profile: str, visibility_timeout=None, w
         lab = Lab(retries_stack_name(stack_name), tgt, profile=profile, visibility_timeout=vt, wait=wt,
                   template="retries", function_timeout=max(1, min(chosen["ConsumerTimeout"], vt)),
                   batching_window=chosen["BatchingWindow"], send_every=chosen["SendEvery"])
+    elif template == "concurrency":
+        lab = Lab(chapter_stack_name(stack_name, template), tgt, profile=profile, visibility_timeout=vt, wait=wt,
+                  template=template)
     elif template == "lifetime":
         lab = Lab(chapter_stack_name(stack_name, template), tgt, profile=profile, visibility_timeout=vt, wait=wt,
                   template=template, delay_seconds=PROFILES[profile]["LifetimeDelay"])
@@ -181,6 +184,14 @@ def ensure_stack(lab: Lab, progress: bool = True, **overrides) -> dict:
               f"ReportBatchItemFailures {params['ReportBatchItemFailures']}")
         for line in restored:
             print("set back as the stack's parameters say:", line)
+    elif lab.template == "concurrency":
+        # a run that stopped half-way may have left the chapter's own changes: set back as the template has it
+        lam = lab.client("lambda")
+        lam.delete_function_concurrency(FunctionName=lab.consumer_name)
+        if (lam.get_event_source_mapping(UUID=lab.mapping_id).get("ScalingConfig") or {}).get("MaximumConcurrency"):
+            lam.update_event_source_mapping(UUID=lab.mapping_id, ScalingConfig={})
+        print(f"stack {lab.name}: {result.action} ({result.status}), one message per batch, a dead-letter queue after "
+              "one receive, the consumer's timeout and the queue's visibility timeout 3 s each")
     elif lab.template == "lifetime":
         print(f"stack {lab.name}: {result.action} ({result.status}), the delay queue's DelaySeconds "
               f"{params['DelaySeconds']} s, retention {LIFETIME_RETENTION} s on the retention queue and the trap's "

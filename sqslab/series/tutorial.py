@@ -62,6 +62,10 @@ def waits_by_design(profile: str, extra: dict | None = None) -> dict[str, float]
         # (n09-retry-wait); the slow worker's 1.5 s, once per consumer (n09-by-hand)
         "09_duplicates_and_idempotency": 1 + (extra.get("visibility_timeout") or timings["IdempotencyVisibilityTimeout"])
                                          + 2 * 1.5,
+        # thirty one-second batches at five at once, then ten, then fifteen: about 3 s (n10-burst); ten
+        # one-second batches at most two at once, twice (n10-trap, n10-fixed; the trap's throttled ones
+        # are moved sooner, the run it waits for is the same), the throttled invoke at once
+        "10_concurrency_and_throttling": 3 + 2 * 5,
     }
 
 

@@ -6,6 +6,7 @@ stay true, and the checks can tell."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import time
 import uuid
 
@@ -259,3 +260,28 @@ def test_09_solutions_are_right_and_wrong_answers_wrong(idempotency_lab, capsys)
     assert exercises.check_09_2(lab, records_always) is False
     assert "ConditionExpression" in capsys.readouterr().out
     assert exercises.check_09_1(lab, None) is None and exercises.check_09_2(lab, None) is None
+
+
+@pytest.fixture(scope="module")
+def concurrency_lab(offline):
+    name = f"ex-{uuid.uuid4().hex[:6]}-concurrency"
+    stack.deploy("concurrency", name, {"Prefix": f"ex{uuid.uuid4().hex[:6]}"}, progress=False)
+    yield Lab.of(name, "offline")
+    stack.teardown(name, progress=False)
+
+
+def test_10_solutions_are_right_and_wrong_answers_wrong(concurrency_lab, capsys):
+    lab = concurrency_lab
+    answers = solutions("10_concurrency_and_throttling")
+    assert exercises.check_10_1(lab, answers.prediction_1) is True
+    assert exercises.check_10_2(lab, answers.invoke_patiently) is True
+    assert capsys.readouterr().out.count("right: ") == 2
+    assert exercises.check_10_1(lab, 150) is False
+
+    def once(lam, name, payload, attempts):
+        return json.loads(lam.invoke(FunctionName=name, Payload=json.dumps(payload))["Payload"].read())
+
+    capsys.readouterr()
+    assert exercises.check_10_2(lab, once) is False
+    assert "TooManyRequestsException" in capsys.readouterr().out
+    assert exercises.check_10_1(lab, None) is None and exercises.check_10_2(lab, None) is None

@@ -143,6 +143,13 @@ INSPECT = {
         "keys": 'keys[keys["order_id"].str.startswith(run)][["order_id", "status", "expires_in_min"]].values.tolist()',
         "visibility_timeout_s": "lab.visibility_timeout",
     },
+    "10_concurrency_and_throttling": {
+        "burst_first": 'int(batches.loc[batches["start_s"] < 0.1, "running"].max())',
+        "burst_peak": 'int(batches["running"].max())', "burst_batches": "len(batches)",
+        "environments": 'int(batches["stream"].nunique())',
+        "table": 'table[["processed", "dead_letters"]].values.tolist()',
+        "throttled": '[throttled["Error"]["Code"], throttled["ResponseMetadata"]["HTTPStatusCode"], throttled["Reason"]]',
+    },
     "99_cleanup": {
         "leftovers": "len(left)", "stack_deleted": 'reports[lab.name]["stack_deleted"]',
         "resources_held": 'len(reports[lab.name]["resources"])',
@@ -154,6 +161,7 @@ INSPECT = {
         "lifetime_objects_deleted": 'reports[nb.chapter_stack_name(lab.name, "lifetime")]["objects_deleted"]',
         "idempotency_stack_deleted": 'reports[nb.chapter_stack_name(lab.name, "idempotency")]["stack_deleted"]',
         "idempotency_resources_held": 'len(reports[nb.chapter_stack_name(lab.name, "idempotency")]["resources"])',
+        "concurrency_stack_deleted": 'reports[nb.chapter_stack_name(lab.name, "concurrency")]["stack_deleted"]',
     },
 }
 
@@ -174,7 +182,7 @@ def executed(offline, tmp_path_factory):
     out = tmp_path_factory.mktemp("handouts")
     names = [p.stem for p in NOTEBOOKS]
     last = names[-1]
-    retries = [n for n in names if n.startswith(("05_", "06_"))]
+    retries = [n for n in names if n.startswith(("05_", "06_", "10_"))]
     concepts = [n for n in names if n.startswith(("07_", "09_"))]
     lifetime = [n for n in names if n.startswith("08_")]  # about 80 s, most of it retention's 60 s
     article = [n for n in names if n not in retries + concepts + lifetime and n != last]
@@ -456,6 +464,20 @@ def test_duplicates_and_idempotency(executed):
     assert figures(executed, "09_duplicates_and_idempotency.ipynb") == 1
 
 
+def test_concurrency_and_throttling(executed):
+    """10: services-sqs-scaling (five batches to start, more while messages wait); Knowledge Center,
+    lambda-sqs-scaling (the mapping does not account for reserved concurrency: throttled messages reach the
+    dead-letter queue unprocessed; MaximumConcurrency fixes it); Invoke, Errors (429 and its Reason)."""
+    o = obs(executed, "10_concurrency_and_throttling.ipynb")
+    assert o["burst_batches"] == 30 and o["burst_first"] <= 5 < o["burst_peak"]
+    assert o["environments"] >= o["burst_peak"]
+    (processed, dead), (fixed_processed, fixed_dead) = o["table"]
+    assert dead >= 1 and processed + dead == 10, o["table"]
+    assert (fixed_processed, fixed_dead) == (10, 0)
+    assert o["throttled"] == ["TooManyRequestsException", 429, "ReservedFunctionConcurrentInvocationLimitExceeded"]
+    assert figures(executed, "10_concurrency_and_throttling.ipynb") == 2
+
+
 def test_cleanup_leaves_nothing(executed):
     o = obs(executed, "99_cleanup.ipynb")
     assert o["stack_deleted"] is True and o["leftovers"] == 0
@@ -468,6 +490,7 @@ def test_cleanup_leaves_nothing(executed):
     assert o["lifetime_stack_deleted"] is True and o["lifetime_objects_deleted"] == 1
     # the idempotency stack: three queues, two tables, the layer, two consumers, roles, log groups, mappings
     assert o["idempotency_stack_deleted"] is True and o["idempotency_resources_held"] >= 13
+    assert o["concurrency_stack_deleted"] is True
 
 
 def test_recorded_source_draws_the_articles_run(offline, tmp_path):
