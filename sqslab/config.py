@@ -16,6 +16,7 @@ FIFO_TEMPLATE = INFRA / "fifo.yaml"
 LIFETIME_TEMPLATE = INFRA / "lifetime.yaml"
 IDEMPOTENCY_TEMPLATE = INFRA / "idempotency.yaml"
 CONCURRENCY_TEMPLATE = INFRA / "concurrency.yaml"
+FANOUT_TEMPLATE = INFRA / "fanout.yaml"
 # The words ``--template`` takes, each for one template; the first is the default.
 TEMPLATES = {
     "single": DEFAULT_TEMPLATE,  # the article's stack in one template
@@ -25,11 +26,12 @@ TEMPLATES = {
     "lifetime": LIFETIME_TEMPLATE,  # delays, retention, dead-letter retention, bodies over 1 MiB through S3
     "idempotency": IDEMPOTENCY_TEMPLATE,  # an order consumer plain and idempotent (Powertools), DynamoDB tables
     "concurrency": CONCURRENCY_TEMPLATE,  # one message per batch, a dead-letter queue after one receive
+    "fanout": FANOUT_TEMPLATE,  # a filtered mapping's queue, an SNS topic and three queues to fan out to
 }
 # The chapters' own stacks, each deployed beside the article's as "<stack_name>-<word>":
 # the template word -> the chapters that use it.
 CHAPTER_STACKS = {"retries": ("05", "06"), "fifo": ("07",), "lifetime": ("08",), "idempotency": ("09",),
-                  "concurrency": ("10",)}
+                  "concurrency": ("10",), "fanout": ("11",)}
 TEMPLATE_WORDS = " / ".join(f"'{word}'" for word in TEMPLATES)
 LAMBDAS = ROOT / "lambdas"
 NOTEBOOKS = ROOT / "notebooks"

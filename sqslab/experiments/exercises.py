@@ -627,3 +627,67 @@ def check_10_2(lab: Lab, invoke_patiently) -> bool | None:
         return _say(False, "it returned before the throttling ended: did it invoke at all?")
     return _say(True, "retried with backoff until the reservation allowed it: what the SDKs do for a 429, a few "
                       "times, before they give up")
+
+
+def check_11_1(lab: Lab, prediction) -> bool | None:
+    """Four messages under an anything-but filter: how many reach the function?"""
+    if prediction is None:
+        return _say(None, "predict how many of the four reach the function, as a whole number")
+    if isinstance(prediction, bool) or not isinstance(prediction, int):
+        return _say(False, f"{prediction!r} is not a whole number: write it like 3")
+    sqs, lam, logs = lab.client("sqs"), lab.client("lambda"), lab.client("logs")
+    run = f"r{time.time_ns()}"
+    pattern = {"body": {"status": [{"anything-but": ["test"]}]}}
+    bodies = [json.dumps({"status": "live", "run": run}), json.dumps({"status": "test", "run": run}),
+              json.dumps({"other": 1, "run": run}), f"status: live {run}"]
+    lam.update_event_source_mapping(UUID=lab.mapping_id, FilterCriteria={"Filters": [{"Pattern": json.dumps(pattern)}]})
+    try:
+        since = now_ms()
+        sqs.send_message_batch(QueueUrl=lab.queue_url, Entries=[{"Id": str(i), "MessageBody": b}
+                                                                 for i, b in enumerate(bodies)])
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and resources.queue_count(sqs, lab.queue_url):
+            time.sleep(0.3)
+        time.sleep(1)
+        events = logs.filter_log_events(logGroupName=f"/aws/lambda/{lab.consumer_name}", startTime=since,
+                                        filterPattern=f'"{run}"')["events"]
+        got = sum('"record"' in e["message"] for e in events)
+    finally:
+        lam.update_event_source_mapping(UUID=lab.mapping_id, FilterCriteria={})
+    print(f"measured: {got} of the four reached the function; the queue is empty")
+    why = ("anything-but matches a status present and not 'test': only the live one; a message without the field "
+           "does not match, and a plain-text body never matches an object pattern; the three are deleted unseen")
+    return _say(prediction == got, why)
+
+
+def check_11_2(lab: Lab, policy_for) -> bool | None:
+    """A queue policy that lets one topic, and no other, send to the queue."""
+    if policy_for is None:
+        return _say(None, "define policy_for(queue_arn, topic_arn) and run its cell")
+    sns = lab.client("sns")
+    topic = lab.output("TopicArn")
+    with _ScratchQueue(lab, purpose="policy") as queue:
+        other = sns.create_topic(Name=lab.scratch_queue_name("other-topic"))["TopicArn"]
+        subscriptions = []
+        try:
+            policy = policy_for(queue.arn, topic)
+            queue.sqs.set_queue_attributes(QueueUrl=queue.url, Attributes={
+                "Policy": json.dumps(policy) if isinstance(policy, dict) else str(policy)})
+            for arn in (topic, other):
+                subscriptions.append(sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue.arn,
+                                                   Attributes={"RawMessageDelivery": "true"})["SubscriptionArn"])
+                sns.publish(TopicArn=arn, Message=f"from {arn.rsplit(':', 1)[-1]}")
+            got = queue.receive_all()
+        finally:
+            for arn in subscriptions:
+                sns.unsubscribe(SubscriptionArn=arn)
+            sns.delete_topic(TopicArn=other)
+    mine = f"from {topic.rsplit(':', 1)[-1]}"
+    print(f"a queue of this check's own, with your policy, subscribed to the stack's topic and another; it got {got}")
+    if mine not in got:
+        return _say(False, "the stack's topic could not send: allow sqs:SendMessage on the queue to the principal "
+                           "{'Service': 'sns.amazonaws.com'}")
+    if len(got) > 1:
+        return _say(False, "another topic got in too: add a Condition {'ArnEquals': {'aws:SourceArn': topic_arn}}")
+    return _say(True, "the service principal, the one action, the queue as the resource, and aws:SourceArn naming the "
+                      "topic: what the SNS console writes when it subscribes a queue")

@@ -155,3 +155,17 @@ def wait_settled(lab, record_lines, since_ms: int, sent: int, timeout: float = 9
             return
         time.sleep(0.5)
     raise SqslabError(f"the {sent} messages were not all processed or moved after {timeout:.0f} s")
+
+
+def reset_fanout(lab) -> None:
+    """Undo what chapter 11's fan-out cells did on an earlier run: the topic's subscriptions, and the
+    queues' access policies, so the run starts as the stack was deployed."""
+    sns, sqs = lab.client("sns"), lab.client("sqs")
+    topic = lab.output("TopicArn")
+    subscriptions = sns.list_subscriptions_by_topic(TopicArn=topic).get("Subscriptions", [])
+    for sub in subscriptions:
+        if sub["SubscriptionArn"].startswith("arn:"):
+            sns.unsubscribe(SubscriptionArn=sub["SubscriptionArn"])
+    for key in ("RawQueueUrl", "RefundsQueueUrl", "AuditQueueUrl"):
+        sqs.set_queue_attributes(QueueUrl=lab.output(key), Attributes={"Policy": ""})
+    print(f"subscriptions removed: {len(subscriptions)}; the three queues have no access policy now")

@@ -93,7 +93,7 @@ class Lab:
             return self.outputs[key]
         except KeyError:
             raise SqslabError(f"stack {self.name} has no {what} (output {key}): it is a chapter stack's "
-                              f"(`sqslab deploy --template retries`, or fifo, lifetime, idempotency, concurrency)") from None
+                              f"(`sqslab deploy --template retries`, or fifo, lifetime, idempotency, concurrency, fanout)") from None
 
     def output(self, key: str) -> str:
         """One of the stack's outputs by its key (``"JobsQueueUrl"``); one line if it has none."""
@@ -185,7 +185,7 @@ class Lab:
             params = {"VisibilityTimeout": self.visibility_timeout, "FunctionTimeout": self.function_timeout}
         elif self.template == "lifetime":
             params = {"DelaySeconds": self.delay_seconds}
-        elif self.template == "concurrency":
+        elif self.template in ("concurrency", "fanout"):
             params = {}  # the template's own settings, in both profiles
         elif self.template == "fifo":
             params = {"VisibilityTimeout": self.visibility_timeout, "FunctionTimeout": self.function_timeout,

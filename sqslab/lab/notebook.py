@@ -97,7 +97,7 @@ def setup(target: str, stack_name: str, profile: str, visibility_timeout=None, w
         lab = Lab(retries_stack_name(stack_name), tgt, profile=profile, visibility_timeout=vt, wait=wt,
                   template="retries", function_timeout=max(1, min(chosen["ConsumerTimeout"], vt)),
                   batching_window=chosen["BatchingWindow"], send_every=chosen["SendEvery"])
-    elif template == "concurrency":
+    elif template in ("concurrency", "fanout"):
         lab = Lab(chapter_stack_name(stack_name, template), tgt, profile=profile, visibility_timeout=vt, wait=wt,
                   template=template)
     elif template == "lifetime":
@@ -192,6 +192,12 @@ def ensure_stack(lab: Lab, progress: bool = True, **overrides) -> dict:
             lam.update_event_source_mapping(UUID=lab.mapping_id, ScalingConfig={})
         print(f"stack {lab.name}: {result.action} ({result.status}), one message per batch, a dead-letter queue after "
               "one receive, the consumer's timeout and the queue's visibility timeout 3 s each")
+    elif lab.template == "fanout":
+        lam = lab.client("lambda")  # a run that stopped half-way may have left its filter on the mapping
+        if lam.get_event_source_mapping(UUID=lab.mapping_id).get("FilterCriteria"):
+            lam.update_event_source_mapping(UUID=lab.mapping_id, FilterCriteria={})
+        print(f"stack {lab.name}: {result.action} ({result.status}), an orders queue polled by the consumer, a topic "
+              "and three queues to fan out to")
     elif lab.template == "lifetime":
         print(f"stack {lab.name}: {result.action} ({result.status}), the delay queue's DelaySeconds "
               f"{params['DelaySeconds']} s, retention {LIFETIME_RETENTION} s on the retention queue and the trap's "

@@ -165,6 +165,7 @@ def _exists(lab: Lab, rtype: str, physical_id: str) -> bool | None:
         "AWS::Logs::LogGroup": ("logs", lambda c: _log_group(c, physical_id)),
         "AWS::S3::Bucket": ("s3", lambda c: c.head_bucket(Bucket=physical_id)),
         "AWS::DynamoDB::Table": ("dynamodb", lambda c: c.describe_table(TableName=physical_id)),
+        "AWS::SNS::Topic": ("sns", lambda c: c.get_topic_attributes(TopicArn=physical_id)),
         "AWS::Lambda::LayerVersion": ("lambda", lambda c: _layer_version(c, physical_id)),
     }
     if rtype not in lookups:

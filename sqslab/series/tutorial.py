@@ -66,6 +66,9 @@ def waits_by_design(profile: str, extra: dict | None = None) -> dict[str, float]
         # one-second batches at most two at once, twice (n10-trap, n10-fixed; the trap's throttled ones
         # are moved sooner, the run it waits for is the same), the throttled invoke at once
         "10_concurrency_and_throttling": 3 + 2 * 5,
+        # the filtered mapping's 1 s batching window and the cell's 1 s for the logs (n11-filter); the
+        # audit queue's empty 1 s long poll before its policy (n11-fanout)
+        "11_filtering_and_fan_out": 1 + 1 + 1,
     }
 
 

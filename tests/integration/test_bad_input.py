@@ -103,7 +103,7 @@ CLI_CASES = [
     (["deploy", "--template", "{file:lintfails}", "--stack-name", "bi-lint"], 2, "fails cfn-lint"),
     (["deploy", "--stack-name", "bi-other", "--param", "Prefix={prefix}"], 2, "is taken: stack {stack} already owns"),
     (["deploy", "--stack-name", "bi-nested", "--template", "nested", "--param", "Prefix={prefix}"], 2, "is taken"),
-    (["deploy", "--template", "retry"], 2, "template not found: retry (give a file, or 'single' / 'nested' / 'retries' / 'fifo' / 'lifetime' / 'idempotency' / 'concurrency')"),
+    (["deploy", "--template", "retry"], 2, "template not found: retry (give a file, or 'single' / 'nested' / 'retries' / 'fifo' / 'lifetime' / 'idempotency' / 'concurrency' / 'fanout')"),
     (["deploy", "--template", "retries", "--param", "MaxReceiveCount=0"], 2,
      "MaxReceiveCount 0 is out of range: AWS allows 1 to 1000"),
     (["deploy", "--template", "retries", "--param", "ReportBatchItemFailures=yes"], 2,

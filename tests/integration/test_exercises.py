@@ -285,3 +285,30 @@ def test_10_solutions_are_right_and_wrong_answers_wrong(concurrency_lab, capsys)
     assert exercises.check_10_2(lab, once) is False
     assert "TooManyRequestsException" in capsys.readouterr().out
     assert exercises.check_10_1(lab, None) is None and exercises.check_10_2(lab, None) is None
+
+
+@pytest.fixture(scope="module")
+def fanout_lab(offline):
+    name = f"ex-{uuid.uuid4().hex[:6]}-fanout"
+    stack.deploy("fanout", name, {"Prefix": f"ex{uuid.uuid4().hex[:6]}"}, progress=False)
+    yield Lab.of(name, "offline")
+    stack.teardown(name, progress=False)
+
+
+def test_11_solutions_are_right_and_wrong_answers_wrong(fanout_lab, capsys):
+    lab = fanout_lab
+    answers = solutions("11_filtering_and_fan_out")
+    assert exercises.check_11_1(lab, answers.prediction_1) is True
+    assert exercises.check_11_2(lab, answers.policy_for) is True
+    assert capsys.readouterr().out.count("right: ") == 2
+    assert exercises.check_11_1(lab, 3) is False
+
+    def any_topic(queue_arn, topic_arn):
+        return {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+                                                        "Action": "sqs:SendMessage", "Resource": queue_arn}]}
+
+    capsys.readouterr()
+    assert exercises.check_11_2(lab, any_topic) is False
+    assert "aws:SourceArn" in capsys.readouterr().out
+    assert exercises.check_11_2(lab, lambda q, t: {}) is False
+    assert exercises.check_11_1(lab, None) is None and exercises.check_11_2(lab, None) is None

@@ -76,7 +76,7 @@ def test_leftovers_names_a_resource_still_there_and_counts_types_it_cannot_look_
     url = clients.sqs.create_queue(QueueName=f"still-{uuid.uuid4().hex[:6]}")["QueueUrl"]
     gone = clients.sqs.create_queue(QueueName=f"gone-{uuid.uuid4().hex[:6]}")["QueueUrl"]
     clients.sqs.delete_queue(QueueUrl=gone)
-    held = [("AWS::SQS::Queue", url), ("AWS::SQS::Queue", gone), ("AWS::SNS::Topic", "arn:aws:sns:x")]
+    held = [("AWS::SQS::Queue", url), ("AWS::SQS::Queue", gone), ("AWS::EC2::Instance", "i-0123456789abcdef0")]
     left = resources.leftovers(Lab.of("nosuchstack", "offline"), held=held)
     assert left == [f"AWS::SQS::Queue {url}", "(1 resources of types not looked up here; see the CloudFormation console)"]
     clients.sqs.delete_queue(QueueUrl=url)

@@ -24,14 +24,14 @@ RETRIES = config.RETRIES_TEMPLATE
 
 
 def test_the_word_retries_names_the_template_everywhere():
-    assert list(config.TEMPLATES) == ["single", "nested", "retries", "fifo", "lifetime", "idempotency", "concurrency"]
+    assert list(config.TEMPLATES) == ["single", "nested", "retries", "fifo", "lifetime", "idempotency", "concurrency", "fanout"]
     assert template.resolve_template("retries") == RETRIES and RETRIES.is_file()
     assert template.resolve_template(None) == config.DEFAULT_TEMPLATE
     for word, path in config.TEMPLATES.items():
         assert template.resolve_template(word) == path
-    with pytest.raises(SqslabError, match="template not found: retry .*'single' / 'nested' / 'retries' / 'fifo' / 'lifetime' / 'idempotency' / 'concurrency'"):
+    with pytest.raises(SqslabError, match="template not found: retry .*'single' / 'nested' / 'retries' / 'fifo' / 'lifetime' / 'idempotency' / 'concurrency' / 'fanout'"):
         template.resolve_template("retry")
-    with pytest.raises(SqslabError, match="or 'single' / 'nested' / 'retries' / 'fifo' / 'lifetime' / 'idempotency' / 'concurrency'"):
+    with pytest.raises(SqslabError, match="or 'single' / 'nested' / 'retries' / 'fifo' / 'lifetime' / 'idempotency' / 'concurrency' / 'fanout'"):
         checks.template_path(123)
     # the Python API takes the word as the command line does
     assert stack.check_deploy_inputs("retries", "x", None, None)[0] == RETRIES

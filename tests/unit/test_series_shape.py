@@ -53,6 +53,9 @@ def test_the_api_is_on_the_page():
                                           "lam.update_event_source_mapping(", '"MaximumConcurrency"',
                                           "lam.delete_function_concurrency(", 'logs.get_paginator("filter_log_events")',
                                           "lam.invoke(", "except ClientError", "sqs.send_message_batch("),
+        "11_filtering_and_fan_out": ("FilterCriteria=", "lam.update_event_source_mapping(", "sns.subscribe(",
+                                     '"RawMessageDelivery"', '"FilterPolicy"', "sns.publish(", '"Policy"',
+                                     "sqs.set_queue_attributes(", 'logs.get_paginator("filter_log_events")'),
     }.items():
         page = "\n".join(c.source for c in code_cells(NOTEBOOKS / f"{chapter}.ipynb")
                          if not c.source.startswith("# extra code"))
@@ -84,7 +87,7 @@ def test_no_cell_exists_for_the_tests(path):
 @pytest.mark.parametrize("chapter", ["02_invoke", "03_visibility_timeout", "04_long_polling", "05_event_source_mapping",
                                      "06_failures_and_dead_letter_queues", "07_fifo_queues",
                                      "08_message_lifetime", "09_duplicates_and_idempotency",
-                                     "10_concurrency_and_throttling"])
+                                     "10_concurrency_and_throttling", "11_filtering_and_fan_out"])
 def test_exercises_have_checks_and_answers(chapter):
     cells = code_cells(NOTEBOOKS / f"{chapter}.ipynb")
     checks = [c for c in cells if "exercises.check_" in c.source]
