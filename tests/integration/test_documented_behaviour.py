@@ -61,7 +61,7 @@ def test_sns_fans_out_to_queues_whose_policy_allows_the_topic(clients):
     queue" (the queue's policy must allow sqs:SendMessage to sns.amazonaws.com, here for the topic by
     aws:SourceArn; a queue without it gets nothing); "Amazon SNS raw message delivery" (the body alone)
     against the JSON envelope (Type Notification, Message, TopicArn); "Amazon SNS message filtering"
-    (a subscription filter policy on message attributes)."""
+    (a subscription filter policy on message attributes, and one on the body, FilterPolicyScope MessageBody)."""
     sqs, sns, tag = clients.sqs, clients.sns, _tag()
     topic = sns.create_topic(Name=f"orders-{tag}")["TopicArn"]
 
@@ -82,24 +82,31 @@ def test_sns_fans_out_to_queues_whose_policy_allows_the_topic(clients):
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=raw_arn, Attributes={"RawMessageDelivery": "true"})
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=refunds_arn,
                   Attributes={"FilterPolicy": json.dumps({"kind": ["refund"]})})
+    big, big_arn = queue("big", topic)  # a filter policy on the message body ("FilterPolicyScope")
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=big_arn, Attributes={
+        "RawMessageDelivery": "true", "FilterPolicyScope": "MessageBody",
+        "FilterPolicy": json.dumps({"total": [{"numeric": [">=", 100]}]})})
     for arn in (closed_arn, other_arn):
         sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
     try:
         for kind in ("order", "refund"):
             sns.publish(TopicArn=topic, Message=f"{kind} 7",
                         MessageAttributes={"kind": {"DataType": "String", "StringValue": kind}})
+        for total in (50, 150):
+            sns.publish(TopicArn=topic, Message=json.dumps({"total": total}))
 
         def bodies(url):
             got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
             return [m["Body"] for m in got]
 
-        assert sorted(bodies(raw)) == ["order 7", "refund 7"]
+        assert sorted(bodies(raw)) == sorted(['{"total": 150}', '{"total": 50}', "order 7", "refund 7"])
+        assert bodies(big) == ['{"total": 150}']
         envelope = [json.loads(b) for b in bodies(refunds)]
         assert [(e["Type"], e["Message"], e["TopicArn"]) for e in envelope] == [("Notification", "refund 7", topic)]
         assert bodies(closed) == [] and bodies(other) == []  # no policy; a policy for another topic
     finally:
         sns.delete_topic(TopicArn=topic)
-        for url in (raw, refunds, closed, other):
+        for url in (raw, refunds, closed, other, big):
             sqs.delete_queue(QueueUrl=url)
 
 

@@ -288,10 +288,11 @@ def test_the_mapping_starts_at_five_batches_and_grows_while_messages_wait(mapped
     reading batches by up to 300 more instances per minute". Read from the function's own log lines:
     each batch's start and end, and its execution environment's log stream."""
     m = mapped(visibility=30, timeout=5, BatchSize=1)
-    m.sqs.send_message_batch(QueueUrl=m.url, Entries=[{"Id": f"s{i}", "MessageBody": "sleep:2"} for i in range(10)])
-    m.sqs.send_message_batch(QueueUrl=m.url, Entries=[{"Id": f"t{i}", "MessageBody": "sleep:2"} for i in range(10)])
-    seen = m.wait_batches(20, 30)
-    assert len(seen) == 20
+    for start in range(0, 50, 10):  # fifty waiting messages, two seconds each
+        m.sqs.send_message_batch(QueueUrl=m.url, Entries=[{"Id": f"s{start + i}", "MessageBody": "sleep:2"}
+                                                          for i in range(10)])
+    seen = m.wait_batches(50, 40)
+    assert len(seen) == 50
     first = min(b["t0"] for b in seen)
     starts = sorted(b["t0"] - first for b in seen)
     assert sum(t < 0.15 for t in starts) >= 5, starts  # five at once to begin with
