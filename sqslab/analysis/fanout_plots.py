@@ -29,6 +29,9 @@ def counts_figure(table: pd.DataFrame, title: str, xlabel: str, ylabel: str = "m
             ax.annotate(str(v), xy=(p + offset, v), xytext=(0, 2), textcoords="offset points", ha="center", fontsize=8)
     top = int(table.max().max()) if len(table) else 1
     ax.set_ylim(0, max(top, 1) * 1.25 + 0.5)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of messages
     ax.set_xticks(x)
     ax.set_xticklabels(list(table.index), fontsize=9)
     ax.set_xlabel(xlabel)
