@@ -62,10 +62,10 @@ def waits_by_design(profile: str, extra: dict | None = None) -> dict[str, float]
         # (n09-retry-wait); the slow worker's 1.5 s, once per consumer (n09-by-hand)
         "09_duplicates_and_idempotency": 1 + (extra.get("visibility_timeout") or timings["IdempotencyVisibilityTimeout"])
                                          + 2 * 1.5,
-        # thirty one-second batches at five at once, then ten, then fifteen: about 3 s (n10-burst); ten
-        # one-second batches at most two at once, twice (n10-trap, n10-fixed; the trap's throttled ones
-        # are moved sooner, the run it waits for is the same), the throttled invoke at once
-        "10_concurrency_and_throttling": 3 + 2 * 5,
+        # thirty one-second batches at five at once, then more: about 3 s (n10-burst); the throttled
+        # messages back after the 3 s visibility timeout, and moved (n10-trap); ten one-second batches
+        # two at a time (n10-fixed); the throttled invoke at once
+        "10_concurrency_and_throttling": 3 + 3 + 5,
         # the filtered mapping's 1 s batching window and the cell's 1 s for the logs (n11-filter); the
         # audit queue's empty 1 s long poll before its policy (n11-fanout)
         "11_filtering_and_fan_out": 1 + 1 + 1,
