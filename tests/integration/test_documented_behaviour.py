@@ -110,6 +110,42 @@ def test_sns_fans_out_to_queues_whose_policy_allows_the_topic(clients):
             sqs.delete_queue(QueueUrl=url)
 
 
+def test_a_template_reservation_meets_the_same_rule(clients, role_arn):
+    """CloudFormation template reference, AWS::Lambda::Function ReservedConcurrentExecutions; Lambda Developer
+    Guide, "Configuring reserved concurrency": a reservation leaving fewer than 100 unreserved is refused, so
+    the stack fails and rolls back; one within the rule is reserved, and enforced on invoke."""
+    from sqslab.deploy.code_zip import zip_files
+
+    cfn, lam, tag = clients.cloudformation, getattr(clients, "lambda"), _tag()
+    bucket = f"res-{tag}"
+    clients.s3.create_bucket(Bucket=bucket)
+    clients.s3.put_object(Bucket=bucket, Key="f.zip", Body=zip_files({"index.py": "def handler(e, c):\n    return 1\n"}))
+
+    def template(reserved):
+        return json.dumps({"Resources": {"Fn": {"Type": "AWS::Lambda::Function", "Properties": {
+            "FunctionName": f"res-{tag}-{reserved}", "Runtime": "python3.12", "Handler": "index.handler",
+            "Role": role_arn, "Code": {"S3Bucket": bucket, "S3Key": "f.zip"},
+            "ReservedConcurrentExecutions": reserved}}}})
+
+    def status(name):
+        return cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
+
+    cfn.create_stack(StackName=f"res-big-{tag}", TemplateBody=template(901))
+    cfn.create_stack(StackName=f"res-zero-{tag}", TemplateBody=template(0))
+    try:
+        assert status(f"res-big-{tag}") in ("ROLLBACK_COMPLETE", "CREATE_FAILED", "ROLLBACK_IN_PROGRESS")
+        reasons = [e.get("ResourceStatusReason", "") for e in cfn.describe_stack_events(StackName=f"res-big-{tag}")[
+            "StackEvents"]]
+        assert any("below its minimum value of [100]" in r for r in reasons), reasons
+        assert status(f"res-zero-{tag}") == "CREATE_COMPLETE"
+        with pytest.raises(ClientError) as throttled:
+            lam.invoke(FunctionName=f"res-{tag}-0", Payload=b"{}")
+        assert _error(throttled)[:2] == ("TooManyRequestsException", 429)
+    finally:
+        for name in (f"res-big-{tag}", f"res-zero-{tag}"):
+            cfn.delete_stack(StackName=name)
+
+
 def test_invoke_refuses_a_payload_that_is_not_json(lam, echo):
     """Lambda API reference, Invoke, Errors: InvalidRequestContentException (400),
     "The request body could not be parsed as JSON"; the handler does not run."""

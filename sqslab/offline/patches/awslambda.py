@@ -499,6 +499,21 @@ def apply_lambda_reserved_concurrency() -> str:
             raise InvalidParameterValueException(refusal)
         return put(self, function_name, wanted)
 
+    create = original_of(LambdaBackend, "create_function", patch, ("self", "spec"))
+
+    @functools.wraps(create)
+    def create_function(self, spec):
+        # a template's ReservedConcurrentExecutions (CloudFormation creates the function with it) meets
+        # the same rule as PutFunctionConcurrency
+        wanted = concurrency.reserved_of(spec.get("ReservedConcurrentExecutions") if isinstance(spec, dict) else None)
+        if wanted is not None:
+            others = sum(concurrency.reserved_of(f.reserved_concurrency) or 0 for f in self.list_functions())
+            refusal = concurrency.reservation_refusal(wanted, others)
+            if refusal:
+                raise InvalidParameterValueException(refusal)
+        return create(self, spec)
+
     LambdaBackend.put_function_concurrency = mark_applied(put_function_concurrency, patch, put)
+    LambdaBackend.create_function = mark_applied(create_function, patch, create)
     return (f"a reservation leaving fewer than {concurrency.UNRESERVED_MINIMUM} of the account's "
-            f"{concurrency.ACCOUNT_LIMIT} unreserved is refused")
+            f"{concurrency.ACCOUNT_LIMIT} unreserved is refused, by PutFunctionConcurrency or in a template")
