@@ -601,7 +601,7 @@ def check_10_2(lab: Lab, invoke_patiently) -> bool | None:
         return _say(None, "define invoke_patiently(lam, name, payload, attempts) and run its cell")
     import threading
 
-    lam = lab.client("lambda", retries={"max_attempts": 1})  # no retries of the SDK's own: the learner's count
+    lam = lab.client("lambda", retries={"total_max_attempts": 1})  # no retries of the SDK's own: the learner's count
     name = lab.consumer_name
     lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=0)
     release = threading.Timer(1.0, lambda: lam.delete_function_concurrency(FunctionName=name))

@@ -21,6 +21,9 @@ from sqslab.base.errors import SqslabError
 from sqslab.lab.resources import empty_queue, queue_count
 
 POLL_S = 0.2  # how often the logs and the queues are looked at while waiting
+# On AWS, log lines arrive seconds after they are written: a function's lines count as all in
+# once they have not changed for this long. Offline they are in before the invoke returns.
+LOGS_QUIET_S = 5.0
 
 
 @dataclass
@@ -153,8 +156,33 @@ def wait_settled(lab, record_lines, since_ms: int, sent: int, timeout: float = 9
         processed = lines["message_id"].nunique() if len(lines) else 0
         if processed + queue_count(sqs, lab.dead_letter_queue_url) >= sent and queue_count(sqs, lab.queue_url) == 0:
             return
-        time.sleep(0.5)
+        time.sleep(POLL_S)
     raise SqslabError(f"the {sent} messages were not all processed or moved after {timeout:.0f} s")
+
+
+def wait_drained(lab, queue_url: str, since_ms: int, timeout: float = 60.0) -> None:
+    """Wait until the queue holds no message, visible or in flight (each one processed by the
+    stack's consumer, or deleted unseen by its mapping's filter), and every invocation of the
+    consumer since ``since_ms`` has logged its REPORT line. Offline, an invocation's lines are
+    written before the mapping deletes its messages; on AWS they must also have stayed unchanged
+    for ``LOGS_QUIET_S``."""
+    sqs, cwl = lab.client("sqs"), lab.client("logs")
+    group = f"/aws/lambda/{lab.consumer_name}"
+    deadline = time.monotonic() + timeout
+    last, since_change = None, time.monotonic()
+    while time.monotonic() < deadline:
+        if queue_count(sqs, queue_url) == 0:
+            pages = cwl.get_paginator("filter_log_events").paginate(logGroupName=group, startTime=since_ms)
+            lines = [e["message"] for page in pages for e in page["events"]]
+            counts = (sum(m.startswith("START ") for m in lines), sum(m.startswith("REPORT ") for m in lines))
+            if counts != last:
+                last, since_change = counts, time.monotonic()
+            quiet = lab.target.offline or time.monotonic() - since_change >= LOGS_QUIET_S
+            if counts[0] == counts[1] and quiet:
+                return
+        time.sleep(POLL_S)
+    raise SqslabError(f"the queue was not drained, or the consumer's log lines not all in, after {timeout:.0f} s: "
+                      "is the mapping enabled (lambda get_event_source_mapping)?")
 
 
 def reset_fanout(lab) -> None:

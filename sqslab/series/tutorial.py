@@ -66,9 +66,9 @@ def waits_by_design(profile: str, extra: dict | None = None) -> dict[str, float]
         # messages back after the 3 s visibility timeout, and moved (n10-trap); ten one-second batches
         # two at a time (n10-fixed); the throttled invoke at once
         "10_concurrency_and_throttling": 3 + 3 + 5,
-        # the filtered mapping's 1 s batching window and the cell's 1 s for the logs (n11-filter); the
-        # audit queue's empty 1 s long poll before its policy (n11-fanout)
-        "11_filtering_and_fan_out": 1 + 1 + 1,
+        # the filtered mapping's 1 s batching window (n11-filter); the audit queue's empty 1 s long
+        # poll before its policy (n11-fanout)
+        "11_filtering_and_fan_out": 1 + 1,
     }
 
 

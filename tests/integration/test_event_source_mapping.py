@@ -309,6 +309,41 @@ def test_the_mapping_starts_at_five_batches_and_grows_while_messages_wait(mapped
     assert len({b["stream"] for b in seen}) >= peak
 
 
+@pytest.mark.slow
+def test_the_mapping_falls_back_to_five_batches_once_traffic_stops(mapped):
+    """services-sqs-scaling: "When traffic is low, Lambda scales back the processing". AWS gives no
+    time for it; the emulator falls back to five once the queue has been empty for SCALE_DOWN_AFTER_S
+    (README). A mapping that grew in a first burst starts the next one, after a quiet spell, at five."""
+    from sqslab.offline.awslambda.batching import SCALE_DOWN_AFTER_S
+
+    m = mapped(visibility=30, timeout=5, BatchSize=1)
+
+    def burst(tag, n):
+        for start in range(0, n, 10):
+            m.sqs.send_message_batch(QueueUrl=m.url, Entries=[{"Id": f"{tag}{start + i}", "MessageBody": "sleep:1"}
+                                                              for i in range(min(10, n - start))])
+
+    def within_growth(batches):
+        """Five at once to begin with, then at most 5 more a second (a little slack: a handler logs its
+        start after its cold start, so a batch begun later can log its start first)."""
+        first = min(b["t0"] for b in batches)
+        return all(sum(x["t0"] <= b["t0"] < x["t1"] for x in batches) <= 5 + 5 * (b["t0"] - first) + 2
+                   for b in batches)
+
+    burst("a", 30)
+    grown = m.wait_batches(30, 30)
+    assert len(grown) == 30
+    starts = sorted(b["t0"] for b in grown)
+    assert max(sum(b["t0"] <= t < b["t1"] for b in grown) for t in starts) > 5, "the first burst grew"
+    assert within_growth(grown)
+    time.sleep(SCALE_DOWN_AFTER_S + 2)  # the queue empty all along
+    burst("b", 15)
+    quiet_from = max(b["t1"] for b in grown)
+    second = [b for b in m.wait_batches(45, 30) if b["t0"] > quiet_from]
+    assert len(second) == 15
+    assert within_growth(second), sorted(b["t0"] for b in second)
+
+
 def test_filter_criteria_deliver_matching_messages_and_delete_the_rest_unseen(mapped):
     """Lambda Developer Guide, with-sqs-filtering and invocation-eventfiltering: a mapping's FilterCriteria
     decide which messages reach the function; Lambda deletes the others without invoking it. Invalid

@@ -149,7 +149,7 @@ INSPECT = {
         "burst_peak": 'int(batches["running"].max())', "burst_batches": "len(batches)",
         "environments": 'int(batches["stream"].nunique())',
         "table": 'table[["processed", "dead_letters"]].values.tolist()',
-        "throttled": '[throttled["Error"]["Code"], throttled["ResponseMetadata"]["HTTPStatusCode"], throttled["Reason"]]',
+        "throttled": '[throttled["Error"]["Code"], throttled["ResponseMetadata"]["HTTPStatusCode"], throttled["Reason"], throttled["ResponseMetadata"]["RetryAttempts"]]',
     },
     "11_filtering_and_fan_out": {
         "processed": 'sorted(b["total"] for b in processed)', "left": "left",
@@ -484,7 +484,7 @@ def test_concurrency_and_throttling(executed):
     (processed, dead), (fixed_processed, fixed_dead) = o["table"]
     assert dead >= 1 and processed + dead == 10, o["table"]
     assert (fixed_processed, fixed_dead) == (10, 0)
-    assert o["throttled"] == ["TooManyRequestsException", 429, "ReservedFunctionConcurrentInvocationLimitExceeded"]
+    assert o["throttled"] == ["TooManyRequestsException", 429, "ReservedFunctionConcurrentInvocationLimitExceeded", 0]
     assert figures(executed, "10_concurrency_and_throttling.ipynb") == 2
 
 

@@ -295,6 +295,8 @@ class Poller:
             if full or plan.ready(len(texts), first_at, time.monotonic()):
                 break
             if not got:
+                if not texts:  # nothing to read: traffic has stopped, and the scaling may fall back
+                    self.scaling.observe(time.monotonic(), saturated=False, waiting=False)
                 deadline = first_at + plan.window_s if texts and first_at is not None else None
                 self._wait(queue, IDLE_WAIT_S, deadline)
         else:
