@@ -18,7 +18,8 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 ## The main job: executes the notebook series offline (no Docker, no AWS account,
-## no network) and writes the HTML handouts to build/handouts/.
+## no network) and writes the HTML handouts to build/handouts/, and the whole series as
+## one PDF there (build/handouts/sqslab.pdf; printed by Chromium, skipped in one line without it).
 ## PROFILE=article (90 s / 20 s, as in the article) or PROFILE=quick (6 s / 2 s).
 tutorial: $(STAMP)
 	$(BIN)/sqslab tutorial --profile $(PROFILE)

@@ -237,6 +237,22 @@ def _tutorial(args) -> int:
     return 0
 
 
+def _pdf(args) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("nbconvert") is None:  # the handouts' converter is in the jupyter extra
+        raise SqslabError("sqslab pdf needs nbconvert, part of the jupyter extra: "
+                          "pip install -e '.[jupyter]' (make tutorial installs it)")
+    from sqslab.config import NOTEBOOKS
+    from sqslab.series import nav, printed
+
+    out_dir = Path(args.out)
+    if not out_dir.is_dir():
+        raise SqslabError(f"--out {out_dir} is not a folder: give the folder `sqslab tutorial` wrote "
+                          f"(default {HANDOUTS})")
+    return 0 if printed.write_pdf(out_dir, nav.series(NOTEBOOKS)) is not None else 1
+
+
 def _record(args) -> int:
 
     from sqslab import target
@@ -322,13 +338,18 @@ def build_parser() -> argparse.ArgumentParser:
     stack_args(td, bucket=True)
     td.set_defaults(func=_teardown)
 
-    tut = sub.add_parser("tutorial", help="execute the notebook series and write HTML handouts")
+    tut = sub.add_parser("tutorial", help="execute the notebook series and write HTML handouts and a PDF")
     tut.add_argument("--profile", choices=["article", "quick"], default="article",
                      help="article: 90 s / 20 s as in the article; quick: 6 s / 2 s")
     tut.add_argument("--out", default=str(HANDOUTS))
     tut.add_argument("--target", choices=["offline", "aws"], default=None)
     tut.add_argument("--only", action="append", help="run only this notebook (repeatable), e.g. 02_invoke")
     tut.set_defaults(func=_tutorial)
+
+    pdf = sub.add_parser("pdf", help="print the executed series of --out again as one PDF, without running it "
+                                     "(sqslab.pdf; needs Chromium)")
+    pdf.add_argument("--out", default=str(HANDOUTS), help="the folder `sqslab tutorial` wrote (default build/handouts)")
+    pdf.set_defaults(func=_pdf)
 
     rec = sub.add_parser("record", help="run the article's sequence offline and export its logs (data/recorded/)")
     rec.add_argument("--out", default=str(RECORDING))

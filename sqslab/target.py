@@ -27,12 +27,12 @@ import os
 import threading
 from dataclasses import dataclass
 
+from sqslab.base import account
 from sqslab.base.errors import SqslabError
-from sqslab.offline.auth import identity
 
 TARGETS = ("offline", "aws")
-OFFLINE_REGION = identity.REGION
-OFFLINE_ACCOUNT = identity.ACCOUNT
+OFFLINE_REGION = account.REGION
+OFFLINE_ACCOUNT = account.ACCOUNT
 
 
 @dataclass(frozen=True)
@@ -163,9 +163,11 @@ def offline_botocore_session(region: str = OFFLINE_REGION):
     return session
 
 
-def offline_credentials() -> identity.Credentials:
+def offline_credentials():
     """The offline server's credentials (of the state directory in use: ``$SQSLAB_HOME``),
-    made there if no server has started in it yet (it will read the same file)."""
+    made there if no server has started in it yet (it will read the same file):
+    an :class:`sqslab.offline.auth.identity.Credentials`."""
+    from sqslab.offline.auth import identity
     from sqslab.offline.server import control as server
 
     return identity.ensure_credentials(server.state_dir())

@@ -133,13 +133,16 @@ def _one_line_errors() -> None:
 
 
 def versions(target_name: str) -> str:
+    """The versions line; the emulator's moto is named from its installed metadata, not imported
+    (the notebook's kernel never loads the emulator)."""
+    from importlib.metadata import version
+
     import boto3
-    import moto
 
     import sqslab
 
     return (f"sqslab {sqslab.__version__} · target **{target_name}** · Python {platform.python_version()} · "
-            f"boto3 {boto3.__version__} · moto {moto.__version__} (offline emulator)")
+            f"boto3 {boto3.__version__} · moto {version('moto')} (offline emulator)")
 
 
 def show_versions(target_name: str) -> None:

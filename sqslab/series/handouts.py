@@ -31,7 +31,7 @@ _PRINT_CSS = """
 }
 @media print {
   .jp-OutputArea-output, .jp-OutputArea-output img, .jp-RenderedImage, figure { break-inside: avoid; }
-  pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+  pre, .jp-OutputArea-output .highlight pre { white-space: pre-wrap; overflow-wrap: anywhere; }
   .jp-Cell:has(.celltag_navigation), .celltag_navigation { display: none; }
 }
 """
@@ -53,14 +53,24 @@ def link_handouts(page: str, names: list[str]) -> str:
     return pattern.sub(r"\1\2.html", page)
 
 
-def _navigation_preprocessor():
+def _is_navigation(cell) -> bool:
+    return cell.cell_type == "markdown" and cell.source.startswith(nav.MARK)
+
+
+def _navigation_preprocessor(keep: bool = True):
     from nbconvert.preprocessors import Preprocessor
 
     class Navigation(Preprocessor):
-        """Tags the navigation cells (hidden in print) and sends their "Contents" to index.html."""
+        """Tags the navigation cells (hidden in print) and sends their "Contents" to index.html;
+        without ``keep``, leaves them out."""
+
+        def preprocess(self, nb, resources):
+            if not keep:
+                nb.cells = [cell for cell in nb.cells if not _is_navigation(cell)]
+            return super().preprocess(nb, resources)
 
         def preprocess_cell(self, cell, resources, index):
-            if cell.cell_type == "markdown" and cell.source.startswith(nav.MARK):
+            if _is_navigation(cell):
                 cell.source = cell.source.replace(f"[Contents]({nav.INDEX})", f"[Contents]({INDEX})")
                 tags = cell.metadata.setdefault("tags", [])
                 if "navigation" not in tags:
@@ -70,8 +80,9 @@ def _navigation_preprocessor():
     return Navigation()
 
 
-def export(nb, names: list[str]) -> str:
-    """A notebook node as a handout page: images embedded, the Colab install cell left out.
+def export(nb, names: list[str], navigation: bool = True) -> str:
+    """A notebook node as a handout page: images embedded, the Colab install cell left out, and
+    the navigation cells too without ``navigation`` (the printed series: sqslab.series.printed).
     The node is left as it is (nbconvert preprocesses a copy)."""
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
@@ -81,7 +92,7 @@ def export(nb, names: list[str]) -> str:
                             template_file="handout.html.j2")
     exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={"colab"}),
                                    enabled=True)
-    exporter.register_preprocessor(_navigation_preprocessor(), enabled=True)
+    exporter.register_preprocessor(_navigation_preprocessor(keep=navigation), enabled=True)
     resources = {"metadata": {"name": nav.title_in(nb, "Handout")}}  # the page's <title>
     body, _ = exporter.from_notebook_node(nb, resources=resources)
     return link_handouts(body, names)

@@ -183,6 +183,10 @@ def run(profile: str = "article", out_dir: Path = HANDOUTS, target: str = "offli
         if started_here:
             server.stop()
     index = handouts.write_index(out_dir, notebooks(), records, profile=profile)
+    if not only:  # the whole series as one PDF, sqslab.pdf; a run of some notebooks leaves it as it was
+        from sqslab.series import printed
+
+        printed.write_pdf(out_dir, notebooks(), records, profile=profile, say=say)
     failed = [r for r in records if r["error"]]
     total = sum(r["seconds"] for r in records)
     say(f"handouts in {out_dir} ({len(records)} notebooks, {total:.0f} s); contents: {index}")

@@ -30,6 +30,12 @@ _SLOW = "timeline.windows(slow)"
 
 _BEAT = "timeline.windows(beat)"
 
+# The emulator's modules, moto and cfn-lint, as far as a chapter's kernel loaded them: none. The kernel
+# finds, starts and signs in to the offline server (sqslab.offline.server, .auth.identity, .auth.sigv4),
+# and nothing more of the emulator; cfn-lint loads only where 01 validates a template.
+EMULATOR_IN_KERNEL = ('sorted(m for m in __import__("sys").modules if m.startswith(("moto", "cfnlint", '
+                      '"sqslab.offline.awslambda", "sqslab.offline.iam", "sqslab.offline.patches", "sqslab.offline.sqs")))')
+
 INSPECT = {
     "00_index": {"target": "lab.target.name", "visibility_timeout_s": "lab.visibility_timeout", "wait_s": "lab.wait"},
     "01_deploy": {
@@ -48,6 +54,7 @@ INSPECT = {
         "function3_at_once": "len(hidden.body)", "function3_at_once_s": "round(hidden.duration_ms / 1000, 2)",
         "function3_after_timeout": "len(deleted.body)", "function3_after_matches": "sorted(deleted.body) == sent_ids",
         "function2_last": "len(empty.body)", "function2_last_s": "round(empty.duration_ms / 1000, 2)",
+        "emulator_in_kernel": EMULATOR_IN_KERNEL,
     },
     "03_visibility_timeout": {
         "messages": 'int(windows["message_id"].nunique())',
@@ -147,6 +154,7 @@ INSPECT = {
     "10_concurrency_and_throttling": {
         "burst_first": 'int(batches.loc[batches["start_s"] < 0.1, "running"].max())',
         "burst_peak": 'int(batches["running"].max())', "burst_batches": "len(batches)",
+        "emulator_in_kernel": EMULATOR_IN_KERNEL,
         "environments": 'int(batches["stream"].nunique())',
         "table": 'table[["processed", "dead_letters"]].values.tolist()',
         "throttled": '[throttled["Error"]["Code"], throttled["ResponseMetadata"]["HTTPStatusCode"], throttled["Reason"], throttled["ResponseMetadata"]["RetryAttempts"]]',
@@ -291,6 +299,80 @@ def test_handouts_open_offline_in_a_browser(executed, tmp_path):
     assert all((tmp_path / f"{name}.png").stat().st_size > 10_000 for name in shots)
 
 
+def test_the_series_prints_as_one_pdf(executed, tmp_path):
+    """The executed series as one PDF (sqslab.series.printed): it opens; a title page, a contents page
+    whose page numbers are where the chapters start, every chapter from a page of its own with its title;
+    every figure of the handouts drawn once (none split across two pages); page numbers in the footer;
+    no navigation or Colab cell; pages that render."""
+    import shutil
+    import subprocess
+
+    from sqslab.series import printed
+
+    poppler = [shutil.which(tool) for tool in ("pdfinfo", "pdftotext", "pdfimages", "pdftoppm")]
+    missing = None
+    if printed.chromium() is None:
+        missing = f"printing the series needs Chromium ({printed.CHROMIUM}): install it with `{printed.INSTALL}`"
+    elif None in poppler:
+        missing = "reading the PDF needs poppler-utils: install it with `sudo apt-get install poppler-utils`"
+    if missing:
+        if os.environ.get("SQSLAB_REQUIRE_BROWSER") == "1":
+            pytest.fail(missing)
+        pytest.skip(missing)
+    for rec in executed.values():
+        shutil.copy(rec["ipynb"], tmp_path / rec["ipynb"].name)
+    said = []
+    pdf = printed.write_pdf(tmp_path, NOTEBOOKS, list(executed.values()), profile="quick", say=said.append)
+    assert pdf == tmp_path / "sqslab.pdf" and len(said) == 1, said
+    said_pages = int(re.fullmatch(rf"the series as one PDF: {re.escape(str(pdf))} \((\d+) pages, \d+ s\)",
+                                  said[0]).group(1))
+
+    def run(*args) -> str:
+        done = subprocess.run(args, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, f"{args[0]}: {done.stderr.strip()}"
+        return done.stdout
+
+    info = run("pdfinfo", str(pdf))
+    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
+    assert pages == said_pages and pages >= 2 + len(NOTEBOOKS)
+    assert re.search(r"^Title:\s+" + re.escape(nav.title_of(NOTEBOOKS[0])), info, re.M)
+    texts = run("pdftotext", "-enc", "UTF-8", str(pdf), "-").split("\f")[:pages]
+    lines = [[line.strip() for line in text.splitlines() if line.strip()] for text in texts]
+    flat = [" ".join(text.split()) for text in texts]
+
+    def squashed(text: str) -> str:  # a title as printed: wrapped, and a hyphen at a line's end dropped
+        return re.sub(r"[\s-]+", "", text)
+    # the title page: the series' title, the run's date and profile; no page number
+    assert squashed(nav.title_of(NOTEBOOKS[0])) in squashed(texts[0])
+    assert re.search(r"Run \d{4}-\d\d-\d\d · quick profile · 13 chapters", flat[0]), flat[0]
+    assert "1" not in lines[0]
+    # each chapter from a page of its own (its named destination), its label first and its title there;
+    # the contents page lists those pages, in order
+    dests = run("pdfinfo", "-dests", str(pdf))
+    starts = {name: int(page) for page, name in re.findall(r"^\s*(\d+) \[.*\] \"(\d\d_[a-z_]+)\"$", dests, re.M)}
+    assert list(starts) == [p.stem for p in NOTEBOOKS], dests
+    assert sorted(starts.values()) == list(starts.values()) and len(set(starts.values())) == len(starts), starts
+    for p in NOTEBOOKS:
+        page = starts[p.stem]
+        assert lines[page - 1][0] == f"{p.stem}.ipynb", (p.stem, lines[page - 1][:3])
+        assert squashed(nav.title_of(p)) in squashed(texts[page - 1]), p.stem
+    assert lines[1][0] == "Contents"
+    assert [int(x) for x in lines[1] if x.isdigit()] == [starts[p.stem] for p in NOTEBOOKS] + [2]
+    # page numbers in the footer, from the contents page on
+    assert [i + 1 for i, page in enumerate(lines[1:], start=1) if str(i + 1) not in page] == []
+    # the handouts' navigation and Colab cell are not printed
+    assert not any("| Contents |" in text or "in Colab" in text or "Open this notebook in" in text for text in flat)
+    # every figure of the handouts, each drawn once: none split across two pages
+    images = [row.split() for row in run("pdfimages", "-list", str(pdf)).splitlines()[2:]]
+    drawn = [int(row[0]) for row in images if row[2] == "image"]
+    assert len(drawn) == sum(figures(executed, p.name) for p in NOTEBOOKS)
+    # the title page and a page with a figure render
+    for page in (1, drawn[0]):
+        run("pdftoppm", "-r", "60", "-f", str(page), "-l", str(page), "-png", str(pdf), str(tmp_path / "page"))
+    rendered = sorted(tmp_path.glob("page-*.png"))
+    assert len(rendered) == 2 and all(png.stat().st_size > 5_000 for png in rendered), rendered
+
+
 def test_index_and_deploy(executed):
     assert figures(executed, "00_index.ipynb") >= 1
     o = obs(executed, "01_deploy.ipynb")
@@ -313,6 +395,7 @@ def test_invoke_shows_the_articles_observations(executed):
     assert o["function3_at_once"] == 0 and o["function3_at_once_s"] == pytest.approx(2, abs=0.5)
     assert o["function3_after_timeout"] == 2 and o["function3_after_matches"]
     assert o["function2_last"] == 0 and o["function2_last_s"] == pytest.approx(2, abs=0.5)
+    assert o["emulator_in_kernel"] == [], "the chapter's kernel loaded the emulator"
 
 
 def test_visibility_timeout_timeline(executed):
@@ -478,6 +561,7 @@ def test_concurrency_and_throttling(executed):
     lambda-sqs-scaling (the mapping does not account for reserved concurrency: throttled messages reach the
     dead-letter queue unprocessed; MaximumConcurrency fixes it); Invoke, Errors (429 and its Reason)."""
     o = obs(executed, "10_concurrency_and_throttling.ipynb")
+    assert o["emulator_in_kernel"] == [], "the chapter's kernel loaded the emulator"
     # five to start (a loaded machine's cold starts let a batch or two begun later log their start early)
     assert o["burst_batches"] == 30 and o["burst_first"] <= 5 + 2 and 5 < o["burst_peak"]
     assert o["environments"] >= o["burst_peak"]

@@ -19,10 +19,9 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqslab.base.account import ACCOUNT, REGION  # noqa: F401 (the emulator's callers read them here)
 from sqslab.base.errors import SqslabError
 
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
 CREDENTIALS_FILE = "credentials"
 
 # Variables that would carry a real identity into offline tools: unset, not emptied.

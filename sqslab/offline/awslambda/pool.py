@@ -7,7 +7,8 @@
   invoke that finds every environment busy start a new one (a cold start).
 - Idle environments are capped per function and in all, and stopped after
   ``SQSLAB_IDLE_TTL_S`` seconds (900 by default), since Lambda reclaims idle
-  environments too; beyond the total cap, those idle longest go first.
+  environments too; beyond the total cap, those idle longest go first. A cold
+  start stops the idle environments beyond :data:`IDLE_AT_COLD_START` first.
 - Deployment packages are unpacked once per code digest under the state
   directory; a function's layers are unpacked in its order into one directory
   per set of layer versions (Lambda's ``/opt``: a later layer's file replaces an
@@ -32,6 +33,10 @@ from sqslab.offline.awslambda.environment import Environment, FunctionSpec
 
 MAX_IDLE_PER_FUNCTION = 8
 MAX_IDLE_TOTAL = 32  # beyond this, the environments idle longest are stopped first
+# A cold start first stops the idle environments beyond this many, longest idle first: a new
+# function's work (the next chapter's) takes the place of what waits idle (the last chapter's),
+# so one learner's environments stay few. Lambda reclaims idle environments too, by no rule it documents.
+IDLE_AT_COLD_START = 4
 
 
 class Pool:
@@ -118,6 +123,13 @@ class Pool:
             env.kill()
         if found is not None:
             return found, False
+        with self._lock:  # a cold start: what waits idle longest makes room first
+            idle = sorted((e for pool in self._idle.values() for e in pool), key=lambda e: e.idle_since)
+            room = idle[: max(0, len(idle) - IDLE_AT_COLD_START)]
+            for e in room:
+                self._idle[e.spec.arn].remove(e)
+        for e in room:
+            e.kill()
         env = Environment(spec, self.task_root(spec, code), self.endpoint_url, self.home_dir,
                           runtime_libs.ensure(self.state_dir), self.layer_paths(spec, list(layer_zips)))
         with self._lock:

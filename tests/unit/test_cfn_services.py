@@ -1,0 +1,50 @@
+"""The offline server's CloudFormation parser loads without the services the series does not
+deploy (patch cfn_models_of_series_services): EC2's models and those built on them, API Gateway's.
+Checked in a fresh interpreter, as the server process starts."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+INFRA = Path(__file__).resolve().parents[2] / "infra"
+
+
+def series_types() -> set[str]:
+    found = {m for path in INFRA.glob("*.yaml") for m in re.findall(r"Type: *(AWS::\w+::\w+)", path.read_text())}
+    assert "AWS::SQS::Queue" in found and len(found) >= 8
+    return found
+
+PROBE = r"""
+import json, sys
+from sqslab.offline import patches
+from sqslab.offline.patches.cloudformation import LEFT_OUT
+done = patches.apply_all()["cfn_models_of_series_services"]
+loaded_after_patches = sorted(s for s in LEFT_OUT if f"moto.{s}.models" in sys.modules)
+from moto.cloudformation import parsing
+from moto.cloudformation.parsing import get_model_map
+types = get_model_map()
+tagged = isinstance(object(), parsing.TaggedEC2Resource)
+ec2_loaded = "moto.ec2.models" in sys.modules
+ssm_regions = type(parsing.ssm_backends["123456789012"]).__name__   # an SSM parameter: moto.ssm loads then
+print(json.dumps({"done": done, "loaded": loaded_after_patches, "tagged": tagged, "ssm": ssm_regions,
+                  "ssm_loaded": "moto.ssm.models" in sys.modules, "ec2_loaded": ec2_loaded,
+                  "types": sorted(types)}))
+"""
+
+
+def test_cloudformation_parser_loads_without_the_services_left_out():
+    out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120, check=True)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["done"] == "CloudFormation's parser loaded without 12 services' models"
+    assert got["loaded"] == []
+    # every resource type of the series' templates is known, and the light services' too
+    assert series_types() <= set(got["types"])
+    assert {"AWS::KMS::Key", "AWS::Events::Rule", "AWS::Lambda::Permission"} <= set(got["types"])
+    assert not any(t.startswith(("AWS::EC2::", "AWS::RDS::", "AWS::ApiGateway::")) for t in got["types"])
+    # a stand-in's name loads the real module when it is used, and not before
+    assert got["tagged"] is False and got["ec2_loaded"] is False
+    assert got["ssm"] == "AccountSpecificBackend" and got["ssm_loaded"] is True
