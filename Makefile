@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.sqslab-installed
 
-.PHONY: tutorial handouts test test-unit test-slow bench soak lab clean venv
+.PHONY: tutorial handouts test test-unit test-slow bench workshop soak lab clean venv
 
 venv: $(STAMP)
 
@@ -45,6 +45,14 @@ test-slow: $(STAMP)
 ## Invoke latency (cold, warm) and long-poll timing, printed with medians.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_invoke.py && $(BIN)/python benchmarks/bench_event_source.py
+
+## Learners on one machine: each with its own offline server, running the quick series one
+## chapter at a time, each in a kernel of its own; their peak memory (PSS) and time, alone and
+## LEARNERS side by side (about 15 minutes for 4 on 2 cores). ONLY=05,06 for some chapters.
+LEARNERS ?= 4
+ONLY ?=
+workshop: $(STAMP)
+	$(BIN)/python benchmarks/bench_workshop.py --learners $(LEARNERS) $(if $(ONLY),--only $(ONLY),)
 
 ## A long mixed load (30 minutes) on an offline server of its own: the server's memory over
 ## it, and every message accounted for. MINUTES=5 for a shorter run.

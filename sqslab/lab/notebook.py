@@ -82,7 +82,8 @@ def check_notebook_parameters(target: str, stack_name: str, profile: str, visibi
 def setup(target: str, stack_name: str, profile: str, visibility_timeout=None, wait=None, deploy: bool = False,
           template: str = "single", **extra) -> Lab:
     """A notebook's setup, in one call: its parameters checked (see :func:`check_notebook_parameters`),
-    the offline emulator started if none is running, the stack deployed with these timings
+    the offline emulator started if none is running (and its idle execution environments, left by
+    earlier chapters, stopped: a learner holds one chapter's at a time), the stack deployed with these timings
     when ``deploy`` (nothing happens if it already is), and the versions in use shown.
 
     ``template="retries"``: the lab is the retries stack beside ``stack_name``
@@ -92,6 +93,10 @@ def setup(target: str, stack_name: str, profile: str, visibility_timeout=None, w
 
     vt, wt = check_notebook_parameters(target, stack_name, profile, visibility_timeout, wait, template, **extra)
     tgt = start_offline(target)
+    if tgt.offline:  # the execution environments earlier chapters left idle stop: one chapter's at a time
+        from sqslab.offline.server import control
+
+        control.reclaim_idle()
     if template == "retries":
         chosen = PROFILES[profile]
         lab = Lab(retries_stack_name(stack_name), tgt, profile=profile, visibility_timeout=vt, wait=wt,

@@ -291,6 +291,35 @@ def test_payload_not_json_serialisable(lam, clients, role_arn):
     assert json.loads(json.dumps(resp["body"]))  # a proper JSON error document
 
 
+def test_a_chapter_start_stops_the_idle_environments_and_only_the_learner_may_ask(lam, role_arn):
+    """Lambda may stop an idle environment at any time (its next invoke a cold start); offline a
+    chapter's setup asks the server to (control.reclaim_idle, README), with a POST signed by the
+    learner's credentials: unsigned, or signed with other keys, it is refused and stops nothing."""
+    import urllib.error
+    import urllib.request
+
+    from sqslab.offline.auth import sigv4
+    from sqslab.offline.server.info import RECLAIM_PATH
+
+    def cold(name) -> bool:
+        log = invoke(lam, name, LogType="Tail")["log"]
+        return parse_report(next(ln for ln in log.splitlines() if ln.startswith("REPORT")))["cold_start"]
+
+    name = make_function(lam, role_arn, "def handler(e, c):\n    return 1\n")
+    assert cold(name) and not cold(name)
+    url = server.status()["endpoint_url"] + RECLAIM_PATH
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    for headers in ({}, sigv4.sign("POST", url, access_key="AKIAOTHER", secret="other", region="us-east-1",
+                                   service="sqslab")):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            opener.open(urllib.request.Request(url, data=b"", headers=headers, method="POST"), timeout=5)
+        assert refused.value.code == 403
+    assert not cold(name), "a refused request stopped nothing"
+    assert server.reclaim_idle() >= 1
+    assert server.status()["runtime"]["environments"]["idle"] == 0
+    assert cold(name)
+
+
 def test_a_cold_start_stops_the_environments_idle_longest(lam, role_arn):
     """Lambda reclaims idle execution environments, by no rule it documents; offline a cold start
     first stops the idle environments beyond pool.IDLE_AT_COLD_START, longest idle first (README)."""

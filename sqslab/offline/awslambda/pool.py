@@ -163,6 +163,15 @@ class Pool:
             self._idle[e.spec.arn].remove(e)
         return doomed
 
+    def stop_idle(self) -> int:
+        """Stop every idle environment (their functions' next invokes are cold starts); how many."""
+        with self._lock:
+            idle = [e for pool in self._idle.values() for e in pool]
+            self._idle.clear()
+        for env in idle:
+            env.kill()
+        return len(idle)
+
     def describe(self) -> dict:
         with self._lock:
             idle = sum(len(p) for p in self._idle.values())

@@ -464,6 +464,12 @@ def describe() -> dict:
     return _SERVICE.describe() if _SERVICE else {"installed": False}
 
 
+def reclaim_idle() -> int:
+    """Stop the environments waiting idle, as Lambda may at any time: a learner's next chapter calls
+    this as it starts, so the last chapter's environments do not hold memory (README)."""
+    return _SERVICE.pool.stop_idle() if _SERVICE else 0
+
+
 def shutdown() -> None:
     if _SERVICE is not None:
         _SERVICE.shutdown()

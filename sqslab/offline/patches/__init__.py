@@ -56,6 +56,8 @@ PATCHES: tuple[Patch, ...] = (
           cloudformation.apply_lambda_layer_versions),
     Patch("iam_role_policy_json", "CloudFormation role policies stored as dict repr", iam.apply_role_policy_json),
     Patch("iam_role_managed_policies", "CloudFormation roles ignore ManagedPolicyArns", iam.apply_role_managed_policies),
+    Patch("iam_account_lookup_in_existing_partitions", "each request's account lookup makes an IAM backend per partition",
+          iam.apply_account_lookup_in_existing_partitions),
     Patch("lambda_env_strings", "environment values kept as int/bool", awslambda.apply_lambda_env_strings),
     Patch("lambda_local_runtime", "Lambda code runs only in Docker", awslambda.apply_lambda_local_runtime),
     Patch("sqs_no_push_on_send", "SendMessage runs the mapped function synchronously", sqs.apply_sqs_no_push_on_send),

@@ -33,6 +33,7 @@ from sqslab.base.errors import SqslabError
 from sqslab.offline.server.info import (  # noqa: F401 (callers read these here too)
     DEFAULT_PORT,
     HOST,
+    RECLAIM_PATH,
     STATUS_PATH,
     ServerInfo,
     check_port,
@@ -125,6 +126,29 @@ def _signed_status_headers(url: str) -> dict:
         return {}
     return sigv4.sign("GET", url, access_key=creds.access_key, secret=creds.secret_key,
                      region=identity.REGION, service="sqslab")
+
+
+def reclaim_idle(timeout: float = 10.0) -> int | None:
+    """Ask the running server to stop its idle execution environments (their functions' next invokes
+    are cold starts, as Lambda may make them at any time); how many it stopped, or None when no server
+    of this state directory runs. A chapter's setup calls it, so a learner holds one chapter's
+    environments at a time."""
+    from sqslab.offline.auth import identity, sigv4
+
+    info = read_state()
+    if info is None or not _pid_alive(info.pid):
+        return None
+    url = info.endpoint_url + RECLAIM_PATH
+    try:
+        creds = identity.load_credentials(state_dir())
+        headers = sigv4.sign("POST", url, access_key=creds.access_key, secret=creds.secret_key,
+                             region=identity.REGION, service="sqslab")
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never a proxy
+        request = urllib.request.Request(url, data=b"", headers=headers, method="POST")
+        with opener.open(request, timeout=timeout) as resp:
+            return int(json.loads(resp.read().decode()).get("stopped", 0))
+    except (SqslabError, OSError, ValueError, urllib.error.URLError):
+        return None
 
 
 def probe(info: ServerInfo, timeout: float = PROBE_TIMEOUT_S) -> dict | None:

@@ -14,6 +14,8 @@ from sqslab.base.errors import SqslabError
 HOST = "127.0.0.1"
 DEFAULT_PORT = 5151
 STATUS_PATH = "/_sqslab/status"
+# A signed POST (the learner's credentials only) stops the execution environments waiting idle.
+RECLAIM_PATH = "/_sqslab/reclaim-idle"
 
 
 def state_dir() -> Path:

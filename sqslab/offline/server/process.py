@@ -25,7 +25,16 @@ import time
 from dataclasses import asdict
 
 from sqslab.base.errors import SqslabError
-from sqslab.offline.server.info import DEFAULT_PORT, HOST, STATUS_PATH, ServerInfo, read_state, state_dir, state_file
+from sqslab.offline.server.info import (
+    DEFAULT_PORT,
+    HOST,
+    RECLAIM_PATH,
+    STATUS_PATH,
+    ServerInfo,
+    read_state,
+    state_dir,
+    state_file,
+)
 
 
 def _say(msg: str) -> None:
@@ -138,13 +147,22 @@ _STATUS: dict = {}
 
 
 def _with_status(app):
-    """Wrap moto's WSGI app with one read-only route: this server's status.
+    """Wrap moto's WSGI app with the emulator's two routes: this server's status (read-only), and,
+    for a POST signed with the learner's credentials, stopping the idle execution environments.
 
     Unsigned (no principal), it says the server's pid and nothing else: what ``ps``
     shows anyone, enough to tell this server from another program on the port. The
     whole report (state directory, functions, counts) needs a signed request."""
 
     def wrapped(environ, start_response):
+        principal = environ.get("sqslab.principal")
+        if (environ.get("PATH_INFO") == RECLAIM_PATH and environ.get("REQUEST_METHOD") == "POST"
+                and getattr(principal, "kind", None) == "learner"):
+            from sqslab.offline.awslambda import service as lambda_service
+
+            body = json.dumps({"stopped": lambda_service.reclaim_idle()}).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
         if environ.get("PATH_INFO") == STATUS_PATH:
             from sqslab.offline import patches
             from sqslab.offline.awslambda import event_source

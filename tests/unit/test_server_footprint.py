@@ -1,6 +1,7 @@
-"""The offline server's CloudFormation parser loads without the services the series does not
-deploy (patch cfn_models_of_series_services): EC2's models and those built on them, API Gateway's.
-Checked in a fresh interpreter, as the server process starts."""
+"""What the offline server holds: its CloudFormation parser loads without the services the series
+does not deploy (patch cfn_models_of_series_services: EC2's models and those built on them, API
+Gateway's), and finding a request's account makes no IAM backend (patch
+iam_account_lookup_in_existing_partitions). Checked in a fresh interpreter, as the server starts."""
 
 from __future__ import annotations
 
@@ -48,3 +49,31 @@ def test_cloudformation_parser_loads_without_the_services_left_out():
     # a stand-in's name loads the real module when it is used, and not before
     assert got["tagged"] is False and got["ec2_loaded"] is False
     assert got["ssm"] == "AccountSpecificBackend" and got["ssm_loaded"] is True
+
+
+ACCOUNT_PROBE = r"""
+import json
+from sqslab.offline import patches
+patches.apply_all()
+from moto.iam import models
+iam = models.iam_backends["111122223333"]["aws"]          # one account's backend in the aws partition
+key = iam.create_access_key(iam.create_user("u", "/", None).name)
+before = {a: sorted(acct.keys()) for a, acct in models.iam_backends.items()}
+found = models.get_account_id_from(key.access_key_id)
+unknown = models.get_account_id_from("AKIANOTAKEY000000000")
+after = {a: sorted(acct.keys()) for a, acct in models.iam_backends.items()}
+print(json.dumps({"found": found, "unknown": unknown, "before": before, "after": after,
+                  "default": models.DEFAULT_ACCOUNT_ID}))
+"""
+
+
+def test_a_requests_account_is_found_without_making_iam_backends():
+    """IAM, access keys: a key belongs to one account. moto's lookup read every partition's IAM
+    backend of every account, making each (a copy of AWS's managed policies) on the way."""
+    out = subprocess.run([sys.executable, "-c", ACCOUNT_PROBE], capture_output=True, text=True, timeout=120,
+                         check=True)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["found"] == "111122223333"
+    assert got["unknown"] == got["default"]
+    assert got["after"] == got["before"] == {"111122223333": ["aws"]}
+
