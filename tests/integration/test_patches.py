@@ -210,3 +210,40 @@ def test_a_stack_carries_a_layer_version_to_its_function(clients, lam, role_arn)
     assert lam.list_layer_versions(LayerName=name)["LayerVersions"] == []
     clients.s3.delete_object(Bucket=bucket, Key="layer.zip")
     clients.s3.delete_bucket(Bucket=bucket)
+
+
+def test_a_template_with_resource_types_offline_cloudformation_does_not_create_is_refused(clients):
+    """CloudFormation User Guide, template anatomy (Resources: Type); CreateStack refuses a template whose
+    types it does not know: "Template format error: Unrecognized resource types: [...]". moto skipped
+    such a resource and completed the stack without it; offline they are refused (patch
+    cfn_unknown_types_refused) at CreateStack, UpdateStack and CreateChangeSet, before anything is made."""
+    from botocore.exceptions import ClientError
+
+    cfn, sqs = clients.cloudformation, clients.sqs
+    name = f"unknown-{uuid.uuid4().hex[:8]}"
+    queue = {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{name}-q"}}
+    policy = {"Type": "AWS::SQS::QueuePolicy", "Properties": {"Queues": [{"Ref": "Q"}], "PolicyDocument": {
+        "Version": "2012-10-17", "Statement": []}}}
+    vpc = {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}}
+
+    def refused(call, **kwargs):
+        with pytest.raises(ClientError) as err:
+            call(**kwargs)
+        assert err.value.response["Error"]["Code"] == "ValidationError"
+        return err.value.response["Error"]["Message"]
+
+    message = refused(cfn.create_stack, StackName=name,
+                      TemplateBody=json.dumps({"Resources": {"Q": queue, "P": policy, "V": vpc}}))
+    assert message.startswith("Template format error: Unrecognized resource types: [AWS::EC2::VPC, AWS::SQS::QueuePolicy]")
+    assert f"{name}-q" not in " ".join(sqs.list_queues(QueueNamePrefix=name).get("QueueUrls", []))
+    with pytest.raises(ClientError):
+        cfn.describe_stacks(StackName=name)
+    cfn.create_stack(StackName=name, TemplateBody=json.dumps({"Resources": {"Q": queue}}))
+    try:
+        assert "QueuePolicy" in refused(cfn.update_stack, StackName=name,
+                                        TemplateBody=json.dumps({"Resources": {"Q": queue, "P": policy}}))
+        assert "QueuePolicy" in refused(cfn.create_change_set, StackName=name, ChangeSetName="more",
+                                        TemplateBody=json.dumps({"Resources": {"Q": queue, "P": policy}}))
+        assert [r["LogicalResourceId"] for r in cfn.describe_stack_resources(StackName=name)["StackResources"]] == ["Q"]
+    finally:
+        cfn.delete_stack(StackName=name)

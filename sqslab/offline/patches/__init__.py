@@ -38,6 +38,8 @@ PATCHES: tuple[Patch, ...] = (
     Patch("dispatch_action_one_reading", "an Action parameter overrides X-Amz-Target and Lambda's route",
           dispatch.apply_dispatch_action_one_reading),
     Patch("dispatch_checked", "requests are dispatched unchecked (roles, ambiguity)", dispatch.apply_dispatch_checked),
+    Patch("cfn_unknown_types_refused", "a resource of a type moto lacks is skipped: the stack completes without it",
+          cloudformation.apply_unknown_types_refused),
     Patch("cfn_getatt_short_form", "YAML !GetAtt split on every dot", cloudformation.apply_getatt_short_form),
     Patch("cfn_nested_stack_outputs", "Stack has no get_cfn_attribute", cloudformation.apply_nested_stack_outputs),
     Patch("cfn_create_failure_rolls_back", "a failed resource escapes CreateStack",
