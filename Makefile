@@ -48,7 +48,7 @@ bench: $(STAMP)
 
 ## Learners on one machine: each with its own offline server, running the quick series one
 ## chapter at a time, each in a kernel of its own; their peak memory (PSS) and time, alone and
-## LEARNERS side by side (about 15 minutes for 4 on 2 cores). ONLY=05,06 for some chapters.
+## LEARNERS side by side (about 8 minutes for 4 on 2 cores). ONLY=05,06 for some chapters.
 LEARNERS ?= 4
 ONLY ?=
 workshop: $(STAMP)
