@@ -90,7 +90,7 @@ def report_authentication(tgt, warm: list[float], sends: list[float], roundtrips
     from sqslab.offline.server import control as server
 
     url = tgt.endpoint_url + server.STATUS_PATH
-    auth = server._http_get_json(url, headers=server._signed_status_headers(url)).get("auth", {})
+    auth = server._http_json(url, headers=server._signed_headers(url)).get("auth", {})
     check_ms = auth.get("check_median_us", 0.0) / 1000
     policy_ms = auth.get("policy_median_us", 0.0) / 1000
     print(f"{'signature check per request (server side)':<44} n={auth.get('passed', 0):<4} median "

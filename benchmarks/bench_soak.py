@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import random
-import socket
 import sys
 import tempfile
 import textwrap
@@ -52,12 +51,6 @@ CONSUMER = textwrap.dedent('''
 ECHO = "def handler(event, context):\n    return event\n"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def rss_mb(pid: int) -> float:
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -73,6 +66,8 @@ def main(argv=None) -> int:
     parser.add_argument("--send-per-s", type=float, default=20.0, help="to the mapped queue")
     args = parser.parse_args(argv)
     os.environ["SQSLAB_HOME"] = tempfile.mkdtemp(prefix="sqslab-soak-")
+    from common import free_port
+
     os.environ["SQSLAB_OFFLINE_PORT"] = str(free_port())
 
     from common import BENCH_POLICY

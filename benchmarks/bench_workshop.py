@@ -25,13 +25,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+
+from common import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_S = 0.2
@@ -149,19 +150,13 @@ def run_learner(home: Path, port: int, profile: str, only: list[str] | None, out
 
 # ---------------------------------------------------------------- the benchmark
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Learner:
     def __init__(self, index: int, base: Path, profile: str, only: list[str] | None, verbose: bool = False):
         self.index = index
         self.home = base / f"learner{index}" / "home"
         self.out = base / f"learner{index}" / "out"
         self.out.mkdir(parents=True)
-        self.port = _free_port()
+        self.port = free_port()
         cmd = [sys.executable, __file__, "--one", "--home", str(self.home), "--port", str(self.port),
                "--out", str(self.out), "--profile", profile]
         if only:

@@ -3,6 +3,7 @@ and running against the offline server (started, and then stopped, if none was r
 
 from __future__ import annotations
 
+import socket
 import statistics
 
 # What the benchmarks' functions and mappings do, on the benchmarks' queues only
@@ -11,6 +12,13 @@ BENCH_POLICY = {"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Resource": "arn:aws:sqs:*:*:bench-*",
     "Action": ["sqs:GetQueueUrl", "sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage",
                "sqs:GetQueueAttributes"]}]}
+
+
+def free_port() -> int:
+    """A loopback port no one listens on now: a benchmark's offline server of its own."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def pct(values: list[float], q: float) -> float:

@@ -29,7 +29,7 @@ def server_status(endpoint_url: str) -> dict:
     from sqslab.offline.server import control as server
 
     url = endpoint_url + server.STATUS_PATH
-    return server._http_get_json(url, timeout=5, headers=server._signed_status_headers(url))
+    return server._http_json(url, timeout=5, headers=server._signed_headers(url))
 
 
 def report_of(log_text: str) -> dict:

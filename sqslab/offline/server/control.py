@@ -108,23 +108,25 @@ def _is_ours(info: ServerInfo) -> bool:
     return not info.token or f"--token={info.token}" in args
 
 
-def _http_get_json(url: str, timeout: float = 2.0, headers: dict | None = None) -> dict:
+def _http_json(url: str, timeout: float = 2.0, headers: dict | None = None, method: str = "GET") -> dict:
     # No proxy handler: a proxy in the environment must never see loopback traffic.
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(urllib.request.Request(url, headers=headers or {}), timeout=timeout) as resp:
+    data = b"" if method == "POST" else None
+    with opener.open(urllib.request.Request(url, data=data, headers=headers or {}, method=method),
+                     timeout=timeout) as resp:
         return json.loads(resp.read().decode())
 
 
-def _signed_status_headers(url: str) -> dict:
-    """Headers signing a GET of the status route with this state directory's credentials
-    (none when they cannot be read: the server then tells its pid only)."""
+def _signed_headers(url: str, method: str = "GET") -> dict:
+    """Headers signing a request to one of the server's own routes with this state directory's
+    credentials (none when they cannot be read: the status route then tells the pid only)."""
     from sqslab.offline.auth import identity, sigv4
 
     try:
         creds = identity.load_credentials(state_dir())
     except SqslabError:
         return {}
-    return sigv4.sign("GET", url, access_key=creds.access_key, secret=creds.secret_key,
+    return sigv4.sign(method, url, access_key=creds.access_key, secret=creds.secret_key,
                      region=identity.REGION, service="sqslab")
 
 
@@ -133,21 +135,13 @@ def reclaim_idle(timeout: float = 10.0) -> int | None:
     are cold starts, as Lambda may make them at any time); how many it stopped, or None when no server
     of this state directory runs. A chapter's setup calls it, so a learner holds one chapter's
     environments at a time."""
-    from sqslab.offline.auth import identity, sigv4
-
     info = read_state()
     if info is None or not _pid_alive(info.pid):
         return None
     url = info.endpoint_url + RECLAIM_PATH
     try:
-        creds = identity.load_credentials(state_dir())
-        headers = sigv4.sign("POST", url, access_key=creds.access_key, secret=creds.secret_key,
-                             region=identity.REGION, service="sqslab")
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never a proxy
-        request = urllib.request.Request(url, data=b"", headers=headers, method="POST")
-        with opener.open(request, timeout=timeout) as resp:
-            return int(json.loads(resp.read().decode()).get("stopped", 0))
-    except (SqslabError, OSError, ValueError, urllib.error.URLError):
+        return int(_http_json(url, timeout, _signed_headers(url, "POST"), method="POST").get("stopped", 0))
+    except (OSError, ValueError, urllib.error.URLError):
         return None
 
 
@@ -157,7 +151,7 @@ def probe(info: ServerInfo, timeout: float = PROBE_TIMEOUT_S) -> dict | None:
     The request is signed: the server answers an unsigned one with its pid only."""
     url = info.endpoint_url + STATUS_PATH
     try:
-        doc = _http_get_json(url, timeout=timeout, headers=_signed_status_headers(url))
+        doc = _http_json(url, timeout=timeout, headers=_signed_headers(url))
     except (OSError, ValueError, urllib.error.URLError):
         return None
     return doc if doc.get("pid") == info.pid else None
