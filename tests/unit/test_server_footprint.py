@@ -1,7 +1,8 @@
 """What the offline server holds: its CloudFormation parser loads without the services the series
 does not deploy (patch cfn_models_of_series_services: EC2's models and those built on them, API
-Gateway's), and finding a request's account makes no IAM backend (patch
-iam_account_lookup_in_existing_partitions). Checked in a fresh interpreter, as the server starts."""
+Gateway's), finding a request's account makes no IAM backend (patch
+iam_account_lookup_in_existing_partitions), and naming a service's regions keeps neither its
+model nor botocore's endpoint data (patch regions_without_service_models). Checked in a fresh interpreter, as the server starts."""
 
 from __future__ import annotations
 
@@ -77,3 +78,36 @@ def test_a_requests_account_is_found_without_making_iam_backends():
     assert got["unknown"] == got["default"]
     assert got["after"] == got["before"] == {"111122223333": ["aws"]}
 
+
+
+REGIONS_PROBE = r"""
+import json
+from sqslab.offline import patches
+patches.apply_all()
+from moto.core.base_backend import AccountSpecificBackend
+from moto.sqs.models import sqs_backends
+from moto.awslambda.models import lambda_backends
+from moto.logs.models import logs_backends
+from moto.ses.models import ses_backends
+made = {name: list(backends["123456789012"].regions)
+        for name, backends in (("sqs", sqs_backends), ("lambda", lambda_backends), ("logs", logs_backends),
+                               ("ses", ses_backends))}
+sessions_made = AccountSpecificBackend.get_session.cache_info().currsize
+import boto3
+session = boto3.Session()   # botocore's own answer, from a session of this probe's
+want = {name: [r for p in session.get_available_partitions() for r in session.get_available_regions(name, partition_name=p)]
+        for name in made}
+print(json.dumps({"made": made, "want": want, "sessions_made": sessions_made}))
+"""
+
+
+def test_a_services_regions_are_botocores_without_keeping_its_session():
+    """moto makes a backend per region botocore lists for the service, every partition in turn. The
+    regions are the same (SES, whose endpoint prefix is "email", has fewer); no session is kept."""
+    out = subprocess.run([sys.executable, "-c", REGIONS_PROBE], capture_output=True, text=True, timeout=120,
+                         check=True)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["made"] == got["want"]
+    assert "us-east-1" in got["made"]["sqs"] and "cn-north-1" in got["made"]["sqs"]
+    assert 0 < len(got["made"]["ses"]) < len(got["made"]["sqs"])
+    assert got["sessions_made"] == 0

@@ -34,6 +34,8 @@ PATCHES: tuple[Patch, ...] = (
     # first: it stands in for services before anything loads CloudFormation's parser
     Patch("cfn_models_of_series_services", "CloudFormation's parser loads 30 services' models (EC2's 90 MB)",
           cloudformation.apply_models_of_series_services),
+    Patch("regions_without_service_models", "naming a service's regions keeps its whole model and the endpoint data",
+          core.apply_regions_without_service_models),
     Patch("models_untracked", "every model instance is kept for ever", core.apply_models_untracked),
     Patch("dispatch_action_one_reading", "an Action parameter overrides X-Amz-Target and Lambda's route",
           dispatch.apply_dispatch_action_one_reading),
