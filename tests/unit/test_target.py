@@ -49,3 +49,27 @@ def test_nothing_creates_a_client_at_import():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "0"
+
+
+def test_offline_sessions_resolve_every_service_as_botocore_does_with_a_fraction_of_its_data():
+    """An offline session's endpoint resolver holds each service's endpoint in the offline region
+    only; every service botocore knows resolves there exactly as with the whole endpoint data
+    (hostname, signing region and name, signature versions), FIPS and dual-stack too."""
+    import json
+
+    import botocore.session
+
+    whole = botocore.session.Session()._get_internal_component("endpoint_resolver")
+    offline = target.offline_botocore_session()._get_internal_component("endpoint_resolver")
+    assert offline is target.offline_botocore_session()._get_internal_component("endpoint_resolver")  # made once
+    services = sorted(whole._endpoint_data["partitions"][0]["services"])
+    assert len(services) > 200 and {"sqs", "lambda", "iam", "s3", "sns"} <= set(services)
+    for service in services:
+        for variant in ({}, {"use_fips_endpoint": True}, {"use_dualstack_endpoint": True}):
+            assert offline.construct_endpoint(service, target.OFFLINE_REGION, **variant) == \
+                whole.construct_endpoint(service, target.OFFLINE_REGION, **variant), (service, variant)
+    # IAM is global: its partition endpoint is kept
+    assert offline.construct_endpoint("iam", target.OFFLINE_REGION)["hostname"] == "iam.amazonaws.com"
+    sqs_endpoints = offline._endpoint_data["partitions"][0]["services"]["sqs"]["endpoints"]
+    assert list(sqs_endpoints) == [target.OFFLINE_REGION]
+    assert len(json.dumps(offline._endpoint_data)) < len(json.dumps(whole._endpoint_data)) / 3
