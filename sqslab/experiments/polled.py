@@ -113,12 +113,12 @@ def watch_queue(sqs, queue_url: str, until: int, timeout: float, say=print) -> l
 
 def start_clean(lab, queues: dict[str, str] | None = None) -> None:
     """Empty a chapter's queues (name -> URL; by default the stack's queue and dead-letter queue)
-    of messages left over from an earlier run."""
+    of the messages an earlier run, or an earlier section of the page, left in them."""
     sqs = lab.client("sqs")
     queues = queues or {lab.queue_name: lab.queue_url, lab.dead_letter_queue_name: lab.dead_letter_queue_url}
     found = {name: empty_queue(sqs, url) for name, url in queues.items()}
     held = ", ".join(f"{name} {n}" for name, n in found.items())
-    print(f"messages left from earlier runs: {held}; {'both queues are' if len(found) == 2 else 'all are'} empty now")
+    print(f"messages already there: {held}; {'both queues are' if len(found) == 2 else 'all are'} empty now")
 
 
 def sweep_table(runs: dict, sent: int) -> pd.DataFrame:
