@@ -2,7 +2,7 @@
 does not deploy (patch cfn_models_of_series_services: EC2's models and those built on them, API
 Gateway's), finding a request's account makes no IAM backend (patch
 iam_account_lookup_in_existing_partitions), and naming a service's regions keeps neither its
-model nor botocore's endpoint data (patch regions_without_service_models). Checked in a fresh interpreter, as the server starts."""
+model nor botocore's endpoint data (patch regions_without_service_models, sqslab.offline.regions). Checked in a fresh interpreter, as the server starts."""
 
 from __future__ import annotations
 
@@ -93,11 +93,15 @@ made = {name: list(backends["123456789012"].regions)
         for name, backends in (("sqs", sqs_backends), ("lambda", lambda_backends), ("logs", logs_backends),
                                ("ses", ses_backends))}
 sessions_made = AccountSpecificBackend.get_session.cache_info().currsize
+from sqslab.offline.auth.middleware import valid_regions
+from botocore.loaders import create_loader
+every_region = sorted(r for p in create_loader().load_data("endpoints")["partitions"] for r in p["regions"])
 import boto3
 session = boto3.Session()   # botocore's own answer, from a session of this probe's
 want = {name: [r for p in session.get_available_partitions() for r in session.get_available_regions(name, partition_name=p)]
         for name in made}
-print(json.dumps({"made": made, "want": want, "sessions_made": sessions_made}))
+print(json.dumps({"made": made, "want": want, "sessions_made": sessions_made,
+                  "valid": sorted(valid_regions()), "every_region": every_region}))
 """
 
 
@@ -111,3 +115,5 @@ def test_a_services_regions_are_botocores_without_keeping_its_session():
     assert "us-east-1" in got["made"]["sqs"] and "cn-north-1" in got["made"]["sqs"]
     assert 0 < len(got["made"]["ses"]) < len(got["made"]["sqs"])
     assert got["sessions_made"] == 0
+    # the signature check's regions (a request signed for another is refused) come from the same table
+    assert got["valid"] == got["every_region"] and "us-gov-west-1" in got["valid"]

@@ -71,13 +71,12 @@ _REGIONS: dict[str, frozenset] = {}
 
 
 def valid_regions() -> frozenset:
-    """Every region of every partition botocore knows (its endpoints data), cached."""
+    """Every region of every partition botocore knows (:mod:`sqslab.offline.regions`), cached."""
     found = _REGIONS.get("all")
     if found is None:
-        from botocore.loaders import create_loader  # botocore's data only: no configuration file is read
+        from sqslab.offline import regions
 
-        data = create_loader().load_data("endpoints")
-        found = _REGIONS["all"] = frozenset(r for p in data.get("partitions", []) for r in p.get("regions", {}))
+        found = _REGIONS["all"] = regions.TABLE.all_regions()
     return found
 
 
