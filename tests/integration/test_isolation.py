@@ -90,7 +90,8 @@ def test_the_users_aws_setup_is_never_opened_nor_held(own_home, tmp_path):
         name = make_function(lam, role, READ_SERVER_ENVIRON)
         environ = invoke(lam, name)["body"]
         assert "AWS_EC2_METADATA_DISABLED=true" in environ, "the handler read the server's environ"
-        assert "MALLOC_ARENA_MAX=2" in environ, "glibc keeps two arenas in the server (its memory, README)"
+        assert "MALLOC_ARENA_MAX=2" in environ, "glibc keeps two arenas in the server (its memory)"
+        assert "MALLOC_MMAP_THRESHOLD_=131072" in environ, "glibc returns large blocks when freed (its memory)"
         assert MARKER not in environ and "AKIAUSERKEY" not in environ and "nosuch" not in environ
         assert "10.255.255.1" not in environ and f"HOME={home}" not in environ
     finally:

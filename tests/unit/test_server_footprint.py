@@ -117,3 +117,33 @@ def test_a_services_regions_are_botocores_without_keeping_its_session():
     assert got["sessions_made"] == 0
     # the signature check's regions (a request signed for another is refused) come from the same table
     assert got["valid"] == got["every_region"] and "us-gov-west-1" in got["valid"]
+
+
+POLICIES_PROBE = r"""
+import json, os, sys
+os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"   # as the server sets it
+from sqslab.offline import patches
+patches.apply_all()
+from moto.iam import models
+held_after_patches = "moto.iam.aws_managed_policies" in sys.modules
+first = models.iam_backends["123456789012"]["aws"]
+basic = first.get_policy("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
+second = models.iam_backends["111122223333"]["aws"]          # another account parses the text again
+print(json.dumps({"held_after_patches": held_after_patches, "first": len(first.aws_managed_policies),
+                  "second": len(second.aws_managed_policies),
+                  "held": "moto.iam.aws_managed_policies" in sys.modules or models.aws_managed_policies_data is not None,
+                  "basic": json.loads(first.get_policy_version(basic.arn, basic.default_version_id).document)}))
+"""
+
+
+def test_aws_managed_policies_are_kept_parsed_not_as_their_text():
+    """IAM, AWS managed policies: they exist in every account (AWSLambdaBasicExecutionRole grants
+    CloudWatch Logs' CreateLogGroup, CreateLogStream and PutLogEvents). moto's 4.7 MB JSON text of
+    them is let go once an account's are parsed (patch iam_managed_policies_text_released)."""
+    out = subprocess.run([sys.executable, "-c", POLICIES_PROBE], capture_output=True, text=True, timeout=120,
+                         check=True)
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["held_after_patches"] is False and got["held"] is False
+    assert got["first"] == got["second"] > 1000
+    actions = {a for statement in got["basic"]["Statement"] for a in statement["Action"]}
+    assert {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"} <= actions

@@ -60,6 +60,8 @@ PATCHES: tuple[Patch, ...] = (
           cloudformation.apply_lambda_layer_versions),
     Patch("iam_role_policy_json", "CloudFormation role policies stored as dict repr", iam.apply_role_policy_json),
     Patch("iam_role_managed_policies", "CloudFormation roles ignore ManagedPolicyArns", iam.apply_role_managed_policies),
+    Patch("iam_managed_policies_text_released", "the managed policies' 4.7 MB JSON text is kept once parsed",
+          iam.apply_managed_policies_text_released),
     Patch("iam_account_lookup_in_existing_partitions", "each request's account lookup makes an IAM backend per partition",
           iam.apply_account_lookup_in_existing_partitions),
     Patch("lambda_env_strings", "environment values kept as int/bool", awslambda.apply_lambda_env_strings),

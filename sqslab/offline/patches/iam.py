@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 
-from sqslab.offline.patches.guards import mark_applied, original_of, require_attr
+from sqslab.offline.patches.guards import mark_applied, mismatch_error, original_of, require_attr
 
 
 # ---------------------------------------------------------------------------
@@ -100,3 +100,50 @@ def apply_account_lookup_in_existing_partitions() -> str:
     mark_applied(get_account_id_from, patch, original)
     models.get_account_id_from = get_account_id_from
     return "get_account_id_from looks in the partitions' backends that exist"
+
+
+# ---------------------------------------------------------------------------
+# iam_managed_policies_text_released
+# Upstream gap: AWS's managed policies (1,582 of them) come as one JSON text, a 4.7 MB
+# constant of moto.iam.aws_managed_policies that moto.iam.models imports by name. Each IAM
+# backend parses it into its policies, and the text stays in memory for the server's life
+# beside them. It is now imported for the parse and let go after it: the next backend (another
+# account's) imports it again.
+TEXT_MODULE = "moto.iam.aws_managed_policies"
+
+
+def apply_managed_policies_text_released() -> str:
+    import importlib
+    import sys
+    import threading
+
+    from moto.iam import models
+
+    patch = "iam_managed_policies_text_released"
+    original = original_of(models.IAMBackend, "_init_aws_policies", patch, ("self",))
+    if original is None:
+        return "already applied"
+    require_attr(models, "aws_managed_policies_data", patch)
+    if "aws_managed_policies_data" not in original.__code__.co_names:
+        raise mismatch_error(patch, "IAMBackend._init_aws_policies no longer reads aws_managed_policies_data")
+    lock = threading.Lock()
+
+    def release() -> None:
+        models.aws_managed_policies_data = None
+        sys.modules.pop(TEXT_MODULE, None)
+        package = sys.modules.get("moto.iam")
+        if package is not None and hasattr(package, "aws_managed_policies"):
+            delattr(package, "aws_managed_policies")
+
+    def _init_aws_policies(self):
+        with lock:
+            models.aws_managed_policies_data = importlib.import_module(TEXT_MODULE).aws_managed_policies_data
+            try:
+                return original(self)
+            finally:
+                release()
+
+    mark_applied(_init_aws_policies, patch, original)
+    models.IAMBackend._init_aws_policies = _init_aws_policies
+    release()
+    return "AWS's managed policies are parsed from their text, and the text let go"

@@ -356,6 +356,10 @@ def server_environment(base: dict[str, str] | None = None) -> dict[str, str]:
             # freed; the server's threads (one per request, per mapping, per batch) held about 14 MB
             # more at a chapter's peak than with two arenas (`make workshop`)
             "MALLOC_ARENA_MAX": "2",
+            # and a block of 128 KiB or more is mapped on its own and returned when freed: glibc's own
+            # threshold rises with the first such block freed, after which blocks that size (AWS's
+            # managed policies' text, a code package) stay in the heap once freed
+            "MALLOC_MMAP_THRESHOLD_": "131072",
         }
     )
     env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
