@@ -334,7 +334,8 @@ def server_environment(base: dict[str, str] | None = None) -> dict[str, str]:
     instance metadata service is off, and there are no credentials at all: moto's
     own boto3 sessions inside the server find nothing to read. The user's
     per-user site-packages stay importable (``PYTHONUSERBASE``) though HOME moves. glibc's malloc
-    keeps two arenas (``MALLOC_ARENA_MAX``), not one per thread."""
+    keeps two arenas (``MALLOC_ARENA_MAX``), not one per thread, and maps blocks of 128 KiB or more
+    on their own (``MALLOC_MMAP_THRESHOLD_``), so they are returned when freed."""
     import site
 
     source = os.environ if base is None else base
