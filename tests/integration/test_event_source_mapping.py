@@ -365,6 +365,22 @@ def test_filter_criteria_deliver_matching_messages_and_delete_the_rest_unseen(ma
     assert refused.value.response["Error"]["Code"] == "InvalidParameterValueException"
 
 
+def test_filtered_messages_take_no_place_in_a_batch(mapped):
+    """Lambda Developer Guide, invocation-eventfiltering: "If you're using batching windows, Lambda
+    applies your filter criteria to each new event to determine whether to add it to the current
+    batch": two kept orders among six messages make one batch of two (BatchSize 2), not batches
+    filled and then emptied by the filter."""
+    pattern = {"body": {"kind": ["order"]}}
+    m = mapped(visibility=5, timeout=3, BatchSize=2, MaximumBatchingWindowInSeconds=2,
+               FilterCriteria={"Filters": [{"Pattern": json.dumps(pattern)}]})
+    kinds = ["refund", "order", "refund", "refund", "order", "refund"]
+    m.sqs.send_message_batch(QueueUrl=m.url, Entries=[{"Id": str(i), "MessageBody": json.dumps({"kind": k, "n": i})}
+                                                       for i, k in enumerate(kinds)])
+    assert wait_until(lambda: m.count() == 0, 10), "every message processed or deleted"
+    time.sleep(0.5)
+    assert [sorted(json.loads(body)["n"] for body in bodies(b)) for b in m.batches()] == [[1, 4]]
+
+
 def test_disable_and_delete_stop_the_poller(mapped):
     """services-sqs-configure / UpdateEventSourceMapping, DeleteEventSourceMapping: the poller follows; State as Lambda reports it."""
     m = mapped()

@@ -284,8 +284,16 @@ class Poller:
                 break  # the role lost sqs:ReceiveMessage: what was read is processed, nothing more is read
             got = self._receive(queue, plan.want(len(texts)))
             full = False
+            # "If you're using batching windows, Lambda applies your filter criteria to each new event
+            # to determine whether to add it to the current batch" (invocation-eventfiltering): a
+            # message no filter keeps is deleted here, unseen, and takes no place in the batch.
+            filters = filtering.patterns(esm.filter_criteria)
             for message in got:
-                text = json.dumps(record(message, queue.queue_arn, queue.region))
+                event_record = record(message, queue.queue_arn, queue.region)
+                if not filtering.keeps(filters, event_record):
+                    self._drop_filtered(queue, message.receipt_handle)
+                    continue
+                text = json.dumps(event_record)
                 item = (text, message.id, message.receipt_handle, int(message.approximate_receive_count))
                 if full or (texts and not BatchPlan.fits(sizes, len(text.encode("utf-8")))):
                     full = True  # the payload limit: this record opens the next batch
@@ -361,26 +369,15 @@ class Poller:
                 time.sleep(pause)
                 pause = min(pause * 2, THROTTLE_RETRY_MAX_S)
 
-    def _filter(self, queue, fn, batch: _Batch) -> _Batch | None:
-        """The batch's records that match the mapping's FilterCriteria; the others are deleted from
-        the queue unseen, as Lambda deletes them (with-sqs-filtering). None when none is left."""
-        filters = filtering.patterns(self.esm.filter_criteria)
-        if not filters:
-            return batch
-        kept = [i for i, text in enumerate(batch.texts) if filtering.keeps(filters, json.loads(text).get("body", ""))]
-        dropped = [mid for i, mid in enumerate(batch.ids) if i not in kept]
-        if dropped:
-            self.manager._count("filtered", len(dropped))
-            _, sqs = _backends(self.account, self.region)
-            for mid in dropped:
-                try:
-                    sqs.delete_message(queue.name, batch.handles[mid])
-                except Exception:
-                    pass  # the queue was purged or deleted meanwhile
-        if not kept:
-            return None
-        return _Batch([batch.texts[i] for i in kept], [batch.ids[i] for i in kept],
-                      {batch.ids[i]: batch.handles[batch.ids[i]] for i in kept}, batch.retries, batch.received)
+    def _drop_filtered(self, queue, handle: str) -> None:
+        """Delete a message that matches none of the mapping's FilterCriteria, as Lambda deletes it
+        (with-sqs-filtering: "Lambda automatically removes the message from the queue")."""
+        self.manager._count("filtered", 1)
+        _, sqs = _backends(self.account, self.region)
+        try:
+            sqs.delete_message(queue.name, handle)
+        except Exception:
+            pass  # the queue was purged or deleted meanwhile
 
     def _process(self, queue, batch: _Batch) -> None:
         esm = self.esm
@@ -389,9 +386,6 @@ class Poller:
         try:
             fn = self._function()
             if fn is None:
-                return
-            batch = self._filter(queue, fn, batch)
-            if batch is None:
                 return
             self.manager._count("batches", 1)
             self.manager._count("records", len(batch.ids))

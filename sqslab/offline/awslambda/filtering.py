@@ -6,25 +6,50 @@ event filtering with an Amazon SQS event source").
 - A mapping has at most 5 filters (the default quota); each ``Pattern`` is a JSON object of at
   most 4,096 characters whose leaves are lists of rules. A record is processed when any filter
   matches; Lambda deletes the others from the queue without invoking the function.
-- SQS mappings filter on the ``body`` key only. A body that is JSON is matched by an object
-  pattern (``{"body": {"kind": ["order"]}}``), a plain-string body by a list
+- A pattern matches the record as the function would get it: its data property ``body``, and
+  metadata properties such as ``attributes`` or ``messageAttributes``. A body that is JSON is
+  matched by an object pattern (``{"body": {"kind": ["order"]}}``), a plain-string body by a list
   (``{"body": [{"prefix": "order"}]}``); a pattern of the other form drops the message.
-- Rules: a value (string, number, ``null``; numbers compare as numbers), ``prefix``,
-  ``suffix``, ``equals-ignore-case``, ``anything-but`` (a value or a list), ``numeric``
-  (``["=", 5]``, ``[">", 0, "<=", 10]``), ``exists``; several keys must all match (and),
-  ``$or`` takes a list of patterns, a field holding a list matches when any element does.
+- Rules: a value (string, number, ``null``; "for numbers, Lambda also uses string
+  representation": 300, 300.0 and 3.0e2 are not equal), ``prefix``, ``suffix``,
+  ``equals-ignore-case``, ``anything-but`` (a value, a list, or one of the string operators),
+  ``numeric`` (``["=", 5]``, ``[">", 0, "<=", 10]``, compared by value), ``exists`` (on leaf
+  values only: an object is an intermediate node); several keys must all match (and), ``$or``
+  takes a list of patterns, a field holding a list matches when any element does.
 """
 
 from __future__ import annotations
 
 import json
-import numbers
 
 MAX_FILTERS = 5
 MAX_PATTERN_CHARS = 4096
 INVALID = "Invalid filter pattern definition."
 _OPERATORS = {"prefix", "suffix", "equals-ignore-case", "anything-but", "numeric", "exists"}
 _NUMERIC_OPS = {"=", "<", "<=", ">", ">="}
+
+
+class Number:
+    """A JSON number with its text: exact matches compare the text, ``numeric`` rules the value."""
+
+    __slots__ = ("text", "value")
+
+    def __init__(self, text: str):
+        self.text, self.value = text, float(text)
+
+    def __eq__(self, other):
+        return isinstance(other, Number) and other.text == self.text
+
+    def __hash__(self):
+        return hash(self.text)
+
+    def __repr__(self):
+        return self.text
+
+
+def load(text: str):
+    """JSON text parsed with its numbers as :class:`Number`."""
+    return json.loads(text, parse_int=Number, parse_float=Number)
 
 
 class FilterError(ValueError):
@@ -50,7 +75,7 @@ def patterns(criteria) -> list[dict]:
         if not isinstance(text, str) or len(text) > MAX_PATTERN_CHARS:
             raise FilterError(INVALID)
         try:
-            pattern = json.loads(text)
+            pattern = load(text)
         except ValueError:
             raise FilterError(INVALID) from None
         _check(pattern)
@@ -77,7 +102,7 @@ def _check(pattern) -> None:
 
 
 def _check_rule(rule) -> None:
-    if rule is None or isinstance(rule, (str, numbers.Number)):
+    if rule is None or isinstance(rule, (str, bool, Number)):
         return
     if not isinstance(rule, dict) or len(rule) != 1:
         raise FilterError(INVALID)
@@ -88,41 +113,46 @@ def _check_rule(rule) -> None:
         raise FilterError(INVALID)
     if op == "exists" and not isinstance(arg, bool):
         raise FilterError(INVALID)
+    if op == "anything-but":
+        if isinstance(arg, dict):  # anything but a prefix, a suffix, a case-insensitive value
+            if len(arg) != 1 or next(iter(arg)) not in ("prefix", "suffix", "equals-ignore-case"):
+                raise FilterError(INVALID)
+            _check_rule(arg)
+        elif not all(x is None or isinstance(x, (str, Number)) for x in (arg if isinstance(arg, list) else [arg])):
+            raise FilterError(INVALID)
     if op == "numeric":
         if not isinstance(arg, list) or not arg or len(arg) % 2 or len(arg) > 4:
             raise FilterError(INVALID)
         for sign, number in zip(arg[::2], arg[1::2], strict=True):
-            if sign not in _NUMERIC_OPS or isinstance(number, bool) or not isinstance(number, numbers.Number):
+            if sign not in _NUMERIC_OPS or not isinstance(number, Number):
                 raise FilterError(INVALID)
 
 
-def keeps(filters: list[dict], body: str) -> bool:
-    """Whether a record with this body reaches the function: no filters, or one that matches."""
-    return not filters or any(_matches_record(p, body) for p in filters)
+def keeps(filters: list[dict], record: dict) -> bool:
+    """Whether an SQS record (the dict the function would get) reaches the function: no filters,
+    or one that matches."""
+    return not filters or any(_matches_record(p, record) for p in filters)
 
 
-def _matches_record(pattern: dict, body: str) -> bool:
+def _matches_record(pattern: dict, record: dict) -> bool:
     for key, rule in pattern.items():
         if key == "$or":
-            if not any(_matches_record(p, body) for p in rule):
+            if not any(_matches_record(p, record) for p in rule):
                 return False
         elif key != "body":
-            return False  # SQS mappings filter on the body only
-        elif isinstance(rule, dict):
-            try:
-                data = json.loads(body)
-            except (TypeError, ValueError):
-                return False  # a JSON pattern drops a plain-string body
-            if not isinstance(data, dict) or not _matches(rule, data):
+            if not _matches({key: rule}, record):
                 return False
         else:
+            body = record.get("body", "")
             try:
-                json.loads(body)
-                return False  # a plain-string pattern drops a JSON body
+                data, is_json = load(body), True
             except (TypeError, ValueError):
-                pass
-            if not _leaf(rule, True, body):
-                return False
+                data, is_json = body, False
+            if isinstance(rule, dict):
+                if not is_json or not isinstance(data, dict) or not _matches(rule, data):
+                    return False  # a JSON pattern drops a plain-string body
+            elif is_json or not _leaf(rule, True, body):
+                return False  # a plain-string pattern drops a JSON body
     return True
 
 
@@ -135,8 +165,10 @@ def _matches(pattern: dict, data: dict) -> bool:
             value = data.get(key)
             if not isinstance(value, dict) or not _matches(rule, value):
                 return False
-        elif not _leaf(rule, key in data, data.get(key)):
-            return False
+        else:
+            value = data.get(key)
+            if not _leaf(rule, key in data and not isinstance(value, dict), value):
+                return False
     return True
 
 
@@ -145,17 +177,11 @@ def _leaf(rules: list, present: bool, value) -> bool:
     return any(_rule(rule, present, v) for rule in rules for v in values)
 
 
-def _number(value) -> bool:
-    return isinstance(value, numbers.Number) and not isinstance(value, bool)
-
-
 def _rule(rule, present: bool, value) -> bool:
     if not isinstance(rule, dict):
         if not present:
             return False
-        if _number(rule) and _number(value):
-            return float(rule) == float(value)
-        return rule == value and type(rule) is type(value) or (rule is None and value is None)
+        return rule == value and type(rule) is type(value)
     (op, arg), = rule.items()
     if op == "exists":
         return present == arg
@@ -171,8 +197,8 @@ def _rule(rule, present: bool, value) -> bool:
         excluded = arg if isinstance(arg, list) else [arg]
         return not any(_rule(x, True, value) for x in excluded)
     if op == "numeric":
-        if not _number(value):
+        if not isinstance(value, Number):
             return False
         ops = {"=": float.__eq__, "<": float.__lt__, "<=": float.__le__, ">": float.__gt__, ">=": float.__ge__}
-        return all(ops[sign](float(value), float(number)) for sign, number in zip(arg[::2], arg[1::2], strict=True))
+        return all(ops[sign](value.value, number.value) for sign, number in zip(arg[::2], arg[1::2], strict=True))
     return False
