@@ -110,6 +110,105 @@ def test_sns_fans_out_to_queues_whose_policy_allows_the_topic(clients):
             sqs.delete_queue(QueueUrl=url)
 
 
+def _open_queue(sqs, name: str, topic: str) -> tuple[str, str]:
+    """A queue whose policy lets ``topic`` send to it (Fanout to Amazon SQS queues)."""
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps({
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
+            "Resource": arn, "Condition": {"ArnEquals": {"aws:SourceArn": topic}}}]})})
+    return url, arn
+
+
+def _drain(sqs, url: str) -> list[dict]:
+    return sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                               MessageAttributeNames=["All"]).get("Messages", [])
+
+
+def test_sns_filter_policies_are_read_when_the_message_is_published(clients):
+    """SNS Developer Guide, "AND/OR logic" ("$or" on the message body), "Filter policy scope" (the
+    scope the subscription has when the message is published), "String value matching" (cidr,
+    wildcard, equals-ignore-case), "Key matching" ("exists": false never matches a message with no
+    attributes). A publish answers once, and each queue gets the message once."""
+    sqs, sns, tag = clients.sqs, clients.sns, _tag()
+    topic = sns.create_topic(Name=f"policies-{tag}")["TopicArn"]
+    urls = {}
+
+    def subscribe(name, **attributes):
+        urls[name], arn = _open_queue(sqs, f"{name}-{tag}", topic)
+        return sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn,
+                             Attributes={"RawMessageDelivery": "true", **attributes})["SubscriptionArn"]
+
+    try:
+        subscribe("all")
+        subscribe("either", FilterPolicyScope="MessageBody",
+                  FilterPolicy=json.dumps({"$or": [{"kind": ["refund"]}, {"total": [{"numeric": [">", 100]}]}]}))
+        later = subscribe("later", FilterPolicy=json.dumps({"kind": ["refund"]}))
+        sns.set_subscription_attributes(SubscriptionArn=later, AttributeName="FilterPolicyScope",
+                                        AttributeValue="MessageBody")
+        subscribe("office", FilterPolicy=json.dumps({"ip": [{"cidr": "10.0.0.0/24"}], "desk": [{"wildcard": "D-*"}]}))
+        subscribe("absent", FilterPolicy=json.dumps({"store": [{"exists": False}]}))
+        subscribe("caps", FilterPolicy=json.dumps({"sport": [{"equals-ignore-case": "Rugby"}]}))
+        for body in ({"kind": "sale", "total": 150}, {"kind": "refund", "total": 5}, {"kind": "sale", "total": 5}):
+            answer = sns.publish(TopicArn=topic, Message=json.dumps(body))
+            assert answer["ResponseMetadata"]["RetryAttempts"] == 0
+        for ip in ("10.0.0.7", "10.0.1.7"):
+            sns.publish(TopicArn=topic, Message=f"from {ip}", MessageAttributes={
+                "ip": {"DataType": "String", "StringValue": ip}, "desk": {"DataType": "String", "StringValue": "D-12"},
+                "sport": {"DataType": "String", "StringValue": "rugby"}})
+        got = {name: sorted(m["Body"] for m in _drain(sqs, url)) for name, url in urls.items()}
+        assert len(got["all"]) == 5
+        assert sorted(json.loads(b)["total"] for b in got["either"]) == [5, 150]  # refund 5, total 150
+        assert [json.loads(b)["kind"] for b in got["later"]] == ["refund"]
+        assert got["office"] == ["from 10.0.0.7"]
+        assert got["absent"] == ["from 10.0.0.7", "from 10.0.1.7"]  # the bodies had no attributes at all
+        assert got["caps"] == ["from 10.0.0.7", "from 10.0.1.7"]
+        with pytest.raises(ClientError) as bad:
+            subscribe("bad", FilterPolicy=json.dumps({"ip": [{"cidr": "ten"}]}))
+        assert _error(bad)[0] == "InvalidParameter"
+    finally:
+        sns.delete_topic(TopicArn=topic)
+        for url in urls.values():
+            sqs.delete_queue(QueueUrl=url)
+
+
+def test_sns_hands_a_queue_what_sns_documents(clients):
+    """SNS Developer Guide, "Amazon SNS message attributes": "Messages with more than 10 message
+    attributes directed towards Raw Message Delivery enabled Amazon SQS subscriptions will be
+    discarded"; "Message attributes are sent only when the message structure is String, not JSON";
+    "Amazon SNS raw message delivery": a Binary attribute arrives as itself. "Parsing message
+    formats": the envelope's UnsubscribeURL names the subscription. A queue that cannot take the
+    message costs no one else anything: Publish answers, the other queues get one copy."""
+    sqs, sns, tag = clients.sqs, clients.sns, _tag()
+    topic = sns.create_topic(Name=f"hands-{tag}")["TopicArn"]
+    raw, raw_arn = _open_queue(sqs, f"raw-{tag}", topic)
+    wrapped, wrapped_arn = _open_queue(sqs, f"wrapped-{tag}", topic)
+    gone, gone_arn = _open_queue(sqs, f"gone-{tag}", topic)
+    try:
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=raw_arn, Attributes={"RawMessageDelivery": "true"})
+        envelope_sub = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=wrapped_arn)["SubscriptionArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=gone_arn)
+        sqs.delete_queue(QueueUrl=gone)
+        sns.publish(TopicArn=topic, Message="picture", MessageAttributes={
+            "thumb": {"DataType": "Binary", "BinaryValue": b"\x89PNG"}})
+        eleven = {f"a{i}": {"DataType": "String", "StringValue": str(i)} for i in range(11)}
+        sns.publish(TopicArn=topic, Message="eleven", MessageAttributes=eleven)
+        answer = sns.publish(TopicArn=topic, MessageStructure="json", Message=json.dumps({"default": "structured"}),
+                             MessageAttributes={"kind": {"DataType": "String", "StringValue": "x"}})
+        assert answer["ResponseMetadata"]["RetryAttempts"] == 0
+        got = {m["Body"]: m.get("MessageAttributes") for m in _drain(sqs, raw)}
+        assert got == {"picture": {"thumb": {"BinaryValue": b"\x89PNG", "DataType": "Binary"}}, "structured": None}
+        envelopes = {e["Message"]: e for e in (json.loads(m["Body"]) for m in _drain(sqs, wrapped))}
+        assert sorted(envelopes) == ["eleven", "picture", "structured"]
+        assert len(envelopes["eleven"]["MessageAttributes"]) == 11 and "MessageAttributes" not in envelopes["structured"]
+        assert envelopes["picture"]["UnsubscribeURL"].endswith(f"SubscriptionArn={envelope_sub}")
+    finally:
+        sns.delete_topic(TopicArn=topic)
+        for url in (raw, wrapped):
+            sqs.delete_queue(QueueUrl=url)
+
+
 def test_a_template_reservation_meets_the_same_rule(clients, role_arn):
     """CloudFormation template reference, AWS::Lambda::Function ReservedConcurrentExecutions; Lambda Developer
     Guide, "Configuring reserved concurrency": a reservation leaving fewer than 100 unreserved is refused, so

@@ -1,7 +1,7 @@
 """Small, named fixes to moto, applied inside the offline server process only.
 
 One module per AWS service (:mod:`.cloudformation`, :mod:`.iam`,
-:mod:`.awslambda`, :mod:`.sqs`, :mod:`.logs`) and one for the dispatch every service shares (:mod:`.dispatch`), and here the registry that applies them in order. Each
+:mod:`.awslambda`, :mod:`.sqs`, :mod:`.sns`, :mod:`.logs`) and one for the dispatch every service shares (:mod:`.dispatch`), and here the registry that applies them in order. Each
 patch names the upstream gap it covers, checks that the moto internals it
 touches still look the way it expects (:mod:`.guards`), and raises
 :class:`PatchError` with a clear message when they do not, instead of silently
@@ -97,6 +97,11 @@ PATCHES: tuple[Patch, ...] = (
           sqs.apply_sqs_fifo_dedup_interval),
     Patch("sns_sqs_delivery_checks_queue_policy", "a topic delivers to any subscribed queue, whatever its policy",
           sns.apply_sns_sqs_delivery_checks_queue_policy),
+    Patch("sns_sqs_delivery_as_documented", "raw Binary attributes break the queue; a failed delivery fails Publish",
+          sns.apply_sns_sqs_delivery_as_documented),
+    # after the two above: a message its filter policy turns away is neither refused nor delivered
+    Patch("sns_filter_policies_as_documented", "$or on the body fails Publish; exists, equals-ignore-case, scope wrong",
+          sns.apply_sns_filter_policies_as_documented),
     Patch("logs_retention_and_cap", "log events are kept for ever, RetentionInDays ignored", logs.apply_logs_retention_and_cap),
     Patch("sqs_message_move_tasks", "no StartMessageMoveTask / ListMessageMoveTasks / CancelMessageMoveTask (HTTP 500)",
           sqs.apply_sqs_message_move_tasks),

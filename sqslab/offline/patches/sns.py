@@ -1,11 +1,13 @@
-"""The SNS patch: a topic delivers to an SQS queue only where the queue's policy lets it."""
+"""The SNS patches: a topic delivers to an SQS queue only where the queue's policy lets it,
+subscription filter policies as SNS documents them, and what a delivery hands the queue."""
 
 from __future__ import annotations
 
 import functools
 import inspect
+import json
 
-from sqslab.offline.patches.guards import mark_applied, mismatch_error, original_of
+from sqslab.offline.patches.guards import mark_applied, mismatch_error, original_of, require_attr
 
 REFUSED: dict[str, int] = {}  # subscription ARN -> deliveries the queue's policy refused
 
@@ -62,3 +64,189 @@ def _queue_allows(subscription) -> bool:
             print(f"sqslab-offline: {subscription.topic.arn} -> {queue.queue_arn}: delivery refused: the queue's "
                   "policy does not allow sqs:SendMessage to sns.amazonaws.com for this topic", flush=True)
     return decision.allowed
+
+
+# ---------------------------------------------------------------------------
+# sns_filter_policies_as_documented
+# Upstream gap: moto's FilterPolicyMatcher departs from the SNS Developer Guide's filter rules:
+# "$or" on the message body raises (Publish answers 500, and the SDK's retry delivers the message
+# again to every other subscription), equals-ignore-case never matches a policy value with
+# capitals, "exists": false matches a message with no attributes, a string attribute holding JSON
+# matches keys inside it, the matcher keeps the FilterPolicyScope of when the policy was set, and
+# cidr and wildcard are refused at Subscribe. Here moto's matcher always answers yes, and the
+# subscription's FilterPolicy and FilterPolicyScope at publish time decide, by
+# sqslab.offline.sns.filter_policy; cidr and wildcard rules are checked here, and moto checks the
+# rest of the policy as before (its keys, nesting and complexity).
+def apply_sns_filter_policies_as_documented() -> str:
+    from moto.sns.exceptions import SNSInvalidParameter
+    from moto.sns.models import SNSBackend, Subscription
+    from moto.sns.utils import FilterPolicyMatcher
+
+    from sqslab.offline.sns import filter_policy
+
+    patch = "sns_filter_policies_as_documented"
+    publish = original_of(Subscription, "publish", patch, ("self", "message", "message_id"))
+    if publish is None:
+        return "already applied"
+    moto_matches = original_of(FilterPolicyMatcher, "matches", patch, ("self", "message_attributes", "message"))
+    validate = original_of(SNSBackend, "_validate_filter_policy", patch, ("self", "value", "scope"))
+
+    @functools.wraps(publish)
+    def publish_filtered(self, message, message_id, *args, **kwargs):
+        attributes = kwargs.get("message_attributes", args[1] if len(args) > 1 else None)
+        policy = self.attributes.get("FilterPolicy")
+        if policy:
+            try:
+                parsed = json.loads(policy) if isinstance(policy, str) else policy
+            except ValueError:
+                parsed = None
+            if not filter_policy.matches(parsed, self.attributes.get("FilterPolicyScope"), message, attributes):
+                return None
+        return publish(self, message, message_id, *args, **kwargs)
+
+    def matches_always(self, message_attributes, message):  # the subscription's publish decides
+        return True
+
+    @functools.wraps(validate)
+    def validate_with_documented_operators(self, value, scope):
+        return validate(self, _for_moto_validation(value, SNSInvalidParameter), scope)
+
+    Subscription.publish = mark_applied(publish_filtered, patch, publish)
+    FilterPolicyMatcher.matches = mark_applied(functools.wraps(moto_matches)(matches_always), patch, moto_matches)
+    SNSBackend._validate_filter_policy = mark_applied(validate_with_documented_operators, patch, validate)
+    return ("subscription filter policies follow SNS's rules ($or, equals-ignore-case, exists, cidr, wildcard), "
+            "with the FilterPolicyScope of the moment")
+
+
+def _for_moto_validation(policy, invalid):
+    """A copy of ``policy`` for moto's checks: the cidr and wildcard rules moto does not know are
+    checked here and stand in as a prefix rule (one value each, so the complexity is unchanged)."""
+    import ipaddress
+
+    def rule(item):
+        if not isinstance(item, dict) or len(item) != 1:
+            return item
+        (op, arg), = item.items()
+        if op == "cidr":
+            try:
+                ipaddress.ip_network(arg, strict=False)
+            except (TypeError, ValueError):
+                raise invalid(f"Invalid parameter: FilterPolicy: cidr needs an IP address block such as "
+                              f"10.0.0.0/24, not {arg!r}") from None
+            return {"prefix": "cidr"}
+        if op == "wildcard":
+            if not isinstance(arg, str) or arg.count("*") > 3:
+                raise invalid("Invalid parameter: FilterPolicy: wildcard needs a string with at most 3 '*'")
+            return {"prefix": "wildcard"}
+        if op == "anything-but" and isinstance(arg, dict):
+            return {"anything-but": rule(arg)}
+        return item
+
+    def walk(node):
+        if isinstance(node, dict):
+            return {key: walk(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [walk(v) if isinstance(v, dict) and not _is_rule(v) else rule(v) for v in node]
+        return node
+
+    return walk(policy)
+
+
+def _is_rule(item: dict) -> bool:
+    from sqslab.offline.sns.filter_policy import KEYWORDS
+
+    return len(item) == 1 and next(iter(item)) in KEYWORDS
+
+
+# ---------------------------------------------------------------------------
+# sns_sqs_delivery_as_documented
+# Upstream gaps in what moto's SNS hands a subscribed queue (SNS Developer Guide, "Amazon SNS
+# message attributes", "Amazon SNS raw message delivery", "Parsing message formats"):
+# - raw delivery passes a Binary attribute's base64 text where SQS needs bytes, and every later
+#   ReceiveMessage on that queue answers 500 ("Strings must be encoded before hashing");
+# - "Messages with more than 10 message attributes directed towards Raw Message Delivery enabled
+#   Amazon SQS subscriptions will be discarded as client side errors": moto delivers them;
+# - "Message attributes are sent only when the message structure is String, not JSON": moto
+#   sends them with MessageStructure json too;
+# - a delivery that raises fails the Publish (500), and the SDK's retry publishes again to every
+#   subscription; SNS delivers after Publish has answered, so one delivery's failure is the
+#   server log's line, never the publisher's error;
+# - the envelope's UnsubscribeURL names a made-up subscription in us-east-1, not the subscription;
+# - each subscription makes an RSA key of its own to sign its envelopes (30 to 100 ms): one key
+#   per server signs them all, as SNS signs with one certificate per Region.
+def apply_sns_sqs_delivery_as_documented() -> str:
+    import base64
+
+    from moto.sns.models import Subscription
+
+    patch = "sns_sqs_delivery_as_documented"
+    publish = original_of(Subscription, "publish", patch, ("self", "message", "message_id", "subject",
+                                                           "message_attributes"))
+    if publish is None:
+        return "already applied"
+    post_data = original_of(Subscription, "get_post_data", patch, ("self", "message", "message_id", "subject"))
+    key = require_attr(Subscription, "private_key", patch)
+    signature = inspect.signature(publish)
+    if "message_structure" not in signature.parameters:
+        raise mismatch_error(patch, "Subscription.publish no longer takes message_structure")
+
+    @functools.wraps(publish)
+    def publish_delivered(self, *args, **kwargs):
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        attributes = bound.arguments.get("message_attributes") or None
+        if bound.arguments.get("message_structure") == "json":
+            attributes = None
+        if attributes and self.protocol == "sqs" and str(self.attributes.get("RawMessageDelivery")).lower() == "true":
+            if len(attributes) > RAW_ATTRIBUTE_LIMIT:
+                _say_once(self, f"sqslab-offline: {self.topic.arn} -> {self.endpoint}: a message with "
+                          f"{len(attributes)} attributes discarded: raw delivery to a queue takes "
+                          f"{RAW_ATTRIBUTE_LIMIT} at most")
+                return None
+            attributes = {name: _raw_binary(value, base64) for name, value in attributes.items()}
+        bound.arguments["message_attributes"] = attributes
+        try:
+            return publish(*bound.args, **bound.kwargs)
+        except Exception as exc:  # SNS has answered the publisher: a failed delivery is the log's
+            _say_once(self, f"sqslab-offline: {self.topic.arn} -> {self.endpoint}: delivery failed: {exc!r}")
+            return None
+
+    @functools.wraps(post_data)
+    def post_data_of_subscription(self, message, message_id, subject, *args, **kwargs):
+        data = post_data(self, message, message_id, subject, *args, **kwargs)
+        region = self.topic.arn.split(":")[3]
+        data["UnsubscribeURL"] = f"https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={self.arn}"
+        return data
+
+    def server_key(self):
+        return _server_key()
+
+    Subscription.publish = mark_applied(publish_delivered, patch, publish)
+    Subscription.get_post_data = mark_applied(post_data_of_subscription, patch, post_data)
+    Subscription.private_key = mark_applied(functools.wraps(key)(server_key), patch, key)
+    return ("raw deliveries carry Binary attributes as bytes and 10 attributes at most, JSON-structured messages "
+            "no attributes; a failed delivery no longer fails the Publish")
+
+
+RAW_ATTRIBUTE_LIMIT = 10
+_SAID: set[tuple[str, str]] = set()
+
+
+def _say_once(subscription, line: str) -> None:
+    key = (subscription.arn, line.split(": ", 2)[-1][:40])
+    if key not in _SAID:
+        _SAID.add(key)
+        print(line, flush=True)
+
+
+def _raw_binary(value: dict, base64) -> dict:
+    if str(value.get("Type", "")).startswith("Binary") and isinstance(value.get("Value"), str):
+        return {**value, "Value": base64.b64decode(value["Value"])}
+    return value
+
+
+@functools.lru_cache(maxsize=1)
+def _server_key():
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
