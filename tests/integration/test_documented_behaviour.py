@@ -56,6 +56,24 @@ def test_reserved_concurrency_zero_throttles_a_synchronous_invoke(lam, echo):
     assert json.loads(lam.invoke(FunctionName=echo, Payload=b'{"a": 1}')["Payload"].read()) == {"a": 1}
 
 
+def test_account_settings_show_what_reservations_leave(lam, echo):
+    """Lambda API reference, GetAccountSettings (AccountLimit: ConcurrentExecutions, "the maximum
+    number of simultaneous function executions, minus the capacity that's reserved for individual
+    functions with PutFunctionConcurrency" as UnreservedConcurrentExecutions, the code size quotas;
+    AccountUsage: FunctionCount, TotalCodeSize)."""
+    before = lam.get_account_settings()
+    assert before["AccountLimit"]["ConcurrentExecutions"] == 1000
+    assert before["AccountLimit"]["CodeSizeZipped"] == 52_428_800
+    assert before["AccountLimit"]["CodeSizeUnzipped"] == 262_144_000
+    assert before["AccountUsage"]["FunctionCount"] >= 1 and before["AccountUsage"]["TotalCodeSize"] > 0
+    lam.put_function_concurrency(FunctionName=echo, ReservedConcurrentExecutions=7)
+    try:
+        after = lam.get_account_settings()["AccountLimit"]["UnreservedConcurrentExecutions"]
+        assert after == before["AccountLimit"]["UnreservedConcurrentExecutions"] - 7
+    finally:
+        lam.delete_function_concurrency(FunctionName=echo)
+
+
 def test_sns_fans_out_to_queues_whose_policy_allows_the_topic(clients):
     """SNS Developer Guide, "Fanout to Amazon SQS queues" and "Sending Amazon SNS messages to an Amazon SQS
     queue" (the queue's policy must allow sqs:SendMessage to sns.amazonaws.com, here for the topic by

@@ -79,6 +79,7 @@ PATCHES: tuple[Patch, ...] = (
           awslambda.apply_lambda_invoke_request_checks),
     Patch("lambda_reserved_concurrency", "reservations unchecked without MOTO_LAMBDA_CONCURRENCY_QUOTA",
           awslambda.apply_lambda_reserved_concurrency),
+    Patch("lambda_account_settings", "GetAccountSettings is not served", awslambda.apply_lambda_account_settings),
     Patch("sqs_queue_attribute_limits", "queue attributes out of range (VisibilityTimeout 43201) are kept",
           sqs.apply_sqs_queue_attribute_limits),
     Patch("sqs_change_visibility_in_flight", "ChangeMessageVisibility never answers MessageNotInflight",

@@ -517,3 +517,54 @@ def apply_lambda_reserved_concurrency() -> str:
     LambdaBackend.create_function = mark_applied(create_function, patch, create)
     return (f"a reservation leaving fewer than {concurrency.UNRESERVED_MINIMUM} of the account's "
             f"{concurrency.ACCOUNT_LIMIT} unreserved is refused, by PutFunctionConcurrency or in a template")
+
+
+# ---------------------------------------------------------------------------
+# lambda_account_settings
+# Upstream gap: moto serves no GetAccountSettings (GET /2016-08-19/account-settings answers 404),
+# so the account's concurrency, and what reservations leave of it, cannot be read offline. Here
+# it answers as the Lambda API reference describes GetAccountSettings: AccountLimit (the
+# account's concurrency, UnreservedConcurrentExecutions after every function's reservation, the
+# code size quotas) and AccountUsage (the functions and their code).
+def apply_lambda_account_settings() -> str:
+    import json
+
+    from moto.awslambda import urls
+    from moto.awslambda.responses import LambdaResponse
+
+    from sqslab.offline.awslambda import code_package, concurrency
+
+    patch = "lambda_account_settings"
+    existing = getattr(LambdaResponse, "get_account_settings", None)
+    if patch in getattr(existing, "_sqslab_patches", ()):
+        return "already applied"
+    if existing is not None:
+        raise mismatch_error(patch, "now has LambdaResponse.get_account_settings of its own")
+    paths = require_attr(urls, "url_paths", patch)
+    require_attr(LambdaResponse, "backend", patch)
+
+    def get_account_settings(self):
+        functions = list(self.backend.list_functions())
+        reserved = sum(concurrency.reserved_of(f.reserved_concurrency) or 0 for f in functions)
+        body = {
+            "AccountLimit": {
+                "TotalCodeSize": ACCOUNT_CODE_STORAGE,
+                "CodeSizeUnzipped": code_package.UNZIPPED_LIMIT,
+                "CodeSizeZipped": ZIPPED_LIMIT,
+                "ConcurrentExecutions": concurrency.ACCOUNT_LIMIT,
+                "UnreservedConcurrentExecutions": concurrency.ACCOUNT_LIMIT - reserved,
+            },
+            "AccountUsage": {
+                "TotalCodeSize": sum(int(getattr(f, "code_size", 0) or 0) for f in functions),
+                "FunctionCount": len(functions),
+            },
+        }
+        return 200, {}, json.dumps(body)
+
+    paths[r"{0}/(?P<api_version>[^/]+)/account-settings/?$"] = LambdaResponse.dispatch
+    LambdaResponse.get_account_settings = mark_applied(get_account_settings, patch)
+    return "GetAccountSettings answers with the account's concurrency, what reservations leave of it, and its code"
+
+
+ACCOUNT_CODE_STORAGE = 80_530_636_800  # 75 GB of function and layer code per Region (Lambda quotas)
+ZIPPED_LIMIT = 52_428_800  # 50 MB zipped, uploaded directly (Lambda quotas)
