@@ -158,6 +158,7 @@ INSPECT = {
         "environments": 'int(batches["stream"].nunique())',
         "table": 'table[["processed", "dead_letters"]].values.tolist()',
         "throttled": '[throttled["Error"]["Code"], throttled["ResponseMetadata"]["HTTPStatusCode"], throttled["Reason"], throttled["ResponseMetadata"]["RetryAttempts"]]',
+        "limits": '[limits["ConcurrentExecutions"], limits["UnreservedConcurrentExecutions"]]',
     },
     "11_filtering_and_fan_out": {
         "processed": 'sorted(b["total"] for b in processed)', "left": "left",
@@ -569,6 +570,8 @@ def test_concurrency_and_throttling(executed):
     assert dead >= 1 and processed + dead == 10, o["table"]
     assert (fixed_processed, fixed_dead) == (10, 0)
     assert o["throttled"] == ["TooManyRequestsException", 429, "ReservedFunctionConcurrentInvocationLimitExceeded", 0]
+    # GetAccountSettings: the default 1,000, less what reservations hold (none of this chapter's, by then)
+    assert o["limits"][0] == 1000 and 100 <= o["limits"][1] <= 1000
     assert figures(executed, "10_concurrency_and_throttling.ipynb") == 2
 
 
