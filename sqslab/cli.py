@@ -261,7 +261,7 @@ def _record(args) -> int:
 
     checks.seconds("--visibility-timeout", args.visibility_timeout, 0, 43200, "SQS")
     checks.seconds("--wait", args.wait, 0, 20, "SQS")
-    out = checks.output_file("--out", args.out)
+    out = checks.output_file("--out", args.out, replaceable=recording.is_recording)
     target.start_offline("offline")
     doc = recording.record(out, visibility_timeout=args.visibility_timeout, wait=args.wait)
     print(f"recorded {len(doc['events'])} log events ({doc['emulator']}) to {args.out}")

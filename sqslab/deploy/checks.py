@@ -189,11 +189,16 @@ def output_dir(name: str, value) -> Path:
     return path
 
 
-def output_file(name: str, value) -> Path:
-    """A file the command may write (its folder made if missing): one line if it is a folder, or its
-    folder cannot be made or written."""
+def output_file(name: str, value, replaceable=None) -> Path:
+    """A file the command may write (its folder made if missing): one line if it is a folder, if its
+    folder cannot be made or written, or if it exists and is not one ``replaceable(path)`` accepts
+    (an earlier output of the same command): nothing else is ever overwritten."""
     path = Path(_text(os.fspath(value) if isinstance(value, os.PathLike) else value, name, "data/recorded/run.json"))
     if path.is_dir():
         raise SqslabError(f"{name} {path} is a folder: give a file name")
+    if (path.exists() or path.is_symlink()) and not (replaceable is not None and not path.is_symlink()
+                                                     and path.is_file() and replaceable(path)):
+        raise SqslabError(f"{name} {path} exists and is not a file this command wrote: give a new file name, "
+                          "or move that file away first")
     output_dir(name, path.parent)
     return path

@@ -210,6 +210,18 @@ def describe(cfn, stack_name: str) -> dict | None:
     return live[0] if live else None
 
 
+def refuse_nested(cfn, found: dict | None, doing: str) -> None:
+    """One line if ``found`` (a DescribeStacks entry) is a nested stack: its top-level stack owns it,
+    and changing it directly would leave that stack describing resources it no longer has."""
+    if not found or not found.get("ParentId"):
+        return
+    root = found.get("RootId") or found["ParentId"]
+    top = describe(cfn, root)
+    name = top["StackName"] if top else root
+    raise SqslabError(f"stack {found['StackName']} is nested in stack {name}, which owns it: {doing} {name} "
+                      "instead")
+
+
 def _terminal(status: str) -> bool:
     return not status.endswith("_IN_PROGRESS")
 
@@ -301,6 +313,7 @@ def prepare(template: str | Path, stack_name: str, params: dict | None, target, 
     cfn, s3 = targets.client("cloudformation", tgt), targets.client("s3", tgt)
 
     existing = describe(cfn, stack_name)
+    refuse_nested(cfn, existing, "deploy to")
     if existing and existing["StackStatus"] in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED", "DELETE_FAILED"):
         cfn.delete_stack(StackName=stack_name)
         wait(cfn, stack_name, progress)
@@ -471,11 +484,13 @@ def teardown(stack_name: str = DEFAULT_STACK, target=None, bucket: str | None = 
     report = {"stack": stack_name, "stack_deleted": False, "resources": [], "scratch_queues_deleted": 0,
               "scratch_mappings_deleted": 0, "scratch_functions_deleted": 0, "artifacts_deleted": 0,
               "bucket_deleted": False, "objects_deleted": 0}
+    found = describe(cfn, stack_name)
+    refuse_nested(cfn, found, "tear down")
     report["scratch_mappings_deleted"] = scratch.delete_mappings(targets.client("lambda", tgt), stack_name)
     report["scratch_queues_deleted"] = scratch.delete_queues(targets.client("sqs", tgt), stack_name)
     report["scratch_functions_deleted"] = scratch.delete_functions(targets.client("lambda", tgt),
                                                                    targets.client("logs", tgt), stack_name)
-    if describe(cfn, stack_name):
+    if found:
         report["resources"] = held_resources(cfn, stack_name)
         # CloudFormation deletes no bucket that holds objects: the stack's own buckets are emptied first
         report["objects_deleted"] = sum(empty_bucket(s3, physical_id) for rtype, physical_id in report["resources"]

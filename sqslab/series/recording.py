@@ -45,8 +45,21 @@ def record(path: Path, visibility_timeout: int = 90, wait: int = 20, stack_name:
         ],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+    partial.replace(path)  # whole or not at all: an interrupted write leaves the earlier recording
     return doc
+
+
+def is_recording(path: Path) -> bool:
+    """Whether ``path`` holds a recording :func:`record` wrote (which a new one may replace)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            doc = json.loads(handle.read(64 * 1024 * 1024))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(doc, dict) and isinstance(doc.get("events"), list) and str(doc.get("about", "")).startswith(
+        "A recorded log export")
 
 
 def load_recording(path: Path = RECORDING) -> dict:

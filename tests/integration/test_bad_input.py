@@ -127,6 +127,7 @@ CLI_CASES = [
     (["tutorial", "--out", "/etc/hostname"], 2, "--out /etc/hostname is a file, not a folder"),
     (["tutorial", "--out", "/proc/x"], 2, "--out /proc/x: cannot write there"),
     (["record", "--out", "{dir}"], 2, "is a folder: give a file name"),
+    (["record", "--out", "/etc/hostname"], 2, "exists and is not a file this command wrote"),
     (["offline", "start", "--port", "80"], 2, "out of range"),
     (["offline", "start", "--port", "abc"], 2, "invalid int value"),
     (["offline", "start", "--port", "{free_port}"], 2, "the offline server already runs on port"),

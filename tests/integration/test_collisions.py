@@ -216,3 +216,28 @@ def test_an_update_that_would_delete_or_replace_a_queue_is_refused(clients, chan
     assert counts(clients, f"{prefix}-queue") == (1, 0), "the message is still there"
     assert "Function1Name" in stack.outputs(name), "the stack is still the article's"
     stack.teardown(name, progress=False)
+
+
+def test_a_nested_stack_is_left_to_the_stack_that_owns_it(clients):
+    """CloudFormation API reference, Stack: a nested stack's ParentId and RootId name the stacks it was
+    created for. Tearing one down or deploying to it directly would leave its top-level stack
+    describing resources it no longer has: both are refused in one line naming that stack, and
+    nothing changes."""
+    name, prefix = unique("own-"), unique("ow")
+    stack.deploy("nested", stack_name=name, params={"Prefix": prefix}, progress=False)
+    try:
+        cfn = clients.cloudformation
+        root = cfn.describe_stacks(StackName=name)["Stacks"][0]
+        children = [s for s in cfn.describe_stacks()["Stacks"]
+                    if s.get("ParentId") == root["StackId"] and s["StackStatus"] != "DELETE_COMPLETE"]
+        assert len(children) == 4 and all(s["RootId"] == root["StackId"] for s in children)
+        queue_stack = next(s["StackName"] for s in children if "SQS" in s["StackName"])
+        with pytest.raises(SqslabError, match=rf"stack {queue_stack} is nested in stack {name}, which owns it: "
+                                              rf"tear down {name} instead"):
+            stack.teardown(queue_stack, progress=False)
+        with pytest.raises(SqslabError, match=rf"deploy to {name} instead"):
+            stack.deploy(stack_name=queue_stack, params={"Prefix": prefix}, progress=False)
+        assert counts(clients, f"{prefix}-queue") == (0, 0), "the queue is still there"
+        assert cfn.describe_stacks(StackName=queue_stack)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    finally:
+        stack.teardown(name, progress=False)

@@ -151,3 +151,25 @@ def test_a_state_directory_that_cannot_be_written_is_one_line(tmp_path, monkeypa
     with pytest.raises(SqslabError) as err:
         state.ensure()
     assert "is not writable: make it writable (chmod u+w) or set SQSLAB_HOME" in one_line(str(err.value))
+
+
+def test_an_output_file_replaces_only_what_its_command_wrote(tmp_path):
+    """`sqslab record --out`: a file that exists is replaced only if it is an earlier recording; any
+    other file (a system file, a notebook, a link) is refused before the run, and nothing is written."""
+    import shutil
+
+    from sqslab.config import RECORDING
+    from sqslab.series import recording
+
+    earlier = tmp_path / "run.json"
+    shutil.copy(RECORDING, earlier)
+    assert checks.output_file("--out", earlier, replaceable=recording.is_recording) == earlier
+    other = tmp_path / "notes.json"
+    other.write_text('{"mine": true}\n')
+    link = tmp_path / "link.json"
+    link.symlink_to(earlier)
+    for path in (other, link, Path("/etc/hostname")):
+        with pytest.raises(SqslabError, match="exists and is not a file this command wrote"):
+            checks.output_file("--out", path, replaceable=recording.is_recording)
+    assert other.read_text() == '{"mine": true}\n'
+    assert checks.output_file("--out", tmp_path / "new" / "run.json", replaceable=recording.is_recording)

@@ -44,6 +44,8 @@ PATCHES: tuple[Patch, ...] = (
           cloudformation.apply_unknown_types_refused),
     Patch("cfn_getatt_short_form", "YAML !GetAtt split on every dot", cloudformation.apply_getatt_short_form),
     Patch("cfn_nested_stack_outputs", "Stack has no get_cfn_attribute", cloudformation.apply_nested_stack_outputs),
+    Patch("cfn_nested_stack_parent_ids", "nested stacks have no ParentId or RootId",
+          cloudformation.apply_nested_stack_parent_ids),
     Patch("cfn_create_failure_rolls_back", "a failed resource escapes CreateStack",
           cloudformation.apply_create_failure_rollback),
     Patch("cfn_create_refuses_existing_names", "a create takes over a named resource that exists",

@@ -3,6 +3,7 @@ or meet a name already taken the way CloudFormation handles them."""
 
 from __future__ import annotations
 
+import functools
 import inspect
 
 from sqslab.offline.patches.guards import mark_applied, mismatch_error, original_of, require_attr, require_params
@@ -120,6 +121,35 @@ def apply_getatt_short_form() -> str:
     models.yaml_tag_constructor = yaml_tag_constructor
     responses.yaml_tag_constructor = yaml_tag_constructor
     return "wrapped yaml_tag_constructor in cloudformation.models and .responses"
+
+
+# ---------------------------------------------------------------------------
+# cfn_nested_stack_parent_ids
+# Upstream gap: moto's nested stacks have no ParentId or RootId in DescribeStacks, so a nested
+# stack looks like a stack of its own. CloudFormation gives both (API reference, Stack: "For
+# nested stacks--stacks created as resources for another stack--the stack ID of the direct
+# parent of this stack"; RootId, "the stack ID of the top-level stack to which the nested stack
+# ultimately belongs"), which is how a tool knows not to update or delete one directly.
+def apply_nested_stack_parent_ids() -> str:
+    from moto.cloudformation.models import Stack, cloudformation_backends
+
+    patch = "cfn_nested_stack_parent_ids"
+    create = original_of(Stack, "create_from_cloudformation_json", patch)
+    if create is None:
+        return "already applied"
+
+    @functools.wraps(create)
+    def create_nested(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        stack = create.__func__(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        parent_id = kwargs.get("StackId")
+        if parent_id:
+            parent = cloudformation_backends[account_id][region_name].stacks.get(parent_id)
+            stack.parent_id = parent_id
+            stack.root_id = getattr(parent, "root_id", None) or parent_id
+        return stack
+
+    Stack.create_from_cloudformation_json = classmethod(mark_applied(create_nested, patch, create))
+    return "nested stacks carry ParentId and RootId"
 
 
 # ---------------------------------------------------------------------------
