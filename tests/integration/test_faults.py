@@ -275,3 +275,17 @@ def test_a_handler_timing_out_with_messages_loses_none(lam, role_arn, clients):
             counts[msg["Body"]] = msg["Attributes"]["ApproximateReceiveCount"]
     assert counts == {f"m{i}": "2" for i in range(10)}, "each message once by the handler, once here"
     clients.sqs.delete_queue(QueueUrl=url)
+
+
+@pytest.mark.parametrize("damage", ["", '{"pid": "x", garbage', "[1, 2]"])
+def test_a_damaged_state_file_never_hides_a_running_server(own_home, damage):
+    """server.json emptied, truncated or edited while its server runs: status finds the server by its
+    process (command line and SQSLAB_HOME), writes the file again and keeps the damaged one beside it;
+    stop then stops it, so the port is never left held by a server no command can reach."""
+    info = server.start()
+    server.state_file().write_text(damage)
+    report = server.status()
+    assert report["running"] is True and report["pid"] == info.pid and report["port"] == info.port
+    assert server.state_file().with_name("server.json.damaged").read_text() == damage
+    assert "stopped the offline server" in server.stop()
+    assert wait_gone(info.pid, 10)

@@ -30,6 +30,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from sqslab.base.errors import SqslabError
+from sqslab.offline.server import info as _info
 from sqslab.offline.server.info import (  # noqa: F401 (callers read these here too)
     DEFAULT_PORT,
     HOST,
@@ -39,7 +40,6 @@ from sqslab.offline.server.info import (  # noqa: F401 (callers read these here 
     check_port,
     default_port,
     log_file,
-    read_state,
     state_dir,
     state_file,
 )
@@ -49,6 +49,58 @@ STOP_TIMEOUT_S = 10.0
 PROBE_TIMEOUT_S = 3.0  # a server that has not answered its status probe by then is hung
 SERVER_MODULE = "sqslab.offline.server.process"
 LOST = "its stacks, queues and messages are gone"
+
+
+def read_state() -> ServerInfo | None:
+    """The state file's server; when the file is damaged, the server found by its process instead
+    (:func:`_find_own_server`), so a damaged file never leaves a running server out of reach."""
+    return _info.read_state(recover=_find_own_server)
+
+
+def _find_own_server() -> ServerInfo | None:
+    """This state directory's server, found without its state file: a process whose command line is
+    the server's and whose SQSLAB_HOME is this state directory's (Linux's /proc; None elsewhere)."""
+    import importlib.metadata
+    import platform
+
+    proc, home = Path("/proc"), str(state_dir().parent)
+    if not (proc / "self" / "environ").exists():
+        return None
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or not _pid_alive(int(entry.name)):
+            continue
+        args = _command_line(int(entry.name))
+        if SERVER_MODULE not in args or "--serve" not in args:
+            continue
+        try:
+            env = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if f"SQSLAB_HOME={home}".encode() not in env:
+            continue
+        port = _listening_port(int(entry.name))
+        if port is None:
+            continue
+        return ServerInfo(pid=int(entry.name), host=HOST, port=port, started=entry.stat().st_ctime,
+                          moto_version=importlib.metadata.version("moto"), python=platform.python_version(),
+                          state_dir=str(state_dir()),
+                          token=next((a.split("=", 1)[1] for a in args if a.startswith("--token=")), ""))
+    return None
+
+
+def _listening_port(pid: int) -> int | None:
+    """The loopback port process ``pid`` listens on, from its sockets and /proc/PID/net/tcp."""
+    fds = Path(f"/proc/{pid}/fd")
+    try:
+        inodes = {os.readlink(fd)[8:-1] for fd in fds.iterdir() if os.readlink(fd).startswith("socket:[")}
+        table = Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return None
+    for line in table:
+        fields = line.split()
+        if len(fields) > 9 and fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+            return int(fields[1].rsplit(":", 1)[1], 16)
+    return None
 
 
 def _remove_state(info: ServerInfo) -> None:

@@ -70,14 +70,34 @@ class ServerInfo:
         return max(0.0, time.time() - self.started)
 
 
-def read_state() -> ServerInfo | None:
+class DamagedState(Exception):
+    """``server.json`` exists but is not what a server wrote (emptied, truncated, edited)."""
+
+
+def read_state(recover=None) -> ServerInfo | None:
+    """The running (or last) server's :class:`ServerInfo`; None when there is no state file. A
+    damaged one is set aside (``server.json.damaged``) and, when ``recover`` finds this state
+    directory's server by other means, written again from what it found."""
     path = state_file()
     try:
         data = json.loads(path.read_text())
+        if not isinstance(data, dict):
+            raise TypeError("not an object")
         return ServerInfo(**data)
     except FileNotFoundError:
         return None
-    except (ValueError, TypeError):
-        path.unlink(missing_ok=True)
-        return None
+    except (ValueError, TypeError, UnicodeDecodeError):
+        found = recover() if recover is not None else None
+        os.replace(path, path.with_name(path.name + ".damaged"))
+        if found is not None:
+            write_state(found)
+        return found
+
+
+def write_state(info: ServerInfo) -> None:
+    from dataclasses import asdict
+
+    tmp = state_file().with_suffix(".tmp")
+    tmp.write_text(json.dumps(asdict(info)))
+    os.replace(tmp, state_file())
 

@@ -34,6 +34,7 @@ from sqslab.offline.server.info import (
     read_state,
     state_dir,
     state_file,
+    write_state,
 )
 
 
@@ -115,9 +116,7 @@ def serve(port: int, token: str = "") -> int:
         token=token,
     )
     _STATUS.update({k: v for k, v in asdict(info).items() if k != "token"})
-    tmp = state_file().with_suffix(".tmp")
-    tmp.write_text(json.dumps(asdict(info)))
-    os.replace(tmp, state_file())
+    write_state(info)
     _say(f"serving on {info.endpoint_url} (pid {info.pid}, moto {info.moto_version})")
 
     def _term(signum, frame):
