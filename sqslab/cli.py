@@ -231,9 +231,16 @@ def _tutorial(args) -> int:
 
     from sqslab.deploy import checks
 
+    # Everything that can be refused is refused before a folder is made or a kernel started.
+    tutorial.check_series(args.profile, args.only or None)
+    name = target_name(args.target)
+    if name == "aws":
+        from sqslab import target as targets
+
+        if targets.session(targets.resolve("aws")).get_credentials() is None:
+            raise SqslabError(_NO_CREDENTIALS)
     out_dir = checks.output_dir("--out", args.out)
-    tutorial.run(profile=args.profile, out_dir=out_dir, target=target_name(args.target),
-                 only=args.only or None)
+    tutorial.run(profile=args.profile, out_dir=out_dir, target=name, only=args.only or None)
     return 0
 
 
@@ -418,12 +425,15 @@ def _os_error_line(exc: OSError) -> str:
     return f"{where}{what}: {advice}"
 
 
+_NO_CREDENTIALS = "no AWS credentials found: configure them (aws configure, AWS_PROFILE) or use the offline target"
+
+
 def _aws_error_line(exc: Exception) -> str | None:
     """One line for an error from AWS (or the emulator), or None for anything else."""
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
     if isinstance(exc, NoCredentialsError):
-        return "no AWS credentials found: configure them (aws configure, AWS_PROFILE) or use the offline target"
+        return _NO_CREDENTIALS
     if isinstance(exc, NoRegionError):
         return "no AWS region configured: set AWS_REGION or a region in your profile"
     if isinstance(exc, ClientError):

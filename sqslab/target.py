@@ -84,7 +84,7 @@ def resolve(
         return Target("offline", OFFLINE_REGION, endpoint_url=report["endpoint_url"])
     return Target(
         "aws",
-        region or _aws_default_region(profile),
+        _known_region(region or _aws_default_region(profile)),
         endpoint_url=None,
         profile=profile or os.environ.get("AWS_PROFILE"),
     )
@@ -110,6 +110,20 @@ def _aws_default_region(profile: str | None) -> str:
             "no AWS region configured: set AWS_REGION (or AWS_DEFAULT_REGION) "
             "or a region in your AWS profile"
         )
+    return region
+
+
+def _known_region(region: str) -> str:
+    """``region``, if it is one where SQS runs as botocore knows the regions; else one line."""
+    import boto3
+
+    session = boto3.Session(region_name="us-east-1")
+    known = {r for partition in session.get_available_partitions()
+             for r in session.get_available_regions("sqs", partition_name=partition)}
+    if region not in known:
+        raise SqslabError(f"AWS region {region!r} is not one where SQS runs, as this boto3 knows them: set "
+                          "AWS_REGION to one such as us-east-1 or eu-west-1 (a region newer than your boto3 "
+                          "needs `pip install -U boto3`)")
     return region
 
 

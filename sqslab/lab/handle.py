@@ -151,15 +151,14 @@ class Lab:
         """``function1`` -> the stack's deployed name (:meth:`function_name`); a full name is
         checked to exist."""
         name = checks.function_name(name)
-        if name in FUNCTIONS:
-            return self.function_name(name)
+        if name in FUNCTIONS or re.fullmatch(r"function\d+|consumer", name):
+            return self.function_name(name)  # one of the stack's, or a line naming the stack's own
         lam = self.client("lambda")
         try:
             lam.get_function(FunctionName=name)
         except lam.exceptions.ResourceNotFoundException:
-            raise SqslabError(
-                f"no function named {name!r}: use function1, function2 or function3 (or a deployed function's full name)"
-            ) from None
+            raise SqslabError(f"no function named {name!r}: use {', '.join(self.function_names()) or 'function1'} "
+                              "(stack " + self.name + "'s), or a deployed function's full name") from None
         return name
 
     def invoke(self, function: str, payload=None, progress: bool = True) -> invoking.Invocation:

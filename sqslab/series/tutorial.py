@@ -72,6 +72,16 @@ def waits_by_design(profile: str, extra: dict | None = None) -> dict[str, float]
     }
 
 
+def check_series(profile: str, only: list[str] | None) -> None:
+    """One line for a profile or an ``--only`` name the series does not have (before anything runs)."""
+    if profile not in PROFILES:
+        raise SqslabError(f"unknown profile {profile!r}: use {' or '.join(PROFILES)}")
+    all_names = [p.stem for p in notebooks()]
+    for wanted in only or []:
+        if str(wanted).removesuffix(".ipynb") not in all_names:
+            raise SqslabError(f"--only {wanted!r} is not a notebook of the series: choose from {', '.join(all_names)}")
+
+
 def notebooks(folder: Path = NOTEBOOKS) -> list[Path]:
     return sorted(folder.glob("[0-9][0-9]_*.ipynb"))
 
@@ -118,12 +128,8 @@ def run(profile: str = "article", out_dir: Path = HANDOUTS, target: str = "offli
 
     from sqslab.offline.server import control as server
 
-    if profile not in PROFILES:
-        raise SqslabError(f"unknown profile {profile!r}: use {' or '.join(PROFILES)}")
+    check_series(profile, only)
     all_names = [p.stem for p in notebooks()]
-    for wanted in only or []:
-        if str(wanted).removesuffix(".ipynb") not in all_names:
-            raise SqslabError(f"--only {wanted!r} is not a notebook of the series: choose from {', '.join(all_names)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     series = [p for p in notebooks() if not only or p.stem in only or p.name in only]

@@ -116,7 +116,9 @@ CLI_CASES = [
     (["invoke", "function1", "--stack-name", "{stack}", "--payload", "{huge}"], 2, "at most 6 MB"),
     (["invoke", ""], 2, "an empty name is not a function name"),
     (["invoke", "no such/function"], 2, "is not a function name"),
-    (["invoke", "function9"], 2, "no function named 'function9'"),
+    (["invoke", "function9", "--stack-name", "{stack}"], 2, "'function9' is not one of the stack's functions"),
+    (["invoke", "consumer", "--stack-name", "{stack}"], 2, "'consumer' is not one of the stack's functions: use function1"),
+    (["invoke", "nosuch", "--stack-name", "{stack}"], 2, "no function named 'nosuch': use function1, function2, function3"),
     (["invoke", "function1", "--stack-name", "never-deployed"], 2, "stack never-deployed is not deployed"),
     (["logs", "function1", "--stack-name", "{stack}", "--since", "99999999d"], 2, "before 1970"),
     (["logs", "function1", "--stack-name", "{stack}", "--since", "yesterday"], 2, "is not a time"),
@@ -391,3 +393,28 @@ def test_a_mapping_whose_function_was_deleted_says_so(lam, role_arn, clients, of
     assert "may not sqs:ReceiveMessage" not in text
     lam.delete_event_source_mapping(UUID=esm)
     clients.sqs.delete_queue(QueueUrl=q["QueueUrl"])
+
+
+@pytest.mark.parametrize("argv,env,words", [
+    (["--only", "zz"], {}, "--only 'zz' is not a notebook of the series"),
+    (["--target", "aws", "--only", "02_invoke"], {"AWS_REGION": None}, "no AWS region configured"),
+    (["--target", "aws", "--only", "02_invoke"], {"AWS_REGION": "mars-1"}, "AWS region 'mars-1' is not one"),
+    (["--target", "aws", "--only", "02_invoke"], {"AWS_REGION": "eu-west-1"}, "no AWS credentials found"),
+])
+def test_a_refused_tutorial_makes_nothing(tmp_path, monkeypatch, capsys, argv, env, words):
+    """`sqslab tutorial` with a name the series lacks, or an AWS target it cannot reach: one line, before
+    a folder is made or a kernel started."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+    for name, value in env.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    out = tmp_path / "handouts"
+    assert cli.main(["tutorial", *argv, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert words in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()

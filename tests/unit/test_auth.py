@@ -77,3 +77,19 @@ def test_botocore_signatures_verify_for_every_service_and_cost_little():
             assert verifier.check(sigv4.request_of(environ), lambda body=body: body) is p, service
             times.append(time.perf_counter() - t0)
     assert statistics.median(times) < 0.0005, f"median check {statistics.median(times) * 1e6:.0f} µs"
+
+
+@pytest.mark.parametrize("text", ["garbage\n", "", "[default]\n", "[default]\naws_access_key_id = K\n", "\udcff"])
+def test_a_damaged_credentials_file_is_one_line(tmp_path, text):
+    """The offline server's credentials file damaged in any way: one line naming the file and the fix,
+    whatever configparser would have said over several lines."""
+    from sqslab.base.errors import SqslabError
+    from sqslab.offline.auth import identity
+
+    path = identity.credentials_path(tmp_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode("utf-8", "surrogateescape"))
+    path.chmod(0o600)
+    with pytest.raises(SqslabError) as err:
+        identity.load_credentials(tmp_path)
+    assert "\n" not in str(err.value) and "is damaged" in str(err.value) and "delete it and restart" in str(err.value)

@@ -33,6 +33,18 @@ def test_aws_target_uses_normal_configuration_without_contacting_it(monkeypatch)
     assert sess.get_credentials().access_key == "AKIAREALLOOKINGKEY01"
 
 
+@pytest.mark.parametrize("region", ["mars-1", "US-EAST-1", "us-east-1 "])
+def test_an_aws_region_that_does_not_exist_is_one_line(monkeypatch, region):
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv("AWS_REGION", region)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    for given in (None, region):
+        with pytest.raises(SqslabError) as err:
+            target.resolve("aws", region=given)
+        assert f"AWS region {region!r} is not one where SQS runs" in str(err.value) and "\n" not in str(err.value)
+
+
 def test_nothing_creates_a_client_at_import():
     import subprocess
     import sys

@@ -66,8 +66,10 @@ def load_credentials(state_dir: str | os.PathLike) -> Credentials:
         parser.read_string(path.read_text())
         section = parser["default"]
         creds = Credentials(section["aws_access_key_id"].strip(), section["aws_secret_access_key"].strip())
-    except (OSError, KeyError, configparser.Error) as exc:
-        raise SqslabError(f"the offline server's credentials file {path} is unreadable ({exc}): delete it and "
+    except (OSError, KeyError, UnicodeDecodeError, configparser.Error) as exc:
+        why = ("no [default] section with aws_access_key_id and aws_secret_access_key"
+               if isinstance(exc, (KeyError, configparser.Error)) else type(exc).__name__)
+        raise SqslabError(f"the offline server's credentials file {path} is damaged ({why}): delete it and "
                           "restart the server (`sqslab offline stop`, `sqslab offline start`)") from None
     _CACHE.clear()
     _CACHE[key] = creds
