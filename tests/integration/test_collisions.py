@@ -241,3 +241,33 @@ def test_a_nested_stack_is_left_to_the_stack_that_owns_it(clients):
         assert cfn.describe_stacks(StackName=queue_stack)["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
     finally:
         stack.teardown(name, progress=False)
+
+
+def test_an_update_a_resource_refuses_rolls_the_whole_stack_back(clients):
+    """CloudFormation User Guide, "Monitor the progress of a stack update": a resource that fails its
+    update (UPDATE_FAILED, with the service's reason) rolls every resource back to the previous
+    template and parameters, and the stack ends UPDATE_ROLLBACK_COMPLETE. Here Lambda refuses the
+    mapping's BatchSize 11 without a batching window (services-sqs-parameters), after the function's
+    MemorySize was already changed: the deploy fails in one line and nothing keeps the new values."""
+    from sqslab.base.errors import DeployError
+
+    name, prefix = unique("upd-"), unique("up")
+    base = {"Prefix": prefix, "BatchSize": 11, "MaximumBatchingWindowInSeconds": 1}
+    stack.deploy("retries", stack_name=name, params=base, progress=False)
+    try:
+        with pytest.raises(DeployError, match=r"ConsumerMapping \(AWS::Lambda::EventSourceMapping\) failed: Maximum "
+                                              r"batch window in seconds must be greater than 0.*UPDATE_ROLLBACK_COMPLETE"):
+            stack.deploy("retries", stack_name=name, progress=False,
+                         params={**base, "MaximumBatchingWindowInSeconds": 0, "MemorySize": 256})
+        cfn, lam = clients.cloudformation, getattr(clients, "lambda")
+        found = cfn.describe_stacks(StackName=name)["Stacks"][0]
+        assert found["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+        params = {p["ParameterKey"]: p["ParameterValue"] for p in found["Parameters"]}
+        assert (params["MaximumBatchingWindowInSeconds"], params["MemorySize"]) == ("1", "128")
+        assert lam.get_function_configuration(FunctionName=f"{prefix}-consumer")["MemorySize"] == 128
+        mapping = lam.list_event_source_mappings(FunctionName=f"{prefix}-consumer")["EventSourceMappings"][0]
+        assert (mapping["BatchSize"], mapping["MaximumBatchingWindowInSeconds"]) == (11, 1)
+        assert stack.deploy("retries", stack_name=name, progress=False, params={**base, "MemorySize": 256}).action == "updated"
+        assert lam.get_function_configuration(FunctionName=f"{prefix}-consumer")["MemorySize"] == 256
+    finally:
+        stack.teardown(name, progress=False)

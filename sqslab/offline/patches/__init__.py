@@ -48,6 +48,8 @@ PATCHES: tuple[Patch, ...] = (
           cloudformation.apply_nested_stack_parent_ids),
     Patch("cfn_create_failure_rolls_back", "a failed resource escapes CreateStack",
           cloudformation.apply_create_failure_rollback),
+    Patch("cfn_update_failure_rolls_back", "a failed resource escapes UpdateStack, the resources before it kept",
+          cloudformation.apply_update_failure_rollback),
     Patch("cfn_create_refuses_existing_names", "a create takes over a named resource that exists",
           cloudformation.apply_create_refuses_existing_names),
     Patch("cfn_nested_stack_updates_in_place", "a nested stack is replaced on every update",

@@ -124,6 +124,78 @@ def apply_getatt_short_form() -> str:
 
 
 # ---------------------------------------------------------------------------
+# cfn_update_failure_rolls_back
+# Upstream gap: a resource that fails during moto's UpdateStack (Lambda refusing a mapping's new
+# BatchSize, say) raises out of the API call: the client gets the other service's error where
+# CloudFormation answers (boto3 cannot even parse it), and the resources updated before it keep
+# their new settings while the stack says it is unchanged. CloudFormation answers UpdateStack,
+# then fails the resource (UPDATE_FAILED, with the service's message), rolls every resource back
+# to the previous template and parameters, and ends UPDATE_ROLLBACK_COMPLETE ("Stack failure
+# options", "Monitor the progress of a stack update"). Here the same: the update is undone by
+# updating the stack again with what it had.
+class ResourceUpdateFailed(Exception):
+    def __init__(self, logical_id: str, resource_type: str, reason: str):
+        super().__init__(reason)
+        self.logical_id, self.resource_type, self.reason = logical_id, resource_type, reason
+
+
+def apply_update_failure_rollback() -> str:
+    from moto.cloudformation import models, parsing
+
+    patch = "cfn_update_failure_rolls_back"
+    original_parse = original_of(parsing, "parse_and_update_resource", patch,
+                                 ("logical_id", "resource_json", "resources_map"))
+    if original_parse is None:
+        return "already applied"
+    original_update = original_of(models.Stack, "update", patch, ("self", "template", "role_arn", "parameters"))
+    event_cls = require_attr(models, "Event", patch)
+    for name in ("_parse_template", "_create_output_map", "_add_stack_event"):
+        require_attr(models.Stack, name, patch)
+    if "self.resource_map.update(" not in inspect.getsource(original_update):
+        raise mismatch_error(patch, "Stack.update no longer updates its resource map")
+
+    @functools.wraps(original_parse)
+    def parse_and_update_resource(logical_id, resource_json, resources_map, *args, **kwargs):
+        try:
+            return original_parse(logical_id, resource_json, resources_map, *args, **kwargs)
+        except ResourceUpdateFailed:
+            raise
+        except Exception as exc:
+            raise ResourceUpdateFailed(logical_id, resource_json.get("Type", "?"), _reason(exc)) from exc
+
+    @functools.wraps(original_update)
+    def update(self, template, role_arn=None, parameters=None, tags=None):
+        before = (self.template, dict(self.parameters or {}), self.role_arn)
+        try:
+            return original_update(self, template, role_arn, parameters, tags)
+        except ResourceUpdateFailed as failed:
+            self.events.append(event_cls(
+                stack_id=self.stack_id, stack_name=self.name, logical_resource_id=failed.logical_id,
+                physical_resource_id="", resource_type=failed.resource_type, resource_status="UPDATE_FAILED",
+                resource_status_reason=failed.reason, resource_properties=None))
+            self._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason="The following resource(s) "
+                                  f"failed to update: [{failed.logical_id}].")
+            self.template, old_parameters, self.role_arn = before
+            try:
+                self._parse_template()
+                self.resource_map.update(self.template_dict, old_parameters)
+                self.output_map = self._create_output_map()
+                self.parameters = old_parameters
+            finally:
+                self._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
+                self.status = "UPDATE_ROLLBACK_COMPLETE"
+            if getattr(self, "parent_id", None):  # a nested stack's failure fails its parent's update too
+                raise ResourceUpdateFailed(failed.logical_id, failed.resource_type,
+                                           f"Embedded stack {self.stack_id} was not successfully updated. "
+                                           f"Currently in UPDATE_ROLLBACK_COMPLETE: {failed.reason}") from None
+        return None
+
+    parsing.parse_and_update_resource = mark_applied(parse_and_update_resource, patch, original_parse)
+    models.Stack.update = mark_applied(update, patch, original_update)
+    return "a resource that fails an update rolls the stack back to what it had (UPDATE_ROLLBACK_COMPLETE)"
+
+
+# ---------------------------------------------------------------------------
 # cfn_nested_stack_parent_ids
 # Upstream gap: moto's nested stacks have no ParentId or RootId in DescribeStacks, so a nested
 # stack looks like a stack of its own. CloudFormation gives both (API reference, Stack: "For
