@@ -314,12 +314,18 @@ def test_invoke_refuses_payloads_over_the_quota(lam, echo):
     ("MessageRetentionPeriod", ["59", "1209601"], ["60", "1209600"]),
     ("DelaySeconds", ["901", "-1"], ["0", "900"]),
     ("MaximumMessageSize", ["1023", "1048577"], ["1024", "1048576"]),
+    ("Policy", ["{not json", "[1]"], ['{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": '
+                                      '{"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage", "Resource": "*"}]}']),
+    ("RedrivePolicy", ['{"deadLetterTargetArn": "arn:aws:sqs:us-east-1:123456789012:d", "maxReceiveCount": 0}',
+                       '{"deadLetterTargetArn": "arn:aws:sqs:us-east-1:123456789012:d", "maxReceiveCount": 1001}',
+                       "{x"], []),
 ])
 def test_queue_attributes_out_of_range_are_refused(clients, name, bad, good):
     """SQS API reference, CreateQueue and SetQueueAttributes: the attributes' valid
     values (VisibilityTimeout 0 to 43,200, ReceiveMessageWaitTimeSeconds 0 to 20,
     MessageRetentionPeriod 60 to 1,209,600, DelaySeconds 0 to 900, MaximumMessageSize
-    1,024 to 1,048,576) and the error InvalidAttributeValue."""
+    1,024 to 1,048,576, a Policy that is a JSON policy document, a RedrivePolicy whose
+    maxReceiveCount is 1 to 1,000) and the error InvalidAttributeValue."""
     sqs = clients.sqs
     for value in bad:
         with pytest.raises(sqs.exceptions.InvalidAttributeValue) as excinfo:
@@ -334,13 +340,33 @@ def test_queue_attributes_out_of_range_are_refused(clients, name, bad, good):
                 # Nothing of a refused request is applied, the valid attribute beside it neither.
                 sqs.set_queue_attributes(QueueUrl=url, Attributes={name: value, beside[0]: beside[1]})
         after = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-        assert after[name] == before[name] and after[beside[0]] == before[beside[0]]
+        assert after.get(name) == before.get(name) and after[beside[0]] == before[beside[0]]
         for value in good:
             sqs.set_queue_attributes(QueueUrl=url, Attributes={name: value})
             assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[name])["Attributes"][name] == value
             sqs.create_queue(QueueName=f"attr-{_tag()}", Attributes={name: value})
     finally:
         sqs.delete_queue(QueueUrl=url)
+
+
+def test_a_queue_keeps_its_type(clients):
+    """SQS API reference, CreateQueue, FifoQueue: "You can't change an existing queue into a FIFO queue";
+    SetQueueAttributes lists no FifoQueue, so it answers InvalidAttributeName, either way, and the queue
+    keeps its type."""
+    sqs, tag = clients.sqs, _tag()
+    standard = sqs.create_queue(QueueName=f"kind-{tag}")["QueueUrl"]
+    fifo = sqs.create_queue(QueueName=f"kind-{tag}.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    try:
+        for url, value in ((standard, "true"), (fifo, "false")):
+            with pytest.raises(ClientError) as refused:
+                sqs.set_queue_attributes(QueueUrl=url, Attributes={"FifoQueue": value})
+            assert _error(refused)[0] == "InvalidAttributeName"
+        sqs.send_message(QueueUrl=standard, MessageBody="still standard")
+        with pytest.raises(ClientError):
+            sqs.send_message(QueueUrl=fifo, MessageBody="still FIFO: a group is needed")
+    finally:
+        sqs.delete_queue(QueueUrl=standard)
+        sqs.delete_queue(QueueUrl=fifo)
 
 
 def test_change_visibility_of_a_message_not_in_flight(clients):

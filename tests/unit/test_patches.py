@@ -4,6 +4,7 @@ values as strings, and the guards that fail loudly on changed moto internals."""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -115,7 +116,17 @@ def test_invoke_request_error_is_lambdas():
 
 def test_attribute_out_of_range():
 
-    assert queue_attributes.attribute_out_of_range({"VisibilityTimeout": "43200", "DelaySeconds": 0, "Policy": "x"}) is None
+    assert queue_attributes.attribute_out_of_range({"VisibilityTimeout": "43200", "DelaySeconds": 0, "Policy": "{}"}) is None
+    # SetQueueAttributes, Errors: InvalidAttributeValue for a policy that is no JSON object; the SQS
+    # Developer Guide's dead-letter queues: maxReceiveCount 1 to 1,000
+    for bad in ("{not json", "[1]", "x"):
+        assert queue_attributes.attribute_out_of_range({"Policy": bad}) == "Policy"
+    assert queue_attributes.attribute_out_of_range({"Policy": ""}) is None  # removes the policy
+    dlq = "arn:aws:sqs:us-east-1:123456789012:dlq"
+    for count in (0, 1001, "x", None):
+        policy = {"deadLetterTargetArn": dlq, "maxReceiveCount": count}
+        assert queue_attributes.attribute_out_of_range({"RedrivePolicy": json.dumps(policy)}) == "RedrivePolicy"
+    assert queue_attributes.attribute_out_of_range({"RedrivePolicy": {"deadLetterTargetArn": dlq, "maxReceiveCount": "5"}}) is None
     assert queue_attributes.attribute_out_of_range({"VisibilityTimeout": "43201"}) == "VisibilityTimeout"
     assert queue_attributes.attribute_out_of_range({"DelaySeconds": "5", "MessageRetentionPeriod": "59"}) == "MessageRetentionPeriod"
     assert queue_attributes.attribute_out_of_range({"ReceiveMessageWaitTimeSeconds": "1.5"}) == "ReceiveMessageWaitTimeSeconds"

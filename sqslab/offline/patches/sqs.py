@@ -94,7 +94,21 @@ def apply_sqs_queue_attribute_limits() -> str:
             raise refuse(bad)
         return original(self, attributes, now)
 
+    from moto.sqs.models import SQSBackend
+
+    set_attributes = original_of(SQSBackend, "set_queue_attributes", patch, ("self", "queue_name", "attributes"))
+    unknown = require_attr(exceptions, "InvalidAttributeName", patch)
+
+    @functools.wraps(set_attributes)
+    def set_queue_attributes(self, queue_name, attributes):
+        # CreateQueue, FifoQueue: "you can't change an existing queue into a FIFO queue" (nor back):
+        # SetQueueAttributes does not know the attribute
+        if "FifoQueue" in (attributes or {}):
+            raise unknown("FifoQueue")
+        return set_attributes(self, queue_name, attributes)
+
     Queue._set_attributes = mark_applied(_set_attributes, patch, original)
+    SQSBackend.set_queue_attributes = mark_applied(set_queue_attributes, patch, set_attributes)
     return "queue attributes out of SQS's ranges are refused with InvalidAttributeValue"
 
 
