@@ -191,6 +191,30 @@ def test_sns_filter_policies_are_read_when_the_message_is_published(clients):
             sqs.delete_queue(QueueUrl=url)
 
 
+def test_a_subscription_sns_refuses_is_not_made(clients):
+    """SNS API reference, Subscribe and SetSubscriptionAttributes, Errors: InvalidParameter for an attribute
+    value SNS does not take (a FilterPolicy that is not a JSON object, a FilterPolicyScope other than
+    MessageAttributes or MessageBody, a RawMessageDelivery other than true or false), and nothing made."""
+    sqs, sns, tag = clients.sqs, clients.sns, _tag()
+    topic = sns.create_topic(Name=f"refused-{tag}")["TopicArn"]
+    url, arn = _open_queue(sqs, f"refused-{tag}", topic)
+    try:
+        for attributes in ({"FilterPolicy": "{x"}, {"FilterPolicy": "[1]"}, {"FilterPolicyScope": "Nope"},
+                           {"RawMessageDelivery": "maybe"}):
+            with pytest.raises(ClientError) as refused:
+                sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes=attributes)
+            assert _error(refused)[:2] == ("InvalidParameter", 400), attributes
+        assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
+        sub = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)["SubscriptionArn"]
+        with pytest.raises(ClientError) as refused:
+            sns.set_subscription_attributes(SubscriptionArn=sub, AttributeName="FilterPolicy", AttributeValue="{x")
+        assert _error(refused)[0] == "InvalidParameter"
+        assert "FilterPolicy" not in sns.get_subscription_attributes(SubscriptionArn=sub)["Attributes"]
+    finally:
+        sns.delete_topic(TopicArn=topic)
+        sqs.delete_queue(QueueUrl=url)
+
+
 def test_sns_hands_a_queue_what_sns_documents(clients):
     """SNS Developer Guide, "Amazon SNS message attributes": "Messages with more than 10 message
     attributes directed towards Raw Message Delivery enabled Amazon SQS subscriptions will be

@@ -399,6 +399,14 @@ def test_disable_and_delete_stop_the_poller(mapped):
     m.send("after delete")
     time.sleep(1.0)
     assert len(m.batches()) == 1 and m.count() == 1
+    # UpdateEventSourceMapping, DeleteEventSourceMapping, Errors: ResourceNotFoundException (404)
+    wait_until(lambda: not any(e["UUID"] == m.uuid for e in m.lam.list_event_source_mappings()["EventSourceMappings"]), 2)
+    for call in (lambda: m.lam.update_event_source_mapping(UUID=m.uuid, BatchSize=5),
+                 lambda: m.lam.delete_event_source_mapping(UUID=m.uuid)):
+        with pytest.raises(ClientError) as gone:
+            call()
+        assert gone.value.response["Error"]["Code"] == "ResourceNotFoundException"
+        assert gone.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
 
 
 def test_create_time_checks(clients, lam, role_arn):

@@ -84,6 +84,8 @@ PATCHES: tuple[Patch, ...] = (
     Patch("lambda_reserved_concurrency", "reservations unchecked without MOTO_LAMBDA_CONCURRENCY_QUOTA",
           awslambda.apply_lambda_reserved_concurrency),
     Patch("lambda_account_settings", "GetAccountSettings is not served", awslambda.apply_lambda_account_settings),
+    Patch("lambda_esm_unknown_uuid_not_found", "updating or deleting an unknown mapping answers an empty 404",
+          awslambda.apply_lambda_esm_unknown_uuid_not_found),
     Patch("sqs_queue_attribute_limits", "queue attributes out of range (VisibilityTimeout 43201) are kept",
           sqs.apply_sqs_queue_attribute_limits),
     Patch("sqs_change_visibility_in_flight", "ChangeMessageVisibility never answers MessageNotInflight",
@@ -102,6 +104,8 @@ PATCHES: tuple[Patch, ...] = (
           sqs.apply_sqs_fifo_dedup_interval),
     Patch("sns_sqs_delivery_checks_queue_policy", "a topic delivers to any subscribed queue, whatever its policy",
           sns.apply_sns_sqs_delivery_checks_queue_policy),
+    Patch("sns_subscription_attributes_checked", "a Subscribe whose attributes fail answers 500 and stays made",
+          sns.apply_sns_subscription_attributes_checked),
     Patch("sns_sqs_delivery_as_documented", "raw Binary attributes break the queue; a failed delivery fails Publish",
           sns.apply_sns_sqs_delivery_as_documented),
     # after the two above: a message its filter policy turns away is neither refused nor delivered

@@ -568,3 +568,35 @@ def apply_lambda_account_settings() -> str:
 
 ACCOUNT_CODE_STORAGE = 80_530_636_800  # 75 GB of function and layer code per Region (Lambda quotas)
 ZIPPED_LIMIT = 52_428_800  # 50 MB zipped, uploaded directly (Lambda quotas)
+
+
+# ---------------------------------------------------------------------------
+# lambda_esm_unknown_uuid_not_found
+# Upstream gap: UpdateEventSourceMapping and DeleteEventSourceMapping of a UUID no mapping has answer
+# 404 with an empty body and no error type, which the SDKs read as success. The Lambda API reference
+# lists ResourceNotFoundException (404) for both, as GetEventSourceMapping answers it already.
+def apply_lambda_esm_unknown_uuid_not_found() -> str:
+    import json
+
+    from moto.awslambda.responses import LambdaResponse
+
+    patch = "lambda_esm_unknown_uuid_not_found"
+    update = original_of(LambdaResponse, "update_event_source_mapping", patch, ("self",))
+    if update is None:
+        return "already applied"
+    delete = original_of(LambdaResponse, "delete_event_source_mapping", patch, ("self",))
+
+    def not_found(original):
+        @functools.wraps(original)
+        def answer(self):
+            status, headers, body = original(self)
+            if status == 404 and not (headers or {}).get("x-amzn-errortype"):
+                return 404, {"x-amzn-errortype": "ResourceNotFoundException", "status": 404}, json.dumps(
+                    {"Type": "User", "Message": "The resource you requested does not exist."})
+            return status, headers, body
+
+        return mark_applied(answer, patch, original)
+
+    LambdaResponse.update_event_source_mapping = not_found(update)
+    LambdaResponse.delete_event_source_mapping = not_found(delete)
+    return "updating or deleting a mapping that does not exist answers ResourceNotFoundException"

@@ -250,3 +250,71 @@ def _server_key():
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+# ---------------------------------------------------------------------------
+# sns_subscription_attributes_checked
+# Upstream gap: moto's Subscribe makes the subscription first and sets its attributes after, so an
+# attribute it cannot take (a FilterPolicy that is not JSON, a FilterPolicyScope it does not know)
+# answers 500 and leaves the subscription made; RawMessageDelivery takes any word. SNS checks
+# the attributes and answers InvalidParameter (Subscribe and SetSubscriptionAttributes, Errors),
+# making nothing. Here each value is checked before moto sees it, and a Subscribe that fails takes
+# back the subscription it made (one that existed before is left as it was).
+SCOPES = ("MessageAttributes", "MessageBody")
+
+
+def apply_sns_subscription_attributes_checked() -> str:
+    from moto.sns.exceptions import SNSInvalidParameter
+    from moto.sns.models import SNSBackend
+    from moto.sns.responses import SNSResponse
+
+    patch = "sns_subscription_attributes_checked"
+    set_attribute = original_of(SNSBackend, "set_subscription_attributes", patch, ("self", "arn", "name", "value"))
+    if set_attribute is None:
+        return "already applied"
+    subscribe = original_of(SNSResponse, "subscribe", patch, ("self",))
+    require_attr(SNSBackend, "unsubscribe", patch)
+
+    @functools.wraps(set_attribute)
+    def set_subscription_attributes(self, arn, name, value):
+        problem = _attribute_problem(name, value)
+        if problem:
+            raise SNSInvalidParameter(problem)
+        return set_attribute(self, arn, name, value)
+
+    @functools.wraps(subscribe)
+    def subscribe_whole(self):
+        raw = self._get_param("Attributes", {}) or {}
+        for name, value in (raw.items() if isinstance(raw, dict) else ()):
+            problem = _attribute_problem(name, value)  # before moto turns "maybe" into false
+            if problem:
+                raise SNSInvalidParameter(problem)
+        before = {s.arn for s in getattr(self.backend, "subscriptions", {}).values()}
+        try:
+            return subscribe(self)
+        except Exception:
+            for sub in list(getattr(self.backend, "subscriptions", {}).values()):
+                if sub.arn not in before:
+                    self.backend.unsubscribe(sub.arn)
+            raise
+
+    SNSBackend.set_subscription_attributes = mark_applied(set_subscription_attributes, patch, set_attribute)
+    SNSResponse.subscribe = mark_applied(subscribe_whole, patch, subscribe)
+    return "subscription attributes checked before they are set; a Subscribe that fails makes nothing"
+
+
+def _attribute_problem(name: str, value) -> str | None:
+    """SNS's InvalidParameter message for a subscription attribute value it refuses, or None."""
+    if name == "FilterPolicy" and value not in (None, ""):
+        try:
+            doc = json.loads(value) if isinstance(value, str) else value
+        except ValueError:
+            doc = None
+        if not isinstance(doc, dict):
+            return "Invalid parameter: FilterPolicy: failed to parse JSON: the filter policy must be a JSON object"
+    if name == "FilterPolicyScope" and value not in SCOPES:
+        return (f"Invalid parameter: Attributes Reason: FilterPolicyScope: Invalid value [{value}]. "
+                "Please use either MessageBody or MessageAttributes")
+    if name == "RawMessageDelivery" and str(value).lower() not in ("true", "false"):
+        return f"Invalid parameter: Attributes Reason: RawMessageDelivery: Invalid value [{value}]. Must be true or false."
+    return None
