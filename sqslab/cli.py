@@ -285,7 +285,12 @@ def _smoke(args) -> int:
 
 
 class _Parser(argparse.ArgumentParser):
-    """Usage errors in one line, exit code 2, like every other error here."""
+    """Usage errors in one line, exit code 2, like every other error here; an option is spelled out
+    (``--templat`` is a typo, not ``--template``)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         self.exit(2, f"sqslab: {message} (see `{self.prog} --help`)\n")

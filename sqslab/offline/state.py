@@ -30,7 +30,14 @@ FILES = ("credentials", "server.json", "server.log", "start.lock")
 
 
 def home() -> Path:
-    return Path(os.environ.get("SQSLAB_HOME") or os.path.join(os.path.expanduser("~"), ".sqslab"))
+    raw = os.environ.get("SQSLAB_HOME")
+    if not raw:
+        return Path(os.path.join(os.path.expanduser("~"), ".sqslab"))
+    path = os.path.expanduser(raw)
+    if not os.path.isabs(path):  # read from another folder, it would name another state directory
+        raise SqslabError(f"SQSLAB_HOME={raw!r} is a relative path: give an absolute one (such as "
+                          f"{os.path.abspath(path)}), so every command and notebook finds the same server")
+    return Path(path)
 
 
 def directory() -> Path:

@@ -134,6 +134,7 @@ CLI_CASES = [
     (["offline", "start", "--port", "abc"], 2, "invalid int value"),
     (["offline", "start", "--port", "{free_port}"], 2, "the offline server already runs on port"),
     (["offline"], 2, "required"),
+    (["deploy", "--templat", "retries"], 2, "unrecognized arguments: --templat retries"),
     (["bogus"], 2, "invalid choice: 'bogus'"),
     (["deploy", "--target", "mars"], 2, "invalid choice: 'mars'"),
 ]

@@ -71,7 +71,10 @@ def _sqslab(env_extra: dict, *argv: str, home, stdout=subprocess.PIPE) -> subpro
     ({"SQSLAB_IDLE_TTL_S": "abc"}, "SQSLAB_IDLE_TTL_S='abc' is not a number: use 1 to 86400 seconds"),
     ({"SQSLAB_MEMORY_POLL_MS": "-5"}, "SQSLAB_MEMORY_POLL_MS='-5' is out of range: use 1 to 1000 milliseconds"),
     ({"SQSLAB_MEMORY_POLL_MS": "nan"}, "is out of range"),
-], ids=["idle ttl abc", "memory poll -5", "memory poll nan"])
+    ({"SQSLAB_OFFLINE_PORT": "70000"}, "SQSLAB_OFFLINE_PORT=70000 is out of range: choose one in 1024-65535"),
+    ({"SQSLAB_OFFLINE_PORT": "abc"}, "SQSLAB_OFFLINE_PORT='abc' is not a port number"),
+    ({"SQSLAB_HOME": "state/here"}, "SQSLAB_HOME='state/here' is a relative path: give an absolute one"),
+], ids=["idle ttl abc", "memory poll -5", "memory poll nan", "port 70000", "port abc", "relative home"])
 def test_settings_out_of_range_are_one_line_and_start_nothing(env, words, tmp_path):
     """A setting is checked where it is read, with its valid range: no server starts (a memory poll of -5 ms
     silently turned the MemorySize limit off; an idle time of 'abc' was a server traceback)."""

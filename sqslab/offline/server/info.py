@@ -41,7 +41,9 @@ def default_port() -> int:
         port = int(raw)
     except ValueError:
         raise SqslabError(f"SQSLAB_OFFLINE_PORT={raw!r} is not a port number: use 1024-65535") from None
-    check_port(port)
+    if not (port == 0 or 1024 <= port <= 65535):
+        raise SqslabError(f"SQSLAB_OFFLINE_PORT={port} is out of range: choose one in 1024-65535 (or 0 for any "
+                          "free port)")
     return port
 
 
