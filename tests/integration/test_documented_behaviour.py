@@ -373,6 +373,37 @@ def test_queue_attributes_out_of_range_are_refused(clients, name, bad, good):
         sqs.delete_queue(QueueUrl=url)
 
 
+def test_what_send_and_receive_refuse(clients):
+    """SQS API reference, SendMessage (MessageBody: at least one character, only the allowed Unicode set;
+    MessageDeduplicationId applies to FIFO queues only) and ReceiveMessage (MaxNumberOfMessages 1 to 10,
+    WaitTimeSeconds 0 to 20, VisibilityTimeout 0 to 43,200), each refused in SQS's words; nothing is
+    queued and nothing is received."""
+    sqs = clients.sqs
+    url = sqs.create_queue(QueueName=f"refuse-{_tag()}")["QueueUrl"]
+    try:
+        for body, code in (("", "MissingParameter"), ("nul \x00 here", "InvalidMessageContents"),
+                           ("bell \x07", "InvalidMessageContents")):
+            with pytest.raises(ClientError) as refused:
+                sqs.send_message(QueueUrl=url, MessageBody=body)
+            assert _error(refused)[0] == code, body
+        assert "Invalid binary character '#x0'" in _error(refused)[2] or "#x7" in _error(refused)[2]
+        with pytest.raises(ClientError) as refused:
+            sqs.send_message(QueueUrl=url, MessageBody="x", MessageDeduplicationId="d1")
+        assert _error(refused)[0] == "InvalidParameterValue" and "not valid for this queue type" in _error(refused)[2]
+        sqs.send_message(QueueUrl=url, MessageBody="tab\tand newline\n and \u00e9 \U0001F600")
+        for name, value, rule in (("WaitTimeSeconds", 21, "Must be >= 0 and <= 20, if provided."),
+                                  ("MaxNumberOfMessages", 11, "Must be between 1 and 10, if provided."),
+                                  ("VisibilityTimeout", -1, "Must be >= 0 and <= 43200, if provided.")):
+            with pytest.raises(ClientError) as refused:
+                sqs.receive_message(QueueUrl=url, **{name: value})
+            assert _error(refused)[:3] == ("InvalidParameterValue", 400,
+                                           f"Value {value} for parameter {name} is invalid. Reason: {rule}")
+        got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"]
+        assert [m["Body"] for m in got] == ["tab\tand newline\n and \u00e9 \U0001F600"]
+    finally:
+        sqs.delete_queue(QueueUrl=url)
+
+
 def test_a_queue_keeps_its_type(clients):
     """SQS API reference, CreateQueue, FifoQueue: "You can't change an existing queue into a FIFO queue";
     SetQueueAttributes lists no FifoQueue, so it answers InvalidAttributeName, either way, and the queue

@@ -88,6 +88,8 @@ PATCHES: tuple[Patch, ...] = (
           awslambda.apply_lambda_esm_unknown_uuid_not_found),
     Patch("sqs_queue_attribute_limits", "queue attributes out of range (VisibilityTimeout 43201) are kept",
           sqs.apply_sqs_queue_attribute_limits),
+    Patch("sqs_request_values_as_documented", "empty bodies queued; receive values out of range taken or garbled",
+          sqs.apply_sqs_request_values_as_documented),
     Patch("sqs_change_visibility_in_flight", "ChangeMessageVisibility never answers MessageNotInflight",
           sqs.apply_sqs_change_visibility_in_flight),
     Patch("sqs_long_poll_wakes_on_visibility", "a long poll sees a message visible again up to 1 s late",

@@ -645,3 +645,52 @@ def apply_sqs_deleted_handles_bounded() -> str:
     Queue.__init__ = mark_applied(__init__, patch, init)
     return (f"deleted messages' receipt handles kept {receipts.DELETED_HANDLE_TTL_S // 60} minutes, at most "
             f"{receipts.DELETED_HANDLES_KEPT} per queue")
+
+
+# ---------------------------------------------------------------------------
+# sqs_request_values_as_documented
+# Upstream gaps in what moto's SQS takes (SQS API reference, SendMessage and ReceiveMessage):
+# an empty MessageBody and one with characters outside SQS's allowed set are queued (SQS:
+# MissingParameter, InvalidMessageContents); a MessageDeduplicationId on a standard queue is
+# taken (SQS: InvalidParameterValue, "not valid for this queue type"); ReceiveMessage with a
+# VisibilityTimeout of -1 returns a message, and its WaitTimeSeconds error reads "must be <= 0
+# and >= 20", HTML-escaped, inside a second "An error occurred" (SQS: "Value 21 for parameter
+# WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= 20, if provided.").
+def apply_sqs_request_values_as_documented() -> str:
+    import functools
+
+    from moto.sqs import exceptions
+    from moto.sqs.models import SQSBackend
+    from moto.sqs.responses import SQSResponse
+
+    from sqslab.offline.sqs import requests
+
+    patch = "sqs_request_values_as_documented"
+    validate = original_of(SQSBackend, "_validate_message", patch, ("self", "queue", "message_body"))
+    if validate is None:
+        return "already applied"
+    receive = original_of(SQSResponse, "receive_message", patch, ("self",))
+    error = require_attr(exceptions, "SQSException", patch)
+    require_attr(SQSResponse, "_get_param", patch)
+
+    @functools.wraps(validate)
+    def _validate_message(self, queue, message_body, *args, **kwargs):
+        problem = requests.body_problem(message_body)
+        if problem:
+            raise error(*problem)
+        dedup = kwargs.get("deduplication_id", args[1] if len(args) > 1 else None)
+        if dedup is not None and not queue.fifo_queue:
+            raise error("InvalidParameterValue", f"Value {dedup} for parameter MessageDeduplicationId is invalid. "
+                        "Reason: The request includes a parameter that is not valid for this queue type.")
+        return validate(self, queue, message_body, *args, **kwargs)
+
+    @functools.wraps(receive)
+    def receive_message(self):
+        problem = requests.receive_problem({name: self._get_param(name) for name in requests.RECEIVE_RANGES})
+        if problem:
+            raise error("InvalidParameterValue", problem)
+        return receive(self)
+
+    SQSBackend._validate_message = mark_applied(_validate_message, patch, validate)
+    SQSResponse.receive_message = mark_applied(receive_message, patch, receive)
+    return "empty or ill-formed bodies, deduplication ids on standard queues and receive values out of range refused"
