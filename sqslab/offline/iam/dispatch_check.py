@@ -40,7 +40,7 @@ from sqslab.offline.auth.keystore import Principal
 from sqslab.offline.auth.middleware import count, policy_cost
 from sqslab.offline.auth.refusals import error_response
 from sqslab.offline.auth.sigv4 import AuthError, request_of
-from sqslab.offline.awslambda import code_package
+from sqslab.offline.awslambda import code_package, request_shapes
 from sqslab.offline.iam import actions
 from sqslab.offline.iam import policy as iam_policy
 from sqslab.offline.iam.actions import Call
@@ -174,6 +174,10 @@ def lambda_call(resp, operation: str) -> Call:
         if len(body) > code_package.DIRECT_UPLOAD_LIMIT:  # Lambda quotas: 50 MB zipped, uploaded directly
             raise Refused(413, "RequestEntityTooLargeException", f"Request must be smaller than "
                           f"{code_package.DIRECT_UPLOAD_LIMIT} bytes for the {operation} operation")
+    shape_problem = request_shapes.problems(operation, _json_body(resp) if operation != "Invoke" else {},
+                                            getattr(resp, "querystring", None) or {}, getattr(resp, "headers", None))
+    if shape_problem:
+        raise Refused(400, "ValidationException", shape_problem)
     action = "lambda:" + _LAMBDA_ACTIONS.get(operation, operation)
     if "FunctionName" in params:
         qualifier = resp._get_param("qualifier" if operation == "Invoke" else "Qualifier")
