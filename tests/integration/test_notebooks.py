@@ -197,6 +197,14 @@ def executed(offline, tmp_path_factory):
     fails only for its own."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from sqslab.config import TEMPLATES
+    from sqslab.deploy import template
+
+    # cfn-lint runs once per template text on a machine (its findings are cached); a chapter whose
+    # template no earlier test had linted would load it in its kernel. Linted here first, whatever
+    # order the test files run in, the kernels are checked for the emulator alone.
+    for name in TEMPLATES:
+        template.validate(name)
     out = tmp_path_factory.mktemp("handouts")
     names = [p.stem for p in NOTEBOOKS]
     last = names[-1]
