@@ -194,7 +194,8 @@ def test_sns_filter_policies_are_read_when_the_message_is_published(clients):
 def test_a_subscription_sns_refuses_is_not_made(clients):
     """SNS API reference, Subscribe and SetSubscriptionAttributes, Errors: InvalidParameter for an attribute
     value SNS does not take (a FilterPolicy that is not a JSON object, a FilterPolicyScope other than
-    MessageAttributes or MessageBody, a RawMessageDelivery other than true or false), and nothing made."""
+    MessageAttributes or MessageBody, a RawMessageDelivery other than true or false, a protocol SNS does not
+    have), and nothing made; Publish, Errors: InvalidParameter for an empty message."""
     sqs, sns, tag = clients.sqs, clients.sns, _tag()
     topic = sns.create_topic(Name=f"refused-{tag}")["TopicArn"]
     url, arn = _open_queue(sqs, f"refused-{tag}", topic)
@@ -204,8 +205,14 @@ def test_a_subscription_sns_refuses_is_not_made(clients):
             with pytest.raises(ClientError) as refused:
                 sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes=attributes)
             assert _error(refused)[:2] == ("InvalidParameter", 400), attributes
+        with pytest.raises(ClientError) as refused:
+            sns.subscribe(TopicArn=topic, Protocol="carrier-pigeon", Endpoint=arn)
+        assert "does not support this protocol string: carrier-pigeon" in _error(refused)[2]
         assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
         sub = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)["SubscriptionArn"]
+        with pytest.raises(ClientError) as refused:
+            sns.publish(TopicArn=topic, Message="")
+        assert _error(refused)[:3] == ("InvalidParameter", 400, "Invalid parameter: Empty message")
         with pytest.raises(ClientError) as refused:
             sns.set_subscription_attributes(SubscriptionArn=sub, AttributeName="FilterPolicy", AttributeValue="{x")
         assert _error(refused)[0] == "InvalidParameter"

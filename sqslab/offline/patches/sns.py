@@ -254,13 +254,17 @@ def _server_key():
 
 # ---------------------------------------------------------------------------
 # sns_subscription_attributes_checked
-# Upstream gap: moto's Subscribe makes the subscription first and sets its attributes after, so an
+# Upstream gaps: moto's Subscribe takes any protocol string and Publish an empty message (SNS:
+# InvalidParameter, "Amazon SNS does not support this protocol string", "Empty message"); and it
+# makes the subscription first and sets its attributes after, so an
 # attribute it cannot take (a FilterPolicy that is not JSON, a FilterPolicyScope it does not know)
 # answers 500 and leaves the subscription made; RawMessageDelivery takes any word. SNS checks
 # the attributes and answers InvalidParameter (Subscribe and SetSubscriptionAttributes, Errors),
 # making nothing. Here each value is checked before moto sees it, and a Subscribe that fails takes
 # back the subscription it made (one that existed before is left as it was).
 SCOPES = ("MessageAttributes", "MessageBody")
+# Subscribe, Protocol: the protocols SNS documents
+PROTOCOLS = ("http", "https", "email", "email-json", "sms", "sqs", "application", "lambda", "firehose")
 
 
 def apply_sns_subscription_attributes_checked() -> str:
@@ -282,8 +286,20 @@ def apply_sns_subscription_attributes_checked() -> str:
             raise SNSInvalidParameter(problem)
         return set_attribute(self, arn, name, value)
 
+    publish = original_of(SNSResponse, "publish", patch, ("self",))
+
+    @functools.wraps(publish)
+    def publish_checked(self):
+        message = self._get_param("Message")
+        if message is None or message == "":  # Publish, Message: required, and SNS refuses it empty
+            raise SNSInvalidParameter("Invalid parameter: Empty message")
+        return publish(self)
+
     @functools.wraps(subscribe)
     def subscribe_whole(self):
+        protocol = self._get_param("Protocol")
+        if protocol not in PROTOCOLS:
+            raise SNSInvalidParameter(f"Invalid parameter: Amazon SNS does not support this protocol string: {protocol}")
         raw = self._get_param("Attributes", {}) or {}
         for name, value in (raw.items() if isinstance(raw, dict) else ()):
             problem = _attribute_problem(name, value)  # before moto turns "maybe" into false
@@ -300,7 +316,9 @@ def apply_sns_subscription_attributes_checked() -> str:
 
     SNSBackend.set_subscription_attributes = mark_applied(set_subscription_attributes, patch, set_attribute)
     SNSResponse.subscribe = mark_applied(subscribe_whole, patch, subscribe)
-    return "subscription attributes checked before they are set; a Subscribe that fails makes nothing"
+    SNSResponse.publish = mark_applied(publish_checked, patch, publish)
+    return ("subscription protocols and attributes checked before anything is made; a Subscribe that fails makes "
+            "nothing; an empty message is refused")
 
 
 def _attribute_problem(name: str, value) -> str | None:
