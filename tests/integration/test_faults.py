@@ -289,3 +289,20 @@ def test_a_damaged_state_file_never_hides_a_running_server(own_home, damage):
     assert server.state_file().with_name("server.json.damaged").read_text() == damage
     assert "stopped the offline server" in server.stop()
     assert wait_gone(info.pid, 10)
+
+
+def test_a_start_interrupted_leaves_no_server(own_home):
+    """Ctrl-C while `sqslab offline start` waits for the server: the command ends (130) and takes the
+    half-started server with it; nothing holds the port, and the next start is a plain start."""
+    env = dict(os.environ)
+    proc = subprocess.Popen([sys.executable, "-m", "sqslab.cli", "offline", "start"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while not (server.state_dir() / "server.log").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.2)  # the server process is starting (its imports take longer than this)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "interrupted" in err, err
+    assert server._find_own_server() is None and not server.state_file().exists()
+    assert not server._port_in_use(own_home)

@@ -356,14 +356,25 @@ def _start_unlocked(port: int | None, timeout: float) -> tuple[ServerInfo, bool,
     )
     log.close()
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        code = proc.poll()
-        if code is not None:
-            raise SqslabError(f"the offline server could not start: {_last_error_line(log_start, code)}")
-        info = read_state()
-        if info is not None and info.pid == proc.pid and probe(info, timeout=1.0) is not None:
-            return info, True, lost
-        time.sleep(0.05)
+    try:
+        while time.monotonic() < deadline:
+            code = proc.poll()
+            if code is not None:
+                raise SqslabError(f"the offline server could not start: {_last_error_line(log_start, code)}")
+            info = read_state()
+            if info is not None and info.pid == proc.pid and probe(info, timeout=1.0) is not None:
+                return info, True, lost
+            time.sleep(0.05)
+    except KeyboardInterrupt:  # a start interrupted leaves no server behind, half-started or not
+        proc.terminate()
+        try:
+            proc.wait(timeout=STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        current = read_state()
+        if current is not None and current.pid == proc.pid:
+            state_file().unlink(missing_ok=True)
+        raise
     proc.kill()
     proc.wait(timeout=5)
     raise SqslabError(
