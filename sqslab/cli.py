@@ -374,6 +374,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# What an interrupted command may have left, and what to do about it.
+_AFTER_INTERRUPT = {
+    "deploy": ": the stack may be deployed in part; run the same `sqslab deploy` again to finish it, or "
+              "`sqslab teardown` to remove it",
+    "teardown": ": the stack may be deleted in part; run the same `sqslab teardown` again",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -391,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sqslab: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("sqslab: interrupted", file=sys.stderr)
+        print(f"sqslab: interrupted{_AFTER_INTERRUPT.get(getattr(args, 'command', None), '')}", file=sys.stderr)
         return 130
     except Exception as exc:
         line = _aws_error_line(exc)

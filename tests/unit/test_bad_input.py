@@ -176,3 +176,22 @@ def test_an_output_file_replaces_only_what_its_command_wrote(tmp_path):
             checks.output_file("--out", path, replaceable=recording.is_recording)
     assert other.read_text() == '{"mine": true}\n'
     assert checks.output_file("--out", tmp_path / "new" / "run.json", replaceable=recording.is_recording)
+
+
+@pytest.mark.parametrize("command,words", [
+    (["deploy"], "interrupted: the stack may be deployed in part; run the same `sqslab deploy` again"),
+    (["teardown"], "interrupted: the stack may be deleted in part; run the same `sqslab teardown` again"),
+    (["smoke"], "interrupted"),
+])
+def test_an_interrupted_command_says_what_it_may_have_left(monkeypatch, capsys, command, words):
+    """Ctrl-C: exit code 130 and one line; a deploy or a teardown cut short says how to finish it."""
+    from sqslab import cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, f"_{command[0]}", interrupted)
+    assert cli.main(command) == 130
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"sqslab: {words}"), err
