@@ -271,3 +271,40 @@ def test_an_update_a_resource_refuses_rolls_the_whole_stack_back(clients):
         assert lam.get_function_configuration(FunctionName=f"{prefix}-consumer")["MemorySize"] == 256
     finally:
         stack.teardown(name, progress=False)
+
+
+def test_a_rollback_restores_what_the_update_changed_and_removes_what_it_added(clients):
+    """CloudFormation User Guide, "Monitor the progress of a stack update": the rollback returns every
+    resource to the previous template and parameters, whichever parameters the failed update named
+    (a stack created on its defaults included), and deletes the resources the update added."""
+    cfn, sqs, tag = clients.cloudformation, clients.sqs, unique("rb")
+    def body(extra=False):
+        doc = {"Parameters": {"Vt": {"Type": "Number", "Default": 30}, "Big": {"Type": "Number", "Default": 100}},
+               "Resources": {
+                   "One": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{tag}-one", "VisibilityTimeout": {"Ref": "Vt"}}},
+                   "Two": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{tag}-two", "VisibilityTimeout": {"Ref": "Big"}}}}}
+        if extra:  # a queue SQS refuses: 50,000 s is past the 12 hours VisibilityTimeout allows
+            doc["Resources"]["Extra"] = {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": f"{tag}-extra",
+                                                                                  "VisibilityTimeout": 50000}}
+        return json.dumps(doc)
+
+    def vt(name):
+        url = sqs.get_queue_url(QueueName=f"{tag}-{name}")["QueueUrl"]
+        return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"]["VisibilityTimeout"]
+
+    name = f"{tag}-stack"
+    cfn.create_stack(StackName=name, TemplateBody=body())  # on the parameters' defaults
+    try:
+        cfn.update_stack(StackName=name, TemplateBody=body(), Parameters=[
+            {"ParameterKey": "Vt", "ParameterValue": "60"}, {"ParameterKey": "Big", "ParameterValue": "50000"}])
+        assert cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+        assert (vt("one"), vt("two")) == ("30", "100")
+        cfn.update_stack(StackName=name, TemplateBody=body(extra=True))
+        found = cfn.describe_stacks(StackName=name)["Stacks"][0]
+        assert found["StackStatus"] == "UPDATE_ROLLBACK_COMPLETE"
+        assert sorted(r["LogicalResourceId"] for r in cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]) == ["One", "Two"]
+        assert not any(u.endswith(f"{tag}-extra") for u in sqs.list_queues(QueueNamePrefix=tag).get("QueueUrls", []))
+        failed = [e for e in cfn.describe_stack_events(StackName=name)["StackEvents"] if e["ResourceStatus"] == "CREATE_FAILED"]
+        assert failed and failed[0]["LogicalResourceId"] == "Extra"
+    finally:
+        cfn.delete_stack(StackName=name)

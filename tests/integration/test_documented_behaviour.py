@@ -54,6 +54,9 @@ def test_reserved_concurrency_zero_throttles_a_synchronous_invoke(lam, echo):
     finally:
         lam.delete_function_concurrency(FunctionName=echo)
     assert json.loads(lam.invoke(FunctionName=echo, Payload=b'{"a": 1}')["Payload"].read()) == {"a": 1}
+    # any JSON is a payload, a list too, for InvokeAsync as for Invoke
+    assert lam.invoke_async(FunctionName=echo, InvokeArgs=b"[1, 2]")["Status"] == 202
+    assert json.loads(lam.invoke(FunctionName=echo, Payload=b"[1, 2]")["Payload"].read()) == [1, 2]
 
 
 def test_account_settings_show_what_reservations_leave(lam, echo):
@@ -189,6 +192,31 @@ def test_sns_filter_policies_are_read_when_the_message_is_published(clients):
         sns.delete_topic(TopicArn=topic)
         for url in urls.values():
             sqs.delete_queue(QueueUrl=url)
+
+
+def test_a_fifo_topic_feeds_fifo_and_standard_queues(clients):
+    """SNS Developer Guide, "Message ordering and deduplication (FIFO topics)" and its fan-out examples: a
+    FIFO topic delivers to FIFO queues with the message's group and deduplication id, and to standard
+    queues too, which take neither."""
+    sqs, sns, tag = clients.sqs, clients.sns, _tag()
+    topic = sns.create_topic(Name=f"prices-{tag}.fifo", Attributes={"FifoTopic": "true"})["TopicArn"]
+    standard, standard_arn = _open_queue(sqs, f"analytics-{tag}", topic)
+    fifo_url = sqs.create_queue(QueueName=f"orders-{tag}.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    fifo_arn = sqs.get_queue_attributes(QueueUrl=fifo_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs.set_queue_attributes(QueueUrl=fifo_url, Attributes={"Policy": json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+                                                "Action": "sqs:SendMessage", "Resource": fifo_arn}]})})
+    try:
+        for arn in (standard_arn, fifo_arn):
+            sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+        sns.publish(TopicArn=topic, Message="price 7", MessageGroupId="item-1", MessageDeduplicationId="d1")
+        assert [m["Body"] for m in _drain(sqs, standard)] == ["price 7"]
+        got = sqs.receive_message(QueueUrl=fifo_url, WaitTimeSeconds=1, MessageSystemAttributeNames=["All"])["Messages"]
+        assert [(m["Body"], m["Attributes"]["MessageGroupId"]) for m in got] == [("price 7", "item-1")]
+    finally:
+        sns.delete_topic(TopicArn=topic)
+        sqs.delete_queue(QueueUrl=standard)
+        sqs.delete_queue(QueueUrl=fifo_url)
 
 
 def test_a_subscription_sns_refuses_is_not_made(clients):

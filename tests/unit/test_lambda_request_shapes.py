@@ -12,6 +12,7 @@ GOOD = {"FunctionName": "f", "Role": ROLE, "Handler": "h.handler", "Runtime": "p
 
 def test_a_request_within_the_constraints_passes():
     assert problems("CreateFunction", GOOD, {}, {}) is None
+    assert problems("CreateFunction", lambda: GOOD, {}, {}) is None
     assert problems("Invoke", {}, {}, {"X-Amz-Invocation-Type": "Event"}) is None
     assert problems("NoSuchOperation", {"x": 1}, {}, {}) is None
 
@@ -30,3 +31,13 @@ def test_each_constraint_in_lambdas_words():
     two = problems("CreateFunction", {**GOOD, "Runtime": "python9", "Handler": "a b"}, {}, {})
     assert two.startswith("2 validation errors detected: ") and "'runtime'" in two and "'handler'" in two
     assert "at 'invocationType'" in problems("Invoke", {}, {}, {"X-Amz-Invocation-Type": "Bogus"})
+
+
+def test_a_payload_is_the_callers_not_parameters():
+    """Invoke and InvokeAsync carry the caller's payload as their body (any JSON, a list included): it is
+    never read as parameters."""
+    def unread():
+        raise AssertionError("the payload was read as parameters")
+
+    for operation in ("Invoke", "InvokeAsync", "InvokeWithResponseStream"):
+        assert problems(operation, unread, {}, {}) is None

@@ -20,16 +20,21 @@ def _model():
     return botocore.session.get_session().get_service_model("lambda")
 
 
-def problems(operation: str, body: dict, query: dict, headers) -> str | None:
-    """The ValidationException message for ``operation``'s parameters (its JSON ``body``, its
-    ``query`` string values, its ``headers``) outside the model's constraints; None when all hold.
-    The URI's parameters are checked where the route is read (one path segment each)."""
+def problems(operation: str, body, query: dict, headers) -> str | None:
+    """The ValidationException message for ``operation``'s parameters (``body()``: its JSON body, read
+    only where the body is the parameters, not a payload such as Invoke's; its ``query`` string
+    values; its ``headers``) outside the model's constraints; None when all hold. The URI's
+    parameters are checked where the route is read (one path segment each)."""
     try:
         shape = _model().operation_model(operation).input_shape
     except Exception:  # an operation the model does not know: the dispatch refuses it elsewhere
         return None
     if shape is None:
         return None
+    if shape.serialization.get("payload"):  # Invoke, InvokeAsync, ...: the body is the caller's payload
+        body = {}
+    elif callable(body):
+        body = body()
     found = []
     for name, member in shape.members.items():
         where = member.serialization.get("location")

@@ -174,7 +174,7 @@ def lambda_call(resp, operation: str) -> Call:
         if len(body) > code_package.DIRECT_UPLOAD_LIMIT:  # Lambda quotas: 50 MB zipped, uploaded directly
             raise Refused(413, "RequestEntityTooLargeException", f"Request must be smaller than "
                           f"{code_package.DIRECT_UPLOAD_LIMIT} bytes for the {operation} operation")
-    shape_problem = request_shapes.problems(operation, _json_body(resp) if operation != "Invoke" else {},
+    shape_problem = request_shapes.problems(operation, lambda: _json_body(resp),
                                             getattr(resp, "querystring", None) or {}, getattr(resp, "headers", None))
     if shape_problem:
         raise Refused(400, "ValidationException", shape_problem)

@@ -84,6 +84,8 @@ PATCHES: tuple[Patch, ...] = (
     Patch("lambda_reserved_concurrency", "reservations unchecked without MOTO_LAMBDA_CONCURRENCY_QUOTA",
           awslambda.apply_lambda_reserved_concurrency),
     Patch("lambda_account_settings", "GetAccountSettings is not served", awslambda.apply_lambda_account_settings),
+    Patch("lambda_invoke_async_is_asynchronous", "InvokeAsync runs at once and answers the function's result",
+          awslambda.apply_lambda_invoke_async_is_asynchronous),
     Patch("lambda_esm_unknown_uuid_not_found", "updating or deleting an unknown mapping answers an empty 404",
           awslambda.apply_lambda_esm_unknown_uuid_not_found),
     Patch("sqs_queue_attribute_limits", "queue attributes out of range (VisibilityTimeout 43201) are kept",

@@ -600,3 +600,32 @@ def apply_lambda_esm_unknown_uuid_not_found() -> str:
     LambdaResponse.update_event_source_mapping = not_found(update)
     LambdaResponse.delete_event_source_mapping = not_found(delete)
     return "updating or deleting a mapping that does not exist answers ResourceNotFoundException"
+
+
+# ---------------------------------------------------------------------------
+# lambda_invoke_async_is_asynchronous
+# Upstream gap: moto's InvokeAsync (the deprecated asynchronous invoke) runs the function at once
+# and answers with its result, which the SDKs cannot read when it is not a JSON object. The Lambda
+# API reference, InvokeAsync: "Invokes a function asynchronously"; the response is Status 202 and no
+# body. Here it is an asynchronous invoke, as Invoke with InvocationType Event is.
+def apply_lambda_invoke_async_is_asynchronous() -> str:
+    from moto.awslambda.responses import LambdaResponse
+
+    patch = "lambda_invoke_async_is_asynchronous"
+    invoke_async = original_of(LambdaResponse, "invoke_async", patch, ("self",))
+    if invoke_async is None:
+        return "already applied"
+    require_attr(LambdaResponse, "backend", patch)
+
+    @functools.wraps(invoke_async)
+    def invoke_async_queued(self):
+        from urllib.parse import unquote
+
+        function_name = unquote(self.path.rstrip("/").rsplit("/", 2)[-2])
+        fn = self.backend.get_function(function_name, None)
+        headers = {**dict(self.headers), "X-Amz-Invocation-Type": "Event"}
+        fn.invoke(self.body, headers, {})
+        return 202, {"status": 202}, ""
+
+    LambdaResponse.invoke_async = mark_applied(invoke_async_queued, patch, invoke_async)
+    return "InvokeAsync invokes asynchronously and answers Status 202"

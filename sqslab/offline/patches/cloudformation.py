@@ -168,26 +168,38 @@ def apply_update_failure_rollback() -> str:
         before = (self.template, dict(self.parameters or {}), self.role_arn)
         try:
             return original_update(self, template, role_arn, parameters, tags)
-        except ResourceUpdateFailed as failed:
+        except (ResourceUpdateFailed, ResourceCreateFailed) as failed:  # a resource changed, or one added
             self.events.append(event_cls(
                 stack_id=self.stack_id, stack_name=self.name, logical_resource_id=failed.logical_id,
-                physical_resource_id="", resource_type=failed.resource_type, resource_status="UPDATE_FAILED",
+                physical_resource_id="", resource_type=failed.resource_type,
+                resource_status="UPDATE_FAILED" if isinstance(failed, ResourceUpdateFailed) else "CREATE_FAILED",
                 resource_status_reason=failed.reason, resource_properties=None))
             self._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason="The following resource(s) "
                                   f"failed to update: [{failed.logical_id}].")
             self.template, old_parameters, self.role_arn = before
+            outcome = "UPDATE_ROLLBACK_COMPLETE"
             try:
                 self._parse_template()
-                self.resource_map.update(self.template_dict, old_parameters)
+                # moto compares only the parameters it is given: every one the update set is given back,
+                # as it was, or as the previous template's default
+                defaults = {name: str(spec["Default"]) for name, spec in
+                            (self.template_dict.get("Parameters") or {}).items()
+                            if isinstance(spec, dict) and "Default" in spec}
+                back = {name: old_parameters.get(name, defaults.get(name))
+                        for name in {*old_parameters, *(parameters or {})} if name in old_parameters or name in defaults}
+                self.resource_map.update(self.template_dict, back)
                 self.output_map = self._create_output_map()
                 self.parameters = old_parameters
-            finally:
-                self._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
-                self.status = "UPDATE_ROLLBACK_COMPLETE"
+            except Exception as exc:  # CloudFormation has answered: a rollback that fails is the stack's state
+                outcome = "UPDATE_ROLLBACK_FAILED"
+                self._add_stack_event(outcome, resource_status_reason=_reason(exc))
+            else:
+                self._add_stack_event(outcome)
+            self.status = outcome
             if getattr(self, "parent_id", None):  # a nested stack's failure fails its parent's update too
                 raise ResourceUpdateFailed(failed.logical_id, failed.resource_type,
                                            f"Embedded stack {self.stack_id} was not successfully updated. "
-                                           f"Currently in UPDATE_ROLLBACK_COMPLETE: {failed.reason}") from None
+                                           f"Currently in {outcome}: {failed.reason}") from None
         return None
 
     parsing.parse_and_update_resource = mark_applied(parse_and_update_resource, patch, original_parse)
@@ -619,10 +631,17 @@ def apply_queue_update_sets_attributes() -> str:
     if 'self.policy = attributes.get("Policy")' not in inspect.getsource(models.Queue._set_attributes):
         raise mismatch_error(patch, "Queue._set_attributes no longer sets the policy it is given")
 
+    from moto.sqs.exceptions import InvalidAttributeValue
+
+    from sqslab.offline.sqs import attributes as queue_attributes
+
     def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json,
                                         account_id, region_name, **kwargs):
-        queue = original(original_resource, new_resource_name, cloudformation_json, account_id, region_name, **kwargs)
         properties = cloudformation_json.get("Properties") or {}
+        bad = queue_attributes.attribute_out_of_range(properties)  # before moto sets any of them
+        if bad is not None:
+            raise InvalidAttributeValue(bad)
+        queue = original(original_resource, new_resource_name, cloudformation_json, account_id, region_name, **kwargs)
         attributes = {key: copy.deepcopy(properties[key]) for key in _QUEUE_UPDATABLE if key in properties}
         if "RedrivePolicy" not in properties and getattr(queue, "redrive_policy", None):
             attributes["RedrivePolicy"] = ""  # removed from the template: no dead-letter queue any more

@@ -205,6 +205,10 @@ def apply_sns_sqs_delivery_as_documented() -> str:
                 return None
             attributes = {name: _raw_binary(value, base64) for name, value in attributes.items()}
         bound.arguments["message_attributes"] = attributes
+        if self.protocol == "sqs" and not _fifo_queue(self.endpoint):
+            # a FIFO topic may feed a standard queue, which takes no group or deduplication id
+            # ("Message ordering and deduplication (FIFO topics)": delivery to standard queues is best-effort)
+            bound.arguments["group_id"] = bound.arguments["deduplication_id"] = None
         try:
             return publish(*bound.args, **bound.kwargs)
         except Exception as exc:  # SNS has answered the publisher: a failed delivery is the log's
@@ -237,6 +241,16 @@ def _say_once(subscription, line: str) -> None:
     if key not in _SAID:
         _SAID.add(key)
         print(line, flush=True)
+
+
+def _fifo_queue(queue_arn: str) -> bool:
+    from moto.sqs import sqs_backends
+
+    parts = queue_arn.split(":")
+    try:
+        return bool(sqs_backends[parts[4]][parts[3]].get_queue(parts[5]).fifo_queue)
+    except Exception:
+        return queue_arn.endswith(".fifo")
 
 
 def _raw_binary(value: dict, base64) -> dict:

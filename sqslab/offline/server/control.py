@@ -63,7 +63,7 @@ def _find_own_server() -> ServerInfo | None:
     import importlib.metadata
     import platform
 
-    proc, home = Path("/proc"), str(state_dir().parent)
+    proc, home = Path("/proc"), str(state_dir().resolve().parent)  # as server_environment gives it
     if not (proc / "self" / "environ").exists():
         return None
     for entry in proc.iterdir():

@@ -90,7 +90,10 @@ def read_state(recover=None) -> ServerInfo | None:
         return None
     except (ValueError, TypeError, UnicodeDecodeError):
         found = recover() if recover is not None else None
-        os.replace(path, path.with_name(path.name + ".damaged"))
+        try:
+            os.replace(path, path.with_name(path.name + ".damaged"))
+        except FileNotFoundError:
+            pass  # another command set it aside first
         if found is not None:
             write_state(found)
         return found
