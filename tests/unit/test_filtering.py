@@ -42,8 +42,8 @@ def test_numbers_match_by_their_text_and_numeric_rules_by_value():
     # invocation-eventfiltering: "For numbers, Lambda also uses string representation. For example,
     # 300, 300.0, and 3.0e2 are not considered equal."
     for text in ("300.0", "3.0e2"):
-        assert not keeps({"body": {"n": [300]}}, '{"n": %s}' % text)
-        assert keeps({"body": {"n": [{"numeric": ["=", 300]}]}}, '{"n": %s}' % text)
+        assert not keeps({"body": {"n": [300]}}, f'{{"n": {text}}}')
+        assert keeps({"body": {"n": [{"numeric": ["=", 300]}]}}, f'{{"n": {text}}}')
     assert keeps({"body": {"n": [300]}}, '{"n": 300}')
     assert not keeps({"body": {"n": [{"anything-but": [300]}]}}, '{"n": 300}')
     assert keeps({"body": {"n": [{"anything-but": [300]}]}}, '{"n": 300.0}')

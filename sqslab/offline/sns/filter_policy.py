@@ -140,7 +140,7 @@ def _one(rule, value) -> bool:
                 return False
             checks = {"=": float.__eq__, "<": float.__lt__, "<=": float.__le__, ">": float.__gt__,
                       ">=": float.__ge__}
-            return all(checks[sign](float(value), float(bound)) for sign, bound in zip(arg[::2], arg[1::2]))
+            return all(checks[sign](float(value), float(bound)) for sign, bound in zip(arg[::2], arg[1::2], strict=False))
         return False
     if _number(rule):
         return _number(value) and float(value) == float(rule)
