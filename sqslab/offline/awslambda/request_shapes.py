@@ -9,15 +9,14 @@ model carries them).
 
 from __future__ import annotations
 
-import functools
 import re
 
 
-@functools.lru_cache(maxsize=1)
 def _model():
-    import botocore.session
+    """Lambda's service model, the one moto already keeps for its own parsing (one copy, not two)."""
+    from moto.core.utils import get_service_model
 
-    return botocore.session.get_session().get_service_model("lambda")
+    return get_service_model("lambda")
 
 
 def problems(operation: str, body, query: dict, headers) -> str | None:
