@@ -133,10 +133,16 @@ def apply_getatt_short_form() -> str:
 # to the previous template and parameters, and ends UPDATE_ROLLBACK_COMPLETE ("Stack failure
 # options", "Monitor the progress of a stack update"). Here the same: the update is undone by
 # updating the stack again with what it had.
-class ResourceUpdateFailed(Exception):
+class ResourceFailed(Exception):
+    """A resource CloudFormation could not create or update, and why."""
+
     def __init__(self, logical_id: str, resource_type: str, reason: str):
         super().__init__(reason)
         self.logical_id, self.resource_type, self.reason = logical_id, resource_type, reason
+
+
+class ResourceUpdateFailed(ResourceFailed):
+    pass
 
 
 def apply_update_failure_rollback() -> str:
@@ -168,7 +174,7 @@ def apply_update_failure_rollback() -> str:
         before = (self.template, dict(self.parameters or {}), self.role_arn)
         try:
             return original_update(self, template, role_arn, parameters, tags)
-        except (ResourceUpdateFailed, ResourceCreateFailed) as failed:  # a resource changed, or one added
+        except ResourceFailed as failed:  # a resource changed, or one the update added
             self.events.append(event_cls(
                 stack_id=self.stack_id, stack_name=self.name, logical_resource_id=failed.logical_id,
                 physical_resource_id="", resource_type=failed.resource_type,
@@ -280,10 +286,8 @@ def apply_nested_stack_outputs() -> str:
 # resource's CREATE_FAILED event with its reason, deletes what it created and
 # ends in ROLLBACK_COMPLETE. This records which resource failed and why, and
 # rolls the stack back the same way.
-class ResourceCreateFailed(Exception):
-    def __init__(self, logical_id: str, resource_type: str, reason: str):
-        super().__init__(reason)
-        self.logical_id, self.resource_type, self.reason = logical_id, resource_type, reason
+class ResourceCreateFailed(ResourceFailed):
+    pass
 
 
 def _reason(exc: Exception) -> str:
