@@ -412,7 +412,7 @@ def test_what_send_and_receive_refuse(clients):
     """SQS API reference, SendMessage (MessageBody: at least one character, only the allowed Unicode set;
     MessageDeduplicationId applies to FIFO queues only) and ReceiveMessage (MaxNumberOfMessages 1 to 10,
     WaitTimeSeconds 0 to 20, VisibilityTimeout 0 to 43,200), each refused in SQS's words; nothing is
-    queued and nothing is received."""
+    queued and nothing is received. SendMessageBatch reports each entry on its own."""
     sqs = clients.sqs
     url = sqs.create_queue(QueueName=f"refuse-{_tag()}")["QueueUrl"]
     try:
@@ -435,6 +435,17 @@ def test_what_send_and_receive_refuse(clients):
                                            f"Value {value} for parameter {name} is invalid. Reason: {rule}")
         got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"]
         assert [m["Body"] for m in got] == ["tab\tand newline\n and \u00e9 \U0001F600"]
+        # SendMessageBatch: each entry's result on its own; the refused ones in Failed, the rest sent
+        answer = sqs.send_message_batch(QueueUrl=url, Entries=[
+            {"Id": "good", "MessageBody": "fine"}, {"Id": "empty", "MessageBody": ""},
+            {"Id": "nul", "MessageBody": "a\x00b"}, {"Id": "dedup", "MessageBody": "x", "MessageDeduplicationId": "d"}])
+        assert [e["Id"] for e in answer["Successful"]] == ["good"]
+        assert sorted((f["Id"], f["Code"], f["SenderFault"]) for f in answer["Failed"]) == [
+            ("dedup", "InvalidParameterValue", True), ("empty", "MissingParameter", True),
+            ("nul", "InvalidMessageContents", True)]
+        with pytest.raises(ClientError) as refused:
+            sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "a", "MessageBody": "1"}, {"Id": "a", "MessageBody": "2"}])
+        assert _error(refused)[0] == "AWS.SimpleQueueService.BatchEntryIdsNotDistinct"
     finally:
         sqs.delete_queue(QueueUrl=url)
 
@@ -442,7 +453,7 @@ def test_what_send_and_receive_refuse(clients):
 def test_a_queue_keeps_its_type(clients):
     """SQS API reference, CreateQueue, FifoQueue: "You can't change an existing queue into a FIFO queue";
     SetQueueAttributes lists no FifoQueue, so it answers InvalidAttributeName, either way, and the queue
-    keeps its type."""
+    keeps its type; an attribute it does not list at all is refused the same way, and nothing is set."""
     sqs, tag = clients.sqs, _tag()
     standard = sqs.create_queue(QueueName=f"kind-{tag}")["QueueUrl"]
     fifo = sqs.create_queue(QueueName=f"kind-{tag}.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
@@ -451,6 +462,11 @@ def test_a_queue_keeps_its_type(clients):
             with pytest.raises(ClientError) as refused:
                 sqs.set_queue_attributes(QueueUrl=url, Attributes={"FifoQueue": value})
             assert _error(refused)[0] == "InvalidAttributeName"
+        with pytest.raises(ClientError) as refused:
+            sqs.set_queue_attributes(QueueUrl=standard, Attributes={"Bogus": "1", "VisibilityTimeout": "5"})
+        assert _error(refused)[:3] == ("InvalidAttributeName", 400, "Unknown Attribute Bogus.")
+        assert sqs.get_queue_attributes(QueueUrl=standard, AttributeNames=["VisibilityTimeout"])["Attributes"] == {
+            "VisibilityTimeout": "30"}
         sqs.send_message(QueueUrl=standard, MessageBody="still standard")
         with pytest.raises(ClientError):
             sqs.send_message(QueueUrl=fifo, MessageBody="still FIFO: a group is needed")

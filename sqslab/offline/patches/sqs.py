@@ -6,6 +6,7 @@ queue redrives run as message move tasks (StartMessageMoveTask and its siblings)
 from __future__ import annotations
 
 import inspect
+import re
 import time
 
 from sqslab.offline.patches.guards import mark_applied, mismatch_error, original_of, require_attr, require_params
@@ -101,10 +102,11 @@ def apply_sqs_queue_attribute_limits() -> str:
 
     @functools.wraps(set_attributes)
     def set_queue_attributes(self, queue_name, attributes):
-        # CreateQueue, FifoQueue: "you can't change an existing queue into a FIFO queue" (nor back):
-        # SetQueueAttributes does not know the attribute
-        if "FifoQueue" in (attributes or {}):
-            raise unknown("FifoQueue")
+        # SetQueueAttributes knows the attributes its API reference lists, and no others; FifoQueue is
+        # not one of them (CreateQueue: "you can't change an existing queue into a FIFO queue", nor back)
+        for name in attributes or {}:
+            if name not in queue_attributes.SETTABLE:
+                raise unknown(name)
         return set_attributes(self, queue_name, attributes)
 
     Queue._set_attributes = mark_applied(_set_attributes, patch, original)
@@ -673,16 +675,39 @@ def apply_sqs_request_values_as_documented() -> str:
     error = require_attr(exceptions, "SQSException", patch)
     require_attr(SQSResponse, "_get_param", patch)
 
+    send_batch = original_of(SQSBackend, "send_message_batch", patch, ("self", "queue_name", "entries"))
+    batch_errors = [require_attr(exceptions, name, patch) for name in
+                    ("InvalidBatchEntryId", "BatchEntryIdsNotDistinct", "TooManyEntriesInBatchRequest")]
+
     @functools.wraps(validate)
     def _validate_message(self, queue, message_body, *args, **kwargs):
-        problem = requests.body_problem(message_body)
+        problem = requests.message_problem(message_body, kwargs.get("deduplication_id", args[1] if len(args) > 1
+                                                                     else None), queue.fifo_queue)
         if problem:
             raise error(*problem)
-        dedup = kwargs.get("deduplication_id", args[1] if len(args) > 1 else None)
-        if dedup is not None and not queue.fifo_queue:
-            raise error("InvalidParameterValue", f"Value {dedup} for parameter MessageDeduplicationId is invalid. "
-                        "Reason: The request includes a parameter that is not valid for this queue type.")
         return validate(self, queue, message_body, *args, **kwargs)
+
+    @functools.wraps(send_batch)
+    def send_message_batch(self, queue_name, entries):
+        # SendMessageBatch: "the result of each message is reported individually": an entry SQS refuses
+        # is Failed (SenderFault), the others are sent; the request itself fails only as a whole
+        fifo = self.get_queue(queue_name).fifo_queue
+        ids = [str(entry.get("Id", "")) for entry in entries.values()]
+        if any(not re.fullmatch(r"[\w-]{1,80}", i) for i in ids):
+            raise batch_errors[0]()
+        if len(set(ids)) < len(ids):
+            raise batch_errors[1](next(i for i in ids if ids.count(i) > 1))
+        if len(ids) > 10:
+            raise batch_errors[2](len(ids))
+        refused = {key: requests.message_problem(entry.get("MessageBody"), entry.get("MessageDeduplicationId"), fifo)
+                   for key, entry in entries.items()}
+        failed = [{"Id": entries[key]["Id"], "SenderFault": True, "Code": problem[0], "Message": problem[1]}
+                  for key, problem in refused.items() if problem]
+        kept = {key: entry for key, entry in entries.items() if not refused[key]}
+        if not kept:
+            return [], failed
+        messages, more = send_batch(self, queue_name, kept)
+        return messages, list(more) + failed
 
     @functools.wraps(receive)
     def receive_message(self):
@@ -692,5 +717,6 @@ def apply_sqs_request_values_as_documented() -> str:
         return receive(self)
 
     SQSBackend._validate_message = mark_applied(_validate_message, patch, validate)
+    SQSBackend.send_message_batch = mark_applied(send_message_batch, patch, send_batch)
     SQSResponse.receive_message = mark_applied(receive_message, patch, receive)
     return "empty or ill-formed bodies, deduplication ids on standard queues and receive values out of range refused"

@@ -15,6 +15,12 @@ QUEUE_ATTRIBUTE_LIMITS = {
 }
 
 
+# SetQueueAttributes, Request Parameters: the attributes it sets (FifoQueue is CreateQueue's only)
+SETTABLE = frozenset({
+    "DelaySeconds", "MaximumMessageSize", "MessageRetentionPeriod", "Policy", "ReceiveMessageWaitTimeSeconds",
+    "VisibilityTimeout", "RedrivePolicy", "RedriveAllowPolicy", "KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds",
+    "SqsManagedSseEnabled", "ContentBasedDeduplication", "DeduplicationScope", "FifoThroughputLimit",
+})
 MAX_RECEIVE_COUNT = (1, 1000)  # a RedrivePolicy's maxReceiveCount (SQS Developer Guide, dead-letter queues)
 
 

@@ -30,6 +30,18 @@ def body_problem(body) -> tuple[str, str] | None:
     return None
 
 
+def message_problem(body, deduplication_id, fifo: bool) -> tuple[str, str] | None:
+    """(error code, message) for a message SQS refuses on this queue: its body (:func:`body_problem`),
+    or a MessageDeduplicationId on a standard queue ("not valid for this queue type"); None if taken."""
+    problem = body_problem(body)
+    if problem:
+        return problem
+    if deduplication_id is not None and not fifo:
+        return ("InvalidParameterValue", f"Value {deduplication_id} for parameter MessageDeduplicationId is invalid. "
+                "Reason: The request includes a parameter that is not valid for this queue type.")
+    return None
+
+
 def receive_problem(values: dict) -> str | None:
     """The InvalidParameterValue message for a ReceiveMessage parameter out of its range (``values``:
     parameter name -> the value as given, None when absent); None when all are in range."""
