@@ -223,7 +223,8 @@ def test_a_subscription_sns_refuses_is_not_made(clients):
     """SNS API reference, Subscribe and SetSubscriptionAttributes, Errors: InvalidParameter for an attribute
     value SNS does not take (a FilterPolicy that is not a JSON object, a FilterPolicyScope other than
     MessageAttributes or MessageBody, a RawMessageDelivery other than true or false, a protocol SNS does not
-    have), and nothing made; Publish, Errors: InvalidParameter for an empty message."""
+    have), and nothing made; Publish, SetTopicAttributes and Unsubscribe, Errors: InvalidParameter for an empty
+    message, an attribute name SNS does not list or a policy that is no JSON object, and a malformed ARN."""
     sqs, sns, tag = clients.sqs, clients.sns, _tag()
     topic = sns.create_topic(Name=f"refused-{tag}")["TopicArn"]
     url, arn = _open_queue(sqs, f"refused-{tag}", topic)
@@ -241,6 +242,14 @@ def test_a_subscription_sns_refuses_is_not_made(clients):
         with pytest.raises(ClientError) as refused:
             sns.publish(TopicArn=topic, Message="")
         assert _error(refused)[:3] == ("InvalidParameter", 400, "Invalid parameter: Empty message")
+        for name, value in (("Bogus", "1"), ("Policy", "{not json")):
+            with pytest.raises(ClientError) as refused:
+                sns.set_topic_attributes(TopicArn=topic, AttributeName=name, AttributeValue=value)
+            assert _error(refused)[:2] == ("InvalidParameter", 400)
+        sns.set_topic_attributes(TopicArn=topic, AttributeName="DisplayName", AttributeValue="orders")
+        with pytest.raises(ClientError) as refused:
+            sns.unsubscribe(SubscriptionArn="garbage")
+        assert "An ARN must have at least 6 elements, not 1" in _error(refused)[2]
         with pytest.raises(ClientError) as refused:
             sns.set_subscription_attributes(SubscriptionArn=sub, AttributeName="FilterPolicy", AttributeValue="{x")
         assert _error(refused)[0] == "InvalidParameter"

@@ -108,8 +108,8 @@ PATCHES: tuple[Patch, ...] = (
           sqs.apply_sqs_fifo_dedup_interval),
     Patch("sns_sqs_delivery_checks_queue_policy", "a topic delivers to any subscribed queue, whatever its policy",
           sns.apply_sns_sqs_delivery_checks_queue_policy),
-    Patch("sns_subscription_attributes_checked", "a Subscribe whose attributes fail answers 500 and stays made",
-          sns.apply_sns_subscription_attributes_checked),
+    Patch("sns_requests_checked", "bad subscription attributes answer 500 and stay made; any protocol or topic attribute",
+          sns.apply_sns_requests_checked),
     Patch("sns_sqs_delivery_as_documented", "raw Binary attributes break the queue; a failed delivery fails Publish",
           sns.apply_sns_sqs_delivery_as_documented),
     # after the two above: a message its filter policy turns away is neither refused nor delivered

@@ -267,9 +267,11 @@ def _server_key():
 
 
 # ---------------------------------------------------------------------------
-# sns_subscription_attributes_checked
+# sns_requests_checked
 # Upstream gaps: moto's Subscribe takes any protocol string and Publish an empty message (SNS:
-# InvalidParameter, "Amazon SNS does not support this protocol string", "Empty message"); and it
+# InvalidParameter, "Amazon SNS does not support this protocol string", "Empty message");
+# SetTopicAttributes takes any attribute name and a Policy that is not JSON (a 500), Unsubscribe any
+# text as an ARN (SNS: InvalidParameter, "An ARN must have at least 6 elements"); and it
 # makes the subscription first and sets its attributes after, so an
 # attribute it cannot take (a FilterPolicy that is not JSON, a FilterPolicyScope it does not know)
 # answers 500 and leaves the subscription made; RawMessageDelivery takes any word. SNS checks
@@ -277,16 +279,23 @@ def _server_key():
 # making nothing. Here each value is checked before moto sees it, and a Subscribe that fails takes
 # back the subscription it made (one that existed before is left as it was).
 SCOPES = ("MessageAttributes", "MessageBody")
+# SetTopicAttributes, AttributeName: the names SNS documents, delivery status logging's included
+TOPIC_ATTRIBUTES = frozenset({
+    "DeliveryPolicy", "DisplayName", "Policy", "TracingConfig", "KmsMasterKeyId", "SignatureVersion",
+    "ContentBasedDeduplication", "ArchivePolicy", "FifoThroughputScope",
+    *(f"{kind}{what}" for kind in ("HTTP", "Application", "Firehose", "Lambda", "SQS")
+      for what in ("SuccessFeedbackRoleArn", "SuccessFeedbackSampleRate", "FailureFeedbackRoleArn")),
+})
 # Subscribe, Protocol: the protocols SNS documents
 PROTOCOLS = ("http", "https", "email", "email-json", "sms", "sqs", "application", "lambda", "firehose")
 
 
-def apply_sns_subscription_attributes_checked() -> str:
+def apply_sns_requests_checked() -> str:
     from moto.sns.exceptions import SNSInvalidParameter
     from moto.sns.models import SNSBackend
     from moto.sns.responses import SNSResponse
 
-    patch = "sns_subscription_attributes_checked"
+    patch = "sns_requests_checked"
     set_attribute = original_of(SNSBackend, "set_subscription_attributes", patch, ("self", "arn", "name", "value"))
     if set_attribute is None:
         return "already applied"
@@ -301,6 +310,30 @@ def apply_sns_subscription_attributes_checked() -> str:
         return set_attribute(self, arn, name, value)
 
     publish = original_of(SNSResponse, "publish", patch, ("self",))
+    set_topic = original_of(SNSResponse, "set_topic_attributes", patch, ("self",))
+    unsubscribe = original_of(SNSResponse, "unsubscribe", patch, ("self",))
+
+    @functools.wraps(set_topic)
+    def set_topic_attributes(self):
+        name, value = self._get_param("AttributeName"), self._get_param("AttributeValue")
+        if name not in TOPIC_ATTRIBUTES:
+            raise SNSInvalidParameter("Invalid parameter: AttributeName")
+        if name in ("Policy", "DeliveryPolicy", "ArchivePolicy") and value:
+            try:
+                doc = json.loads(value)
+            except ValueError:
+                doc = None
+            if not isinstance(doc, dict):
+                raise SNSInvalidParameter(f"Invalid parameter: {name}: failed to parse JSON: it must be a JSON object")
+        return set_topic(self)
+
+    @functools.wraps(unsubscribe)
+    def unsubscribe_checked(self):
+        arn = str(self._get_param("SubscriptionArn") or "")
+        if len(arn.split(":")) < 6:
+            raise SNSInvalidParameter(f"Invalid parameter: SubscriptionArn Reason: An ARN must have at least 6 "
+                                      f"elements, not {len(arn.split(':'))}")
+        return unsubscribe(self)
 
     @functools.wraps(publish)
     def publish_checked(self):
@@ -331,8 +364,10 @@ def apply_sns_subscription_attributes_checked() -> str:
     SNSBackend.set_subscription_attributes = mark_applied(set_subscription_attributes, patch, set_attribute)
     SNSResponse.subscribe = mark_applied(subscribe_whole, patch, subscribe)
     SNSResponse.publish = mark_applied(publish_checked, patch, publish)
-    return ("subscription protocols and attributes checked before anything is made; a Subscribe that fails makes "
-            "nothing; an empty message is refused")
+    SNSResponse.set_topic_attributes = mark_applied(set_topic_attributes, patch, set_topic)
+    SNSResponse.unsubscribe = mark_applied(unsubscribe_checked, patch, unsubscribe)
+    return ("subscription protocols and attributes, topic attributes and subscription ARNs checked before anything "
+            "is made; a Subscribe that fails makes nothing; an empty message is refused")
 
 
 def _attribute_problem(name: str, value) -> str | None:
