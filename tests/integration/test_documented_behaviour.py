@@ -474,6 +474,10 @@ def test_a_queue_keeps_its_type(clients):
         with pytest.raises(ClientError) as refused:
             sqs.set_queue_attributes(QueueUrl=standard, Attributes={"Bogus": "1", "VisibilityTimeout": "5"})
         assert _error(refused)[:3] == ("InvalidAttributeName", 400, "Unknown Attribute Bogus.")
+        with pytest.raises(ClientError) as refused:
+            sqs.create_queue(QueueName=f"kind-{tag}-bogus", Attributes={"Bogus": "1"})
+        assert _error(refused)[:3] == ("InvalidAttributeName", 400, "Unknown Attribute Bogus.")
+        assert not sqs.list_queues(QueueNamePrefix=f"kind-{tag}-bogus").get("QueueUrls")
         assert sqs.get_queue_attributes(QueueUrl=standard, AttributeNames=["VisibilityTimeout"])["Attributes"] == {
             "VisibilityTimeout": "30"}
         sqs.send_message(QueueUrl=standard, MessageBody="still standard")

@@ -109,8 +109,21 @@ def apply_sqs_queue_attribute_limits() -> str:
                 raise unknown(name)
         return set_attributes(self, queue_name, attributes)
 
+    from moto.sqs.responses import SQSResponse
+
+    create = original_of(SQSResponse, "create_queue", patch, ("self",))
+
+    @functools.wraps(create)
+    def create_queue(self):
+        # CreateQueue, Attributes: those SetQueueAttributes sets, and FifoQueue; no others
+        for name in self._get_param("Attributes", {}) or {}:
+            if name not in queue_attributes.SETTABLE and name != "FifoQueue":
+                raise unknown(name)
+        return create(self)
+
     Queue._set_attributes = mark_applied(_set_attributes, patch, original)
     SQSBackend.set_queue_attributes = mark_applied(set_queue_attributes, patch, set_attributes)
+    SQSResponse.create_queue = mark_applied(create_queue, patch, create)
     return "queue attributes out of SQS's ranges are refused with InvalidAttributeValue"
 
 
