@@ -41,18 +41,24 @@ def apply_sns_sqs_delivery_checks_queue_policy() -> str:
     return "a topic delivers to a queue only where the queue's policy allows sqs:SendMessage to sns.amazonaws.com"
 
 
-def _queue_allows(subscription) -> bool:
+def _queue_of(queue_arn: str):
+    """The moto queue a subscription's endpoint ARN names, or None (gone, or no queue ARN)."""
     from moto.sqs import sqs_backends
 
+    parts = queue_arn.split(":")
+    if len(parts) < 6:
+        return None
+    try:
+        return sqs_backends[parts[4]][parts[3]].get_queue(parts[5])
+    except Exception:
+        return None
+
+
+def _queue_allows(subscription) -> bool:
     from sqslab.offline.iam import resource_policy
 
-    parts = subscription.endpoint.split(":")
-    if len(parts) < 6:
-        return False
-    region, account, name = parts[3], parts[4], parts[5]
-    try:
-        queue = sqs_backends[account][region].get_queue(name)
-    except Exception:
+    queue = _queue_of(subscription.endpoint)
+    if queue is None:
         return False
     decision = resource_policy.service_allowed(
         queue.policy, service="sns.amazonaws.com", action="sqs:SendMessage", resource=queue.queue_arn,
@@ -96,10 +102,7 @@ def apply_sns_filter_policies_as_documented() -> str:
         attributes = kwargs.get("message_attributes", args[1] if len(args) > 1 else None)
         policy = self.attributes.get("FilterPolicy")
         if policy:
-            try:
-                parsed = json.loads(policy) if isinstance(policy, str) else policy
-            except ValueError:
-                parsed = None
+            parsed = _json_object(policy)
             if not filter_policy.matches(parsed, self.attributes.get("FilterPolicyScope"), message, attributes):
                 return None
         return publish(self, message, message_id, *args, **kwargs)
@@ -244,13 +247,8 @@ def _say_once(subscription, line: str) -> None:
 
 
 def _fifo_queue(queue_arn: str) -> bool:
-    from moto.sqs import sqs_backends
-
-    parts = queue_arn.split(":")
-    try:
-        return bool(sqs_backends[parts[4]][parts[3]].get_queue(parts[5]).fifo_queue)
-    except Exception:
-        return queue_arn.endswith(".fifo")
+    queue = _queue_of(queue_arn)
+    return bool(queue.fifo_queue) if queue is not None else queue_arn.endswith(".fifo")
 
 
 def _raw_binary(value: dict, base64) -> dict:
@@ -318,13 +316,8 @@ def apply_sns_requests_checked() -> str:
         name, value = self._get_param("AttributeName"), self._get_param("AttributeValue")
         if name not in TOPIC_ATTRIBUTES:
             raise SNSInvalidParameter("Invalid parameter: AttributeName")
-        if name in ("Policy", "DeliveryPolicy", "ArchivePolicy") and value:
-            try:
-                doc = json.loads(value)
-            except ValueError:
-                doc = None
-            if not isinstance(doc, dict):
-                raise SNSInvalidParameter(f"Invalid parameter: {name}: failed to parse JSON: it must be a JSON object")
+        if name in ("Policy", "DeliveryPolicy", "ArchivePolicy") and value and _json_object(value) is None:
+            raise SNSInvalidParameter(f"Invalid parameter: {name}: failed to parse JSON: it must be a JSON object")
         return set_topic(self)
 
     @functools.wraps(unsubscribe)
@@ -370,15 +363,19 @@ def apply_sns_requests_checked() -> str:
             "is made; a Subscribe that fails makes nothing; an empty message is refused")
 
 
+def _json_object(value) -> dict | None:
+    """``value`` (JSON text, or already parsed) as a JSON object; None when it is not one."""
+    try:
+        doc = json.loads(value) if isinstance(value, str) else value
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
 def _attribute_problem(name: str, value) -> str | None:
     """SNS's InvalidParameter message for a subscription attribute value it refuses, or None."""
-    if name == "FilterPolicy" and value not in (None, ""):
-        try:
-            doc = json.loads(value) if isinstance(value, str) else value
-        except ValueError:
-            doc = None
-        if not isinstance(doc, dict):
-            return "Invalid parameter: FilterPolicy: failed to parse JSON: the filter policy must be a JSON object"
+    if name == "FilterPolicy" and value not in (None, "") and _json_object(value) is None:
+        return "Invalid parameter: FilterPolicy: failed to parse JSON: the filter policy must be a JSON object"
     if name == "FilterPolicyScope" and value not in SCOPES:
         return (f"Invalid parameter: Attributes Reason: FilterPolicyScope: Invalid value [{value}]. "
                 "Please use either MessageBody or MessageAttributes")
